@@ -1,0 +1,26 @@
+// absl::Status helpers: early-return macros for functions that return Status or StatusOr.
+#pragma once
+
+#include "absl/status/status.h"
+#include "absl/status/statusor.h"
+
+#define MESHD_CONCAT_INNER(a, b) a##b
+#define MESHD_CONCAT(a, b) MESHD_CONCAT_INNER(a, b)
+
+// Returns the status from the enclosing function when `expr` is not OK.
+#define RETURN_IF_ERROR(expr)                                                                      \
+  do {                                                                                             \
+    if (::absl::Status _status = (expr); !_status.ok()) {                                          \
+      return _status;                                                                              \
+    }                                                                                              \
+  } while (false)
+
+// `ASSIGN_OR_RETURN(auto x, f())`: binds the value of a StatusOr, or returns its error.
+#define ASSIGN_OR_RETURN(lhs, expr)                                                                \
+  ASSIGN_OR_RETURN_IMPL(MESHD_CONCAT(_status_or_, __LINE__), lhs, expr)
+#define ASSIGN_OR_RETURN_IMPL(tmp, lhs, expr)                                                      \
+  auto tmp = (expr);                                                                               \
+  if (!tmp.ok()) {                                                                                 \
+    return std::move(tmp).status();                                                                \
+  }                                                                                                \
+  lhs = std::move(tmp).value()
