@@ -1,8 +1,22 @@
 // absl::Status helpers: early-return macros for functions that return Status or StatusOr.
 #pragma once
 
+#include <string_view>
+
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
+#include "fmt/format.h"
+
+// Debian's abseil has its own absl::string_view (not std::string_view): this lets fmt print it,
+// so `fmt::format("{}", status.message())` works.
+template <>
+struct fmt::formatter<absl::string_view> : fmt::formatter<std::string_view> {
+  template <class Context>
+  auto format(absl::string_view value, Context& context) const {
+    return fmt::formatter<std::string_view>::format(std::string_view(value.data(), value.size()),
+                                                    context);
+  }
+};
 
 #define MESHD_CONCAT_INNER(a, b) a##b
 #define MESHD_CONCAT(a, b) MESHD_CONCAT_INNER(a, b)

@@ -36,15 +36,14 @@ uint32_t histogramSlots(size_t bounds) {
 } // namespace
 
 void Counter::inc(uint64_t amount) const {
-  store_->slotForThisThread(slot_).fetch_add(amount, std::memory_order_relaxed);
+  store_->add(slot_, amount);
 }
 uint64_t Counter::value() const {
   return store_->sumSlot(slot_);
 }
 
 void Gauge::add(int64_t amount) const {
-  store_->slotForThisThread(slot_).fetch_add(static_cast<uint64_t>(amount),
-                                             std::memory_order_relaxed);
+  store_->add(slot_, static_cast<uint64_t>(amount));
 }
 int64_t Gauge::value() const {
   return static_cast<int64_t>(store_->sumSlot(slot_));
@@ -62,14 +61,8 @@ void Histogram::record(double value) const {
       std::lower_bound(bounds_->begin(), bounds_->end(), value) - bounds_->begin());
   const uint32_t base = slot_;
   const auto buckets = static_cast<uint32_t>(bounds_->size() + 1);
-  store_->slotForThisThread(base + bucket).fetch_add(1, std::memory_order_relaxed);
-  // The shared arena can have several writers, so the sum is updated with a CAS loop.
-  std::atomic<uint64_t>& sum = store_->slotForThisThread(base + buckets);
-  uint64_t seen = sum.load(std::memory_order_relaxed);
-  while (!sum.compare_exchange_weak(seen,
-                                    std::bit_cast<uint64_t>(std::bit_cast<double>(seen) + value),
-                                    std::memory_order_relaxed)) {
-  }
+  store_->add(base + bucket, 1);
+  store_->addDouble(base + buckets, value);
 }
 
 HistogramSnapshot Histogram::snapshot() const {
@@ -139,15 +132,41 @@ bool Store::bindCurrentThread() {
   return true;
 }
 
-std::atomic<uint64_t>& Store::slotForThisThread(uint32_t slot) {
-  const uint32_t arena = tBinding.storeId == id_ ? tBinding.arena : 0;
+std::atomic<uint64_t>& Store::slotIn(uint32_t arena, uint32_t slot) {
   Chunk* chunk = arenas_[arena]->chunks[slot / kChunkSlots].load(std::memory_order_acquire);
   return chunk->slots[slot % kChunkSlots];
 }
 
+void Store::add(uint32_t slot, uint64_t amount) {
+  if (tBinding.storeId == id_) {
+    // Only this thread writes its arena: a plain load and store (no locked instruction) is enough;
+    // readers still see whole values because the slot is atomic.
+    std::atomic<uint64_t>& own = slotIn(tBinding.arena, slot);
+    own.store(own.load(std::memory_order_relaxed) + amount, std::memory_order_relaxed);
+  } else {
+    slotIn(0, slot).fetch_add(amount, std::memory_order_relaxed);
+  }
+}
+
+void Store::addDouble(uint32_t slot, double amount) {
+  if (tBinding.storeId == id_) {
+    std::atomic<uint64_t>& own = slotIn(tBinding.arena, slot);
+    own.store(std::bit_cast<uint64_t>(std::bit_cast<double>(own.load(std::memory_order_relaxed)) +
+                                      amount),
+              std::memory_order_relaxed);
+    return;
+  }
+  // The shared arena has several writers: compare-and-swap.
+  std::atomic<uint64_t>& shared = slotIn(0, slot);
+  uint64_t seen = shared.load(std::memory_order_relaxed);
+  while (!shared.compare_exchange_weak(
+      seen, std::bit_cast<uint64_t>(std::bit_cast<double>(seen) + amount),
+      std::memory_order_relaxed)) {
+  }
+}
+
 std::atomic<uint64_t>& Store::sharedSlot(uint32_t slot) {
-  Chunk* chunk = arenas_[0]->chunks[slot / kChunkSlots].load(std::memory_order_acquire);
-  return chunk->slots[slot % kChunkSlots];
+  return slotIn(0, slot);
 }
 
 uint64_t Store::sumSlot(uint32_t slot) const {

@@ -163,7 +163,10 @@ private:
   Entry& findOrCreate(MetricType type, std::string_view name, const Tags& tags,
                       std::string_view help, uint32_t slots, std::vector<double> bounds);
   uint32_t allocateSlots(uint32_t count);
-  std::atomic<uint64_t>& slotForThisThread(uint32_t slot);
+  // Adds to the calling thread's slot (its own arena if bound, else the shared one).
+  void add(uint32_t slot, uint64_t amount);
+  void addDouble(uint32_t slot, double amount);
+  std::atomic<uint64_t>& slotIn(uint32_t arena, uint32_t slot);
   std::atomic<uint64_t>& sharedSlot(uint32_t slot);
 
   const uint64_t id_;

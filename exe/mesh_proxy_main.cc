@@ -1,0 +1,46 @@
+// mesh-proxy: the sidecar and gateway proxy. Parses the command line and runs the server.
+#include <cstdlib>
+#include <iostream>
+#include <thread>
+
+#include "CLI/CLI.hpp"
+#include "core/logging.h"
+#include "core/signals.h"
+#include "proxy/server/proxy_server.h"
+
+int main(int argc, char** argv) {
+  using meshd::proxy::server::ServerOptions;
+  ServerOptions options;
+  std::string logLevel = "info";
+  uint32_t drainSeconds = 5;
+  options.concurrency = std::max(1u, std::thread::hardware_concurrency());
+
+  CLI::App app{"mesh-proxy: the meshd sidecar and gateway proxy (Envoy v3 configuration)"};
+  app.add_option("-c,--config-path", options.configPath, "Envoy v3 Bootstrap file (YAML or JSON)")
+      ->required();
+  app.add_option("--concurrency", options.concurrency, "worker threads (default: number of cores)")
+      ->check(CLI::Range(1u, 256u));
+  app.add_option("-l,--log-level", logLevel, "trace, debug, info, warning, error, critical or off");
+  app.add_option("--drain-time-s", drainSeconds,
+                 "seconds open connections may take to finish at shutdown");
+  app.add_option("--admin-address-path", options.adminAddressPath,
+                 "write the admin listener's ip:port to this file once listening");
+  CLI11_PARSE(app, argc, argv);
+
+  auto level = meshd::log::parseLevel(logLevel);
+  if (!level.ok()) {
+    std::cerr << "mesh-proxy: " << level.status().message() << "\n";
+    return 2;
+  }
+  meshd::log::initialize(*level);
+  meshd::core::ignoreSigpipe();
+  options.drainTime = std::chrono::seconds(drainSeconds);
+
+  meshd::proxy::server::ProxyServer server(options);
+  if (const absl::Status status = server.start(); !status.ok()) {
+    std::cerr << "mesh-proxy: " << status.message() << "\n";
+    return 1;
+  }
+  server.run();
+  return 0;
+}

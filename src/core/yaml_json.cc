@@ -1,0 +1,138 @@
+// YAML to JSON conversion (yaml_json.h) with yaml-cpp, whose exceptions stop here.
+#include "core/yaml_json.h"
+
+#include <regex>
+
+#include "fmt/format.h"
+#include "nlohmann/json.hpp"
+#include "yaml-cpp/yaml.h"
+
+namespace meshd::core {
+namespace {
+
+// YAML 1.2 core schema forms of plain scalars.
+bool isNull(const std::string& s) {
+  return s.empty() || s == "~" || s == "null" || s == "Null" || s == "NULL";
+}
+
+std::optional<bool> asBool(const std::string& s) {
+  if (s == "true" || s == "True" || s == "TRUE") {
+    return true;
+  }
+  if (s == "false" || s == "False" || s == "FALSE") {
+    return false;
+  }
+  return std::nullopt;
+}
+
+nlohmann::json scalarToJson(const YAML::Node& node) {
+  const std::string& text = node.Scalar();
+  // yaml-cpp tags plain scalars "?" and quoted or block scalars "!".
+  if (node.Tag() != "?") {
+    return text;
+  }
+  if (isNull(text)) {
+    return nullptr;
+  }
+  if (auto b = asBool(text)) {
+    return *b;
+  }
+  static const std::regex kInteger("^[-+]?[0-9]+$");
+  static const std::regex kFloat(R"(^[-+]?(\.[0-9]+|[0-9]+(\.[0-9]*)?)([eE][-+]?[0-9]+)?$)");
+  if (std::regex_match(text, kInteger)) {
+    // Keep integers exact: 64-bit values do not fit a double. Out-of-range ones stay strings,
+    // which protobuf's JSON parser also accepts for integer fields (and rejects with a reason).
+    try {
+      return text[0] == '-' ? nlohmann::json(std::stoll(text)) : nlohmann::json(std::stoull(text));
+    } catch (const std::out_of_range&) {
+      return text;
+    }
+  }
+  if (std::regex_match(text, kFloat)) {
+    return std::stod(text);
+  }
+  return text;
+}
+
+absl::StatusOr<nlohmann::json> toJson(const YAML::Node& node) {
+  switch (node.Type()) {
+  case YAML::NodeType::Null:
+  case YAML::NodeType::Undefined: return nullptr;
+  case YAML::NodeType::Scalar: return scalarToJson(node);
+  case YAML::NodeType::Sequence: {
+    nlohmann::json array = nlohmann::json::array();
+    for (const auto& item : node) {
+      auto value = toJson(item);
+      if (!value.ok()) {
+        return value.status();
+      }
+      array.push_back(std::move(*value));
+    }
+    return array;
+  }
+  case YAML::NodeType::Map: {
+    nlohmann::json object = nlohmann::json::object();
+    for (const auto& entry : node) {
+      if (!entry.first.IsScalar()) {
+        return absl::InvalidArgumentError(
+            fmt::format("line {}, column {}: map keys must be scalars", entry.first.Mark().line + 1,
+                        entry.first.Mark().column + 1));
+      }
+      const std::string key = entry.first.Scalar();
+      if (object.contains(key)) {
+        return absl::InvalidArgumentError(fmt::format("line {}, column {}: duplicate key '{}'",
+                                                      entry.first.Mark().line + 1,
+                                                      entry.first.Mark().column + 1, key));
+      }
+      auto value = toJson(entry.second);
+      if (!value.ok()) {
+        return value.status();
+      }
+      object[key] = std::move(*value);
+    }
+    return object;
+  }
+  }
+  return nullptr;
+}
+
+absl::Status parseError(const YAML::Exception& e) {
+  return absl::InvalidArgumentError(
+      fmt::format("line {}, column {}: {}", e.mark.line + 1, e.mark.column + 1, e.msg));
+}
+
+} // namespace
+
+absl::StatusOr<std::string> yamlToJson(std::string_view yaml) {
+  try {
+    const YAML::Node root = YAML::Load(std::string(yaml));
+    auto json = toJson(root);
+    if (!json.ok()) {
+      return json.status();
+    }
+    return json->dump();
+  } catch (const YAML::Exception& e) {
+    return parseError(e);
+  }
+}
+
+absl::StatusOr<std::vector<std::string>> yamlDocumentsToJson(std::string_view yaml) {
+  try {
+    std::vector<std::string> documents;
+    for (const YAML::Node& root : YAML::LoadAll(std::string(yaml))) {
+      if (root.IsNull()) {
+        continue;
+      }
+      auto json = toJson(root);
+      if (!json.ok()) {
+        return json.status();
+      }
+      documents.push_back(json->dump());
+    }
+    return documents;
+  } catch (const YAML::Exception& e) {
+    return parseError(e);
+  }
+}
+
+} // namespace meshd::core

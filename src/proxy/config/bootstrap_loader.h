@@ -1,0 +1,19 @@
+// Loads an Envoy v3 Bootstrap from a YAML or JSON file and checks that mesh-proxy supports
+// everything it sets.
+#pragma once
+
+#include <string>
+#include <string_view>
+
+#include "absl/status/statusor.h"
+#include "envoy/config/bootstrap/v3/bootstrap.pb.h"
+
+namespace meshd::proxy::config {
+
+using envoy::config::bootstrap::v3::Bootstrap;
+
+// `source` names the input in error messages (the file name).
+absl::StatusOr<Bootstrap> parseBootstrap(std::string_view text, std::string_view source);
+absl::StatusOr<Bootstrap> loadBootstrapFile(const std::string& path);
+
+} // namespace meshd::proxy::config

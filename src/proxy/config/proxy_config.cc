@@ -1,0 +1,141 @@
+// Building ProxyConfig from a Bootstrap (proxy_config.h).
+#include "proxy/config/proxy_config.h"
+
+#include <set>
+
+#include "core/status.h"
+#include "envoy/extensions/filters/network/tcp_proxy/v3/tcp_proxy.pb.h"
+#include "fmt/format.h"
+
+namespace meshd::proxy::config {
+namespace {
+
+using google::protobuf::Duration;
+
+absl::Status invalid(const std::string& where, const std::string& why) {
+  return absl::InvalidArgumentError(fmt::format("{}: {}", where, why));
+}
+
+std::chrono::milliseconds toMillis(const Duration& duration) {
+  return std::chrono::milliseconds(duration.seconds() * 1000 + duration.nanos() / 1000000);
+}
+
+absl::StatusOr<Endpoint> toEndpoint(const envoy::config::core::v3::Address& address,
+                                    const std::string& where) {
+  if (!address.has_socket_address()) {
+    return invalid(where, "socket_address is required");
+  }
+  const auto& socket = address.socket_address();
+  boost::system::error_code error;
+  const auto ip = boost::asio::ip::make_address(socket.address(), error);
+  if (error) {
+    return invalid(where + ".socket_address.address",
+                   fmt::format("'{}' is not an IP address", socket.address()));
+  }
+  if (socket.port_value() > 65535) {
+    return invalid(where + ".socket_address.port_value",
+                   fmt::format("{} is not a port", socket.port_value()));
+  }
+  return Endpoint(ip, static_cast<uint16_t>(socket.port_value()));
+}
+
+absl::StatusOr<ClusterConfig> buildCluster(const envoy::config::cluster::v3::Cluster& cluster,
+                                           const std::string& where) {
+  ClusterConfig out;
+  out.name = cluster.name();
+  if (out.name.empty()) {
+    return invalid(where + ".name", "a cluster needs a name");
+  }
+  if (cluster.has_connect_timeout()) {
+    out.connectTimeout = toMillis(cluster.connect_timeout());
+    if (out.connectTimeout.count() <= 0) {
+      return invalid(where + ".connect_timeout", "must be positive");
+    }
+  }
+  if (cluster.has_per_connection_buffer_limit_bytes()) {
+    out.perConnectionBufferLimitBytes = cluster.per_connection_buffer_limit_bytes().value();
+  }
+  const auto& assignment = cluster.load_assignment();
+  for (int l = 0; l < assignment.endpoints_size(); ++l) {
+    const auto& locality = assignment.endpoints(l);
+    for (int e = 0; e < locality.lb_endpoints_size(); ++e) {
+      const std::string at = fmt::format(
+          "{}.load_assignment.endpoints[{}].lb_endpoints[{}].endpoint.address", where, l, e);
+      ASSIGN_OR_RETURN(Endpoint endpoint,
+                       toEndpoint(locality.lb_endpoints(e).endpoint().address(), at));
+      out.endpoints.push_back(endpoint);
+    }
+  }
+  return out;
+}
+
+absl::StatusOr<ListenerConfig> buildListener(const envoy::config::listener::v3::Listener& listener,
+                                             const std::string& where,
+                                             const std::map<std::string, ClusterConfig>& clusters) {
+  ListenerConfig out;
+  out.name = listener.name();
+  if (out.name.empty()) {
+    return invalid(where + ".name", "a listener needs a name");
+  }
+  ASSIGN_OR_RETURN(out.address, toEndpoint(listener.address(), where + ".address"));
+  if (listener.has_per_connection_buffer_limit_bytes()) {
+    out.perConnectionBufferLimitBytes = listener.per_connection_buffer_limit_bytes().value();
+  }
+  if (listener.filter_chains_size() != 1 || listener.filter_chains(0).filters_size() != 1) {
+    return invalid(where + ".filter_chains",
+                   "exactly one filter chain with one network filter (tcp_proxy) is supported");
+  }
+  const auto& filter = listener.filter_chains(0).filters(0);
+  const std::string filterPath = where + ".filter_chains[0].filters[0].typed_config";
+  envoy::extensions::filters::network::tcp_proxy::v3::TcpProxy tcpProxy;
+  if (!filter.typed_config().UnpackTo(&tcpProxy)) {
+    return invalid(filterPath, "expected a tcp_proxy filter");
+  }
+  out.tcpProxy.statPrefix = tcpProxy.stat_prefix();
+  if (out.tcpProxy.statPrefix.empty()) {
+    return invalid(filterPath + ".stat_prefix", "is required");
+  }
+  out.tcpProxy.cluster = tcpProxy.cluster();
+  if (!clusters.contains(out.tcpProxy.cluster)) {
+    return invalid(filterPath + ".cluster",
+                   fmt::format("unknown cluster '{}'", out.tcpProxy.cluster));
+  }
+  if (tcpProxy.has_idle_timeout()) {
+    out.tcpProxy.idleTimeout = toMillis(tcpProxy.idle_timeout());
+  }
+  return out;
+}
+
+} // namespace
+
+absl::StatusOr<ProxyConfig> buildProxyConfig(const Bootstrap& bootstrap) {
+  ProxyConfig out;
+  out.bootstrap = bootstrap;
+  out.nodeId = bootstrap.node().id();
+  out.nodeCluster = bootstrap.node().cluster();
+  if (bootstrap.has_admin()) {
+    ASSIGN_OR_RETURN(out.adminAddress, toEndpoint(bootstrap.admin().address(), "admin.address"));
+  }
+  const auto& resources = bootstrap.static_resources();
+  for (int i = 0; i < resources.clusters_size(); ++i) {
+    const std::string where = fmt::format("static_resources.clusters[{}]", i);
+    ASSIGN_OR_RETURN(ClusterConfig cluster, buildCluster(resources.clusters(i), where));
+    if (out.clusters.contains(cluster.name)) {
+      return invalid(where + ".name", fmt::format("duplicate cluster name '{}'", cluster.name));
+    }
+    out.clusters.emplace(cluster.name, std::move(cluster));
+  }
+  std::set<std::string> listenerNames;
+  for (int i = 0; i < resources.listeners_size(); ++i) {
+    const std::string where = fmt::format("static_resources.listeners[{}]", i);
+    ASSIGN_OR_RETURN(ListenerConfig listener,
+                     buildListener(resources.listeners(i), where, out.clusters));
+    if (!listenerNames.insert(listener.name).second) {
+      return invalid(where + ".name", fmt::format("duplicate listener name '{}'", listener.name));
+    }
+    out.listeners.push_back(std::move(listener));
+  }
+  return out;
+}
+
+} // namespace meshd::proxy::config

@@ -1,0 +1,158 @@
+// The table of supported Envoy fields (supported_fields.h) and the reflection walk that checks a
+// message against it. Extend the table in the same change that implements a field.
+#include "proxy/config/supported_fields.h"
+
+#include <map>
+#include <set>
+#include <string>
+
+#include "core/status.h"
+#include "fmt/format.h"
+#include "fmt/ranges.h"
+#include "google/protobuf/any.pb.h"
+#include "google/protobuf/descriptor.h"
+
+namespace meshd::proxy::config {
+namespace {
+
+using google::protobuf::Descriptor;
+using google::protobuf::FieldDescriptor;
+using google::protobuf::Message;
+using google::protobuf::Reflection;
+
+struct MessageRules {
+  std::set<std::string> fields;
+  // field name -> allowed enum value names (fields not listed accept every value)
+  std::map<std::string, std::set<std::string>> enumValues;
+};
+
+const std::map<std::string, MessageRules>& supportedTable() {
+  static const auto* table = new std::map<std::string, MessageRules>{
+      // Well-known types used as field values: all of their fields.
+      {"google.protobuf.Duration", {{"seconds", "nanos"}, {}}},
+      {"google.protobuf.UInt32Value", {{"value"}, {}}},
+      {"google.protobuf.UInt64Value", {{"value"}, {}}},
+      {"google.protobuf.BoolValue", {{"value"}, {}}},
+      {"google.protobuf.Struct", {{"fields"}, {}}},
+      {"google.protobuf.Struct.FieldsEntry", {{"key", "value"}, {}}},
+      {"google.protobuf.Value",
+       {{"null_value", "number_value", "string_value", "bool_value", "struct_value", "list_value"},
+        {}}},
+      {"google.protobuf.ListValue", {{"values"}, {}}},
+
+      {"envoy.config.bootstrap.v3.Bootstrap", {{"node", "static_resources", "admin"}, {}}},
+      {"envoy.config.bootstrap.v3.Bootstrap.StaticResources", {{"listeners", "clusters"}, {}}},
+      {"envoy.config.bootstrap.v3.Admin", {{"address"}, {}}},
+      {"envoy.config.core.v3.Node", {{"id", "cluster", "metadata"}, {}}},
+      {"envoy.config.core.v3.Address", {{"socket_address"}, {}}},
+      {"envoy.config.core.v3.SocketAddress",
+       {{"address", "port_value", "protocol"}, {{"protocol", {"TCP"}}}}},
+
+      {"envoy.config.listener.v3.Listener",
+       {{"name", "address", "filter_chains", "per_connection_buffer_limit_bytes"}, {}}},
+      {"envoy.config.listener.v3.FilterChain", {{"filters", "name"}, {}}},
+      {"envoy.config.listener.v3.Filter", {{"name", "typed_config"}, {}}},
+
+      {"envoy.extensions.filters.network.tcp_proxy.v3.TcpProxy",
+       {{"stat_prefix", "cluster", "idle_timeout"}, {}}},
+
+      {"envoy.config.cluster.v3.Cluster",
+       {{"name", "type", "connect_timeout", "lb_policy", "load_assignment",
+         "per_connection_buffer_limit_bytes"},
+        {{"type", {"STATIC"}}, {"lb_policy", {"ROUND_ROBIN"}}}}},
+      {"envoy.config.endpoint.v3.ClusterLoadAssignment", {{"cluster_name", "endpoints"}, {}}},
+      {"envoy.config.endpoint.v3.LocalityLbEndpoints", {{"lb_endpoints"}, {}}},
+      {"envoy.config.endpoint.v3.LbEndpoint", {{"endpoint"}, {}}},
+      {"envoy.config.endpoint.v3.Endpoint", {{"address"}, {}}},
+  };
+  return *table;
+}
+
+absl::Status unsupported(const std::string& path, const std::string& why) {
+  return absl::InvalidArgumentError(fmt::format("{}: {}", path, why));
+}
+
+std::string join(const std::string& path, const std::string& field) {
+  return path.empty() ? field : path + "." + field;
+}
+
+absl::Status check(const Message& message, const std::string& path);
+
+absl::Status checkAny(const google::protobuf::Any& any, const std::string& path) {
+  const std::string& url = any.type_url();
+  const std::string typeName = url.substr(url.rfind('/') + 1);
+  const Descriptor* descriptor =
+      google::protobuf::DescriptorPool::generated_pool()->FindMessageTypeByName(typeName);
+  if (descriptor == nullptr || !supportedTable().contains(typeName)) {
+    return unsupported(
+        path, fmt::format("typed_config type '{}' is not supported by mesh-proxy", typeName));
+  }
+  std::unique_ptr<Message> decoded(
+      google::protobuf::MessageFactory::generated_factory()->GetPrototype(descriptor)->New());
+  if (!any.UnpackTo(decoded.get())) {
+    return unsupported(path, fmt::format("cannot decode typed_config as '{}'", typeName));
+  }
+  return check(*decoded, path);
+}
+
+absl::Status checkValue(const Message& message, const FieldDescriptor* field, int index,
+                        const std::string& path, const MessageRules& rules) {
+  const Reflection* reflection = message.GetReflection();
+  if (field->cpp_type() == FieldDescriptor::CPPTYPE_MESSAGE) {
+    const Message& child = index < 0 ? reflection->GetMessage(message, field)
+                                     : reflection->GetRepeatedMessage(message, field, index);
+    return check(child, path);
+  }
+  if (field->cpp_type() == FieldDescriptor::CPPTYPE_ENUM) {
+    const auto allowed = rules.enumValues.find(field->name());
+    if (allowed != rules.enumValues.end()) {
+      const auto* value = index < 0 ? reflection->GetEnum(message, field)
+                                    : reflection->GetRepeatedEnum(message, field, index);
+      if (!allowed->second.contains(value->name())) {
+        return unsupported(path,
+                           fmt::format("value {} is not supported by mesh-proxy (supported: {})",
+                                       value->name(), fmt::join(allowed->second, ", ")));
+      }
+    }
+  }
+  return absl::OkStatus();
+}
+
+absl::Status check(const Message& message, const std::string& path) {
+  const Descriptor* descriptor = message.GetDescriptor();
+  if (descriptor->full_name() == "google.protobuf.Any") {
+    return checkAny(static_cast<const google::protobuf::Any&>(message), path);
+  }
+  const auto rules = supportedTable().find(descriptor->full_name());
+  if (rules == supportedTable().end()) {
+    return unsupported(path,
+                       fmt::format("{} is not supported by mesh-proxy", descriptor->full_name()));
+  }
+  const Reflection* reflection = message.GetReflection();
+  std::vector<const FieldDescriptor*> fields;
+  reflection->ListFields(message, &fields);
+  for (const FieldDescriptor* field : fields) {
+    const std::string fieldPath = join(path, field->name());
+    if (!rules->second.fields.contains(field->name())) {
+      return unsupported(fieldPath, "field is not supported by mesh-proxy");
+    }
+    if (field->is_repeated()) {
+      for (int i = 0; i < reflection->FieldSize(message, field); ++i) {
+        RETURN_IF_ERROR(
+            checkValue(message, field, i, fmt::format("{}[{}]", fieldPath, i), rules->second));
+      }
+    } else {
+      RETURN_IF_ERROR(checkValue(message, field, -1, fieldPath, rules->second));
+    }
+  }
+  return absl::OkStatus();
+}
+
+} // namespace
+
+absl::Status checkSupportedFields(const google::protobuf::Message& message,
+                                  const std::string& root_path) {
+  return check(message, root_path);
+}
+
+} // namespace meshd::proxy::config

@@ -1,0 +1,217 @@
+// The proxy's admin endpoints (Envoy's names and formats where users and tools expect them).
+#include <algorithm>
+
+#include "core/logging.h"
+#include "core/stats/prometheus.h"
+#include "core/status.h"
+#include "envoy/admin/v3/config_dump.pb.h"
+#include "fmt/format.h"
+#include "google/protobuf/util/json_util.h"
+#include "nlohmann/json.hpp"
+#include "proxy/server/proxy_server.h"
+
+namespace meshd::proxy::server {
+namespace {
+
+using core::AdminRequest;
+using core::AdminResponse;
+
+constexpr const char* kJson = "application/json";
+constexpr const char* kVersion = "meshd-0.1.0";
+
+// Envoy's flat stat name: the tag value goes back into the dotted name after the first segment
+// ("cluster.upstream_cx_total" + envoy_cluster_name=backend ->
+// "cluster.backend.upstream_cx_total").
+std::string flatName(const stats::MetricInfo& info) {
+  if (info.tags.size() != 1 || !info.tags[0].first.starts_with("envoy_")) {
+    return info.name;
+  }
+  const size_t dot = info.name.find('.');
+  if (dot == std::string::npos) {
+    return info.name;
+  }
+  return fmt::format("{}.{}.{}", info.name.substr(0, dot), info.tags[0].second,
+                     info.name.substr(dot + 1));
+}
+
+std::string statsText(const stats::Store& store) {
+  std::vector<std::string> lines;
+  store.forEach([&](const stats::MetricInfo& info) {
+    switch (info.type) {
+    case stats::MetricType::kCounter:
+      lines.push_back(fmt::format("{}: {}", flatName(info), store.sumSlot(info.slot)));
+      break;
+    case stats::MetricType::kGauge:
+      lines.push_back(
+          fmt::format("{}: {}", flatName(info), static_cast<int64_t>(store.sumSlot(info.slot))));
+      break;
+    case stats::MetricType::kHistogram: {
+      const auto snapshot = store.histogramSnapshot(info.slot, *info.bounds);
+      lines.push_back(fmt::format("{}: P50({}) P90({}) P99({}) count({})", flatName(info),
+                                  snapshot.quantile(0.5), snapshot.quantile(0.9),
+                                  snapshot.quantile(0.99), snapshot.count));
+      break;
+    }
+    }
+  });
+  std::sort(lines.begin(), lines.end());
+  std::string out;
+  for (const auto& line : lines) {
+    out += line;
+    out += '\n';
+  }
+  return out;
+}
+
+AdminResponse methodNotAllowed() {
+  return AdminResponse{405, "text/plain; charset=UTF-8", "this endpoint needs POST\n"};
+}
+
+} // namespace
+
+void ProxyServer::registerAdminEndpoints() {
+  admin_.route("/ready", "200 LIVE when serving, 503 otherwise", [this](const AdminRequest&) {
+    switch (state_) {
+    case ServerState::kLive: return AdminResponse{200, "text/plain; charset=UTF-8", "LIVE\n"};
+    case ServerState::kDraining:
+      return AdminResponse{503, "text/plain; charset=UTF-8", "DRAINING\n"};
+    case ServerState::kInitializing: break;
+    }
+    return AdminResponse{503, "text/plain; charset=UTF-8", "PRE_INITIALIZING\n"};
+  });
+
+  admin_.route("/stats", "all stats, one 'name: value' per line", [this](const AdminRequest&) {
+    return AdminResponse{200, "text/plain; charset=UTF-8", statsText(store_)};
+  });
+
+  admin_.route("/stats/prometheus", "all stats in Prometheus text format",
+               [this](const AdminRequest&) {
+                 return AdminResponse{200, "text/plain; version=0.0.4; charset=UTF-8",
+                                      stats::prometheusText(store_, "envoy_")};
+               });
+
+  admin_.route("/server_info", "version, state, uptime, node, options",
+               [this](const AdminRequest&) {
+                 const auto uptime = std::chrono::duration_cast<std::chrono::seconds>(
+                     std::chrono::steady_clock::now() - startedAt_);
+                 const auto& config = runtime_.latest()->config;
+                 nlohmann::json info = {
+                     {"version", kVersion},
+                     {"state", state_ == ServerState::kLive       ? "LIVE"
+                               : state_ == ServerState::kDraining ? "DRAINING"
+                                                                  : "PRE_INITIALIZING"},
+                     {"uptime_current_epoch", fmt::format("{}s", uptime.count())},
+                     {"node", {{"id", config.nodeId}, {"cluster", config.nodeCluster}}},
+                     {"command_line_options",
+                      {{"config_path", options_.configPath},
+                       {"concurrency", options_.concurrency},
+                       {"drain_time", fmt::format("{}s", options_.drainTime.count())}}},
+                 };
+                 return AdminResponse{200, kJson, info.dump(2) + "\n"};
+               });
+
+  admin_.route("/listeners", "listeners and their bound addresses (?format=json)",
+               [this](const AdminRequest& request) {
+                 if (request.query.contains("format") && request.query.at("format") == "json") {
+                   nlohmann::json statuses = nlohmann::json::array();
+                   for (const auto& listener : boundListeners_) {
+                     statuses.push_back({{"name", listener.name},
+                                         {"local_address",
+                                          {{"socket_address",
+                                            {{"address", listener.endpoint.address().to_string()},
+                                             {"port_value", listener.endpoint.port()}}}}}});
+                   }
+                   return AdminResponse{
+                       200, kJson, nlohmann::json{{"listener_statuses", statuses}}.dump(2) + "\n"};
+                 }
+                 std::string out;
+                 for (const auto& listener : boundListeners_) {
+                   out += fmt::format("{}::{}:{}\n", listener.name,
+                                      listener.endpoint.address().to_string(),
+                                      listener.endpoint.port());
+                 }
+                 return AdminResponse{200, "text/plain; charset=UTF-8", out};
+               });
+
+  admin_.route("/clusters", "clusters, endpoints and their counters", [this](const AdminRequest&) {
+    std::string out;
+    for (const auto& [name, cluster] : runtime_.latest()->clusters) {
+      const auto& stats = cluster->stats();
+      out += fmt::format("{}::default_priority::max_connections::1024\n", name);
+      for (const auto& endpoint : cluster->config().endpoints) {
+        const std::string host =
+            fmt::format("{}::{}:{}", name, endpoint.address().to_string(), endpoint.port());
+        out += fmt::format("{}::health_flags::healthy\n{}::weight::1\n", host, host);
+      }
+      out += fmt::format("{}::upstream_cx_total::{}\n{}::upstream_cx_active::{}\n"
+                         "{}::upstream_cx_connect_fail::{}\n",
+                         name, stats.cxTotal.value(), name, stats.cxActive.value(), name,
+                         stats.cxConnectFail.value());
+    }
+    return AdminResponse{200, "text/plain; charset=UTF-8", out};
+  });
+
+  admin_.route("/config_dump", "the active configuration as Envoy's ConfigDump JSON",
+               [this](const AdminRequest&) {
+                 envoy::admin::v3::BootstrapConfigDump bootstrapDump;
+                 *bootstrapDump.mutable_bootstrap() = runtime_.latest()->config.bootstrap;
+                 envoy::admin::v3::ConfigDump dump;
+                 dump.add_configs()->PackFrom(bootstrapDump);
+                 std::string json;
+                 google::protobuf::util::JsonPrintOptions options;
+                 options.add_whitespace = true;
+                 options.preserve_proto_field_names = true;
+                 const auto status =
+                     google::protobuf::util::MessageToJsonString(dump, &json, options);
+                 if (!status.ok()) {
+                   return AdminResponse{500, "text/plain; charset=UTF-8",
+                                        fmt::format("{}\n", status.message().as_string())};
+                 }
+                 return AdminResponse{200, kJson, json};
+               });
+
+  admin_.route("/logging", "GET lists levels; POST ?level=L (all) or ?COMPONENT=L changes them",
+               [](const AdminRequest& request) {
+                 if (request.method == "POST") {
+                   for (const auto& [key, value] : request.query) {
+                     auto level = log::parseLevel(value);
+                     if (!level.ok()) {
+                       return AdminResponse{400, "text/plain; charset=UTF-8",
+                                            fmt::format("{}\n", level.status().message())};
+                     }
+                     if (key == "level") {
+                       log::setAllLevels(*level);
+                     } else if (!log::setLevel(key, *level).ok()) {
+                       return AdminResponse{404, "text/plain; charset=UTF-8",
+                                            fmt::format("no component '{}'\n", key)};
+                     }
+                   }
+                 }
+                 std::string out = "active loggers:\n";
+                 for (const auto& entry : log::levels()) {
+                   const auto name = spdlog::level::to_string_view(entry.level);
+                   out += fmt::format("  {}: {}\n", entry.component,
+                                      std::string_view(name.data(), name.size()));
+                 }
+                 return AdminResponse{200, "text/plain; charset=UTF-8", out};
+               });
+
+  admin_.route("/drain_listeners", "POST: stop accepting; open connections continue",
+               [this](const AdminRequest& request) {
+                 if (request.method != "POST") {
+                   return methodNotAllowed();
+                 }
+                 drainListeners();
+                 return AdminResponse{200, "text/plain; charset=UTF-8", "OK\n"};
+               });
+
+  admin_.route("/quitquitquit", "POST: drain and exit", [this](const AdminRequest& request) {
+    if (request.method != "POST") {
+      return methodNotAllowed();
+    }
+    main_.post([this] { shutdown(); });
+    return AdminResponse{200, "text/plain; charset=UTF-8", "OK\n"};
+  });
+}
+
+} // namespace meshd::proxy::server

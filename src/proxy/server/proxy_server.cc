@@ -1,0 +1,176 @@
+// ProxyServer (proxy_server.h): start-up, worker wiring and graceful shutdown.
+#include "proxy/server/proxy_server.h"
+
+#include <unistd.h>
+
+#include <fstream>
+#include <map>
+
+#include "core/logging.h"
+#include "core/status.h"
+#include "fmt/format.h"
+#include "proxy/config/bootstrap_loader.h"
+#include "proxy/filters/network/tcp_proxy/tcp_proxy_session.h"
+
+namespace meshd::proxy::server {
+namespace {
+
+spdlog::logger& logger() {
+  static spdlog::logger& instance = log::get("main");
+  return instance;
+}
+
+constexpr auto kDrainPollInterval = std::chrono::milliseconds(50);
+
+} // namespace
+
+struct ProxyServer::WorkerState {
+  upstream::WorkerLoadBalancers balancers;
+  std::vector<std::unique_ptr<network::WorkerAcceptor>> acceptors;
+};
+
+ProxyServer::ProxyServer(ServerOptions options)
+    : options_(std::move(options)), store_(options_.concurrency + 1),
+      workers_("worker_", options_.concurrency), runtime_(main_, workers_), admin_(main_) {
+  for (uint32_t i = 0; i < options_.concurrency; ++i) {
+    workerStates_.push_back(std::make_unique<WorkerState>());
+  }
+}
+
+ProxyServer::~ProxyServer() {
+  workers_.stop();
+  // The loops are stopped: worker-owned objects can be destroyed here without racing them.
+  workerStates_.clear();
+}
+
+absl::Status ProxyServer::start() {
+  startedAt_ = std::chrono::steady_clock::now();
+  store_.bindCurrentThread();
+  auto bootstrap = config::loadBootstrapFile(options_.configPath);
+  if (!bootstrap.ok()) {
+    return bootstrap.status();
+  }
+  auto config = config::buildProxyConfig(*bootstrap);
+  if (!config.ok()) {
+    return absl::InvalidArgumentError(
+        fmt::format("{}: {}", options_.configPath, config.status().message()));
+  }
+  if (absl::Status status = bindListeners(*config); !status.ok()) {
+    return status;
+  }
+  std::map<std::string, boost::asio::ip::tcp::endpoint> boundEndpoints;
+  for (const auto& bound : boundListeners_) {
+    boundEndpoints[bound.name] = bound.endpoint;
+  }
+  const std::shared_ptr<const Runtime> runtime =
+      Runtime::build(std::move(*config), boundEndpoints, store_);
+
+  workers_.start([this](uint32_t) { store_.bindCurrentThread(); });
+  runtime_.publish(runtime);
+  startAccepting();
+
+  registerAdminEndpoints();
+  if (const auto& admin = runtime->config.adminAddress) {
+    auto bound = admin_.listen(admin->address().to_string(), admin->port());
+    if (!bound.ok()) {
+      return bound.status();
+    }
+    MESHD_LOG(logger(), info, "admin listening on {}:{}", bound->address().to_string(),
+              bound->port());
+    if (!options_.adminAddressPath.empty()) {
+      std::ofstream(options_.adminAddressPath)
+          << bound->address().to_string() << ":" << bound->port() << "\n";
+    }
+  }
+
+  signals_ = std::make_unique<core::ShutdownSignals>(main_, [this](int) { shutdown(); });
+  state_ = ServerState::kLive;
+  MESHD_LOG(logger(), info, "mesh-proxy live: {} listener(s), {} cluster(s), {} worker(s)",
+            runtime->config.listeners.size(), runtime->clusters.size(), options_.concurrency);
+  return absl::OkStatus();
+}
+
+absl::Status ProxyServer::bindListeners(const config::ProxyConfig& config) {
+  for (const auto& listener : config.listeners) {
+    auto bound = network::bindReusePort(listener.address, workers_.size());
+    if (!bound.ok()) {
+      return absl::UnavailableError(
+          fmt::format("listener '{}': {}", listener.name, bound.status().message()));
+    }
+    MESHD_LOG(logger(), info, "listener '{}' on {}:{}", listener.name,
+              bound->endpoint.address().to_string(), bound->endpoint.port());
+    boundListeners_.push_back({listener.name, bound->endpoint, std::move(bound->fds)});
+  }
+  return absl::OkStatus();
+}
+
+void ProxyServer::startAccepting() {
+  for (auto& bound : boundListeners_) {
+    for (uint32_t i = 0; i < workers_.size(); ++i) {
+      workers_.loop(i).post([this, i, fd = bound.fds[i], name = bound.name,
+                             endpoint = bound.endpoint] {
+        WorkerState& state = *workerStates_[i];
+        core::EventLoop& loop = workers_.loop(i);
+        state.acceptors.push_back(std::make_unique<network::WorkerAcceptor>(
+            loop, fd, endpoint, [this, i, name, &loop](boost::asio::ip::tcp::socket socket) {
+              // The snapshot current on this worker at accept time serves the whole connection.
+              const std::shared_ptr<const Runtime>& current = runtime_.onWorker();
+              if (const config::ListenerConfig* listener = current->listener(name)) {
+                std::make_shared<filters::TcpProxySession>(loop, std::move(socket), current,
+                                                           *listener, workerStates_[i]->balancers)
+                    ->start();
+              }
+            }));
+      });
+    }
+    bound.fds.clear(); // owned by the workers' acceptors now
+  }
+}
+
+void ProxyServer::run() {
+  main_.run();
+}
+
+void ProxyServer::drainListeners() {
+  for (uint32_t i = 0; i < workers_.size(); ++i) {
+    workers_.loop(i).post([this, i] {
+      for (auto& acceptor : workerStates_[i]->acceptors) {
+        acceptor->close();
+      }
+    });
+  }
+}
+
+int64_t ProxyServer::activeDownstreamConnections() const {
+  int64_t active = 0;
+  if (const auto& runtime = runtime_.latest()) {
+    for (const auto& [name, listenerStats] : runtime->listenerStats) {
+      active += listenerStats.downstreamCxActive.value();
+    }
+  }
+  return active;
+}
+
+void ProxyServer::shutdown() {
+  if (state_ == ServerState::kDraining) {
+    return;
+  }
+  state_ = ServerState::kDraining;
+  MESHD_LOG(logger(), info, "draining: no new connections; waiting up to {}s for {} open one(s)",
+            options_.drainTime.count(), activeDownstreamConnections());
+  drainListeners(); // admin stays up: /ready reports the drain
+  drainDeadline_ = std::chrono::steady_clock::now() + options_.drainTime;
+  drainTimer_ = main_.createTimer([this] {
+    if (activeDownstreamConnections() > 0 && std::chrono::steady_clock::now() < drainDeadline_) {
+      drainTimer_->enable(kDrainPollInterval);
+      return;
+    }
+    MESHD_LOG(logger(), info, "drained; exiting with {} connection(s) still open",
+              activeDownstreamConnections());
+    workers_.stop();
+    main_.stop();
+  });
+  drainTimer_->enable(kDrainPollInterval);
+}
+
+} // namespace meshd::proxy::server

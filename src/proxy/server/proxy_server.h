@@ -1,0 +1,74 @@
+// mesh-proxy's process: the main thread (config, admin, signals, shutdown) and the workers
+// (listeners and connections), wired together. DESIGN §4.
+#pragma once
+
+#include <chrono>
+#include <cstdint>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "absl/status/status.h"
+#include "core/event_loop.h"
+#include "core/http/admin_http_server.h"
+#include "core/signals.h"
+#include "core/snapshot_slot.h"
+#include "core/stats/store.h"
+#include "core/worker_pool.h"
+#include "proxy/network/listener.h"
+#include "proxy/server/runtime.h"
+
+namespace meshd::proxy::server {
+
+struct ServerOptions {
+  std::string configPath;
+  uint32_t concurrency = 2;
+  std::chrono::seconds drainTime{5};
+  std::string adminAddressPath; // where to write "ip:port" of the admin listener, if set
+};
+
+enum class ServerState { kInitializing, kLive, kDraining };
+
+class ProxyServer {
+public:
+  explicit ProxyServer(ServerOptions options);
+  ~ProxyServer();
+
+  // Loads and validates the bootstrap, binds every listener, starts workers and admin.
+  absl::Status start();
+  // Runs the main loop until shutdown has completed.
+  void run();
+  // Stops accepting, lets open connections finish for up to the drain time, then exits run().
+  void shutdown();
+
+private:
+  struct WorkerState; // owned by one worker thread once started
+  struct BoundListener {
+    std::string name;
+    boost::asio::ip::tcp::endpoint endpoint;
+    std::vector<int> fds; // one per worker, handed over by startAccepting()
+  };
+
+  // Binds every listener on the main thread, so errors surface at start and port 0 resolves.
+  absl::Status bindListeners(const config::ProxyConfig& config);
+  void startAccepting();
+  void registerAdminEndpoints();
+  void drainListeners();
+  int64_t activeDownstreamConnections() const;
+
+  ServerOptions options_;
+  std::chrono::steady_clock::time_point startedAt_;
+  core::EventLoop main_{"main"};
+  stats::Store store_;
+  core::WorkerPool workers_;
+  core::SnapshotSlot<Runtime> runtime_;
+  std::vector<std::unique_ptr<WorkerState>> workerStates_;
+  std::vector<BoundListener> boundListeners_;
+  core::AdminHttpServer admin_;
+  std::unique_ptr<core::ShutdownSignals> signals_;
+  std::unique_ptr<core::Timer> drainTimer_;
+  std::chrono::steady_clock::time_point drainDeadline_;
+  ServerState state_ = ServerState::kInitializing;
+};
+
+} // namespace meshd::proxy::server

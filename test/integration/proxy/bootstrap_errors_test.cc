@@ -1,0 +1,133 @@
+// mesh-proxy refuses configs it cannot honour, at start, naming the field and the reason.
+#include "test/support/mesh_proxy.h"
+#include "gtest/gtest.h"
+
+namespace meshd::testing {
+namespace {
+
+using namespace std::chrono_literals;
+
+constexpr const char* kValid = R"(
+static_resources:
+  listeners:
+  - name: front
+    address: { socket_address: { address: 127.0.0.1, port_value: 0 } }
+    filter_chains:
+    - filters:
+      - name: envoy.filters.network.tcp_proxy
+        typed_config:
+          "@type": type.googleapis.com/envoy.extensions.filters.network.tcp_proxy.v3.TcpProxy
+          stat_prefix: front
+          cluster: backend
+  clusters:
+  - name: backend
+    connect_timeout: 1s
+    load_assignment:
+      cluster_name: backend
+      endpoints:
+      - lb_endpoints:
+        - endpoint: { address: { socket_address: { address: 127.0.0.1, port_value: 1 } } }
+)";
+
+constexpr const char* kTcpProxyConfig =
+    R"("@type": type.googleapis.com/envoy.extensions.filters.network.tcp_proxy.v3.TcpProxy
+          stat_prefix: front
+          cluster: backend)";
+
+// Runs mesh-proxy on `yaml` and returns (exit code, stderr).
+std::pair<int, std::string> runWith(const std::string& yaml) {
+  TempDir dir;
+  const auto file = dir.write("bootstrap.yaml", yaml);
+  Process proxy({.argv = {(binaryDir() / "mesh-proxy").string(), "-c", file.string()}});
+  const auto status = proxy.wait(30s);
+  return {status.value_or(-1), proxy.errors()};
+}
+
+std::string replace(std::string text, const std::string& from, const std::string& to) {
+  const size_t at = text.find(from);
+  EXPECT_NE(at, std::string::npos) << from;
+  return text.replace(at, from.size(), to);
+}
+
+// kValid with its listener repeated under the same name.
+std::string duplicateListener() {
+  const std::string valid = kValid;
+  const size_t begin = valid.find("  - name: front");
+  const size_t end = valid.find("  clusters:");
+  std::string out = valid;
+  return out.insert(end, valid.substr(begin, end - begin));
+}
+
+struct Case {
+  const char* name;
+  std::string yaml;
+  const char* expected; // a substring of the error
+};
+
+// Names the case in test output (CTest names include the printed parameter).
+void PrintTo(const Case& c, std::ostream* os) { *os << c.name; }
+
+class BootstrapErrorsTest : public ::testing::TestWithParam<Case> {};
+
+TEST_P(BootstrapErrorsTest, RejectedAtStartWithFieldAndReason) {
+  const auto [code, errors] = runWith(GetParam().yaml);
+  EXPECT_EQ(code, 1) << errors;
+  EXPECT_NE(errors.find(GetParam().expected), std::string::npos) << errors;
+}
+
+INSTANTIATE_TEST_SUITE_P(
+    Cases, BootstrapErrorsTest,
+    ::testing::Values(
+        Case{"UnknownField",
+             replace(kValid, "stat_prefix: front", "stat_prefix: front\n          bogus: 1"),
+             "not a valid Envoy v3 Bootstrap"},
+        Case{
+            "UnsupportedField",
+            replace(kValid, "connect_timeout: 1s",
+                    "connect_timeout: 1s\n    dns_lookup_family: V4_ONLY"),
+            "static_resources.clusters[0].dns_lookup_family: field is not supported by mesh-proxy"},
+        Case{"UnsupportedEnumValue",
+             replace(kValid, "connect_timeout: 1s", "connect_timeout: 1s\n    lb_policy: MAGLEV"),
+             "static_resources.clusters[0].lb_policy: value MAGLEV is not supported"},
+        Case{"UnsupportedExtension",
+             replace(kValid, kTcpProxyConfig,
+                     R"("@type": type.googleapis.com/envoy.admin.v3.ConfigDump)"),
+             "typed_config type 'envoy.admin.v3.ConfigDump' is not supported by mesh-proxy"},
+        Case{"UnknownTypeUrl",
+             replace(kValid, "envoy.extensions.filters.network.tcp_proxy.v3.TcpProxy",
+                     "envoy.extensions.filters.network.redis_proxy.v3.RedisProxy"),
+             "not a valid Envoy v3 Bootstrap"},
+        Case{"UnknownCluster", replace(kValid, "cluster: backend", "cluster: nowhere"),
+             "static_resources.listeners[0].filter_chains[0].filters[0].typed_config.cluster: "
+             "unknown "
+             "cluster 'nowhere'"},
+        Case{"BadAddress",
+             replace(kValid, "address: 127.0.0.1, port_value: 1",
+                     "address: not-an-ip, port_value: 1"),
+             "socket_address.address: 'not-an-ip' is not an IP address"},
+        Case{"YamlSyntax", replace(kValid, "name: front", "name: [front"), "line "},
+        Case{"DuplicateListener", duplicateListener(), "duplicate listener name 'front'"}),
+    [](const ::testing::TestParamInfo<Case>& param_info) { return param_info.param.name; });
+
+TEST(BootstrapErrorsTest, MissingFileAndFlags) {
+  Process missing({.argv = {(binaryDir() / "mesh-proxy").string(), "-c", "/nonexistent.yaml"}});
+  EXPECT_EQ(missing.wait(30s), 1);
+  EXPECT_NE(missing.errors().find("cannot read bootstrap file '/nonexistent.yaml'"),
+            std::string::npos);
+  Process noConfig({.argv = {(binaryDir() / "mesh-proxy").string()}});
+  EXPECT_NE(noConfig.wait(30s), 0);
+}
+
+TEST(BootstrapErrorsTest, PortInUseIsReported) {
+  TempDir dir;
+  EchoServer occupied;
+  std::string yaml =
+      replace(kValid, "port_value: 0", "port_value: " + std::to_string(occupied.port()));
+  const auto [code, errors] = runWith(yaml);
+  EXPECT_EQ(code, 1);
+  EXPECT_NE(errors.find("listener 'front': cannot listen on 127.0.0.1:"), std::string::npos)
+      << errors;
+}
+
+} // namespace
+} // namespace meshd::testing
