@@ -10,3 +10,5 @@ add_library(llhttp STATIC ${LLHTTP_SOURCE_DIR}/llhttp.c ${LLHTTP_SOURCE_DIR}/api
                           ${LLHTTP_SOURCE_DIR}/http.c)
 target_include_directories(llhttp SYSTEM PUBLIC ${LLHTTP_INCLUDE_DIR})
 set_target_properties(llhttp PROPERTIES C_STANDARD 99)
+# Strict mode: CRLF line endings only, no lenient whitespace; the proxy must not guess framing.
+target_compile_definitions(llhttp PRIVATE LLHTTP_STRICT_MODE=1)

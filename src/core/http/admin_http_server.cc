@@ -100,6 +100,7 @@ private:
 
   int append(std::string& target, const char* at, size_t n) {
     if (url_.size() + body_.size() + n > kMaxRequestBytes) {
+      tooLarge_ = true;
       return -1;
     }
     target.append(at, n);
@@ -128,8 +129,10 @@ private:
       return;
     }
     if (rc != HPE_OK) {
-      AdminResponse response{400, "text/plain; charset=UTF-8",
-                             fmt::format("bad request: {}\n", llhttp_errno_name(rc))};
+      AdminResponse response =
+          tooLarge_ ? AdminResponse{413, "text/plain; charset=UTF-8", "request too large\n"}
+                    : AdminResponse{400, "text/plain; charset=UTF-8",
+                                    fmt::format("bad request: {}\n", llhttp_errno_name(rc))};
       write(response, /*keep_alive=*/false);
       return;
     }
@@ -180,6 +183,7 @@ private:
   std::string body_;
   std::string out_;
   bool complete_ = false;
+  bool tooLarge_ = false;
 };
 
 AdminHttpServer::AdminHttpServer(EventLoop& loop) : loop_(loop), acceptor_(loop.context()) {

@@ -23,8 +23,8 @@ absl::StatusOr<Bootstrap> parseBootstrap(std::string_view text, std::string_view
   options.ignore_unknown_fields = false;
   const auto parsed = google::protobuf::util::JsonStringToMessage(*json, &bootstrap, options);
   if (!parsed.ok()) {
-    return absl::InvalidArgumentError(
-        fmt::format("{}: not a valid Envoy v3 Bootstrap: {}", source, parsed.message().as_string()));
+    return absl::InvalidArgumentError(fmt::format("{}: not a valid Envoy v3 Bootstrap: {}", source,
+                                                  parsed.message().as_string()));
   }
   const absl::Status supported = checkSupportedFields(bootstrap);
   if (!supported.ok()) {

@@ -4,6 +4,8 @@
 #include <set>
 
 #include "core/status.h"
+#include "envoy/extensions/filters/http/router/v3/router.pb.h"
+#include "envoy/extensions/filters/network/http_connection_manager/v3/http_connection_manager.pb.h"
 #include "envoy/extensions/filters/network/tcp_proxy/v3/tcp_proxy.pb.h"
 #include "fmt/format.h"
 
@@ -69,6 +71,84 @@ absl::StatusOr<ClusterConfig> buildCluster(const envoy::config::cluster::v3::Clu
   return out;
 }
 
+absl::StatusOr<TcpProxyConfig>
+buildTcpProxy(const envoy::extensions::filters::network::tcp_proxy::v3::TcpProxy& proto,
+              const std::string& where, const std::map<std::string, ClusterConfig>& clusters) {
+  TcpProxyConfig out;
+  out.statPrefix = proto.stat_prefix();
+  if (out.statPrefix.empty()) {
+    return invalid(where + ".stat_prefix", "is required");
+  }
+  out.cluster = proto.cluster();
+  if (!clusters.contains(out.cluster)) {
+    return invalid(where + ".cluster", fmt::format("unknown cluster '{}'", out.cluster));
+  }
+  if (proto.has_idle_timeout()) {
+    out.idleTimeout = toMillis(proto.idle_timeout());
+  }
+  return out;
+}
+
+// Every cluster a static route names must exist (Envoy's validate_clusters default).
+absl::Status checkRouteClusters(const envoy::config::route::v3::RouteConfiguration& routes,
+                                const std::string& where,
+                                const std::map<std::string, ClusterConfig>& clusters) {
+  for (int v = 0; v < routes.virtual_hosts_size(); ++v) {
+    const auto& vhost = routes.virtual_hosts(v);
+    for (int r = 0; r < vhost.routes_size(); ++r) {
+      const auto& action = vhost.routes(r).route();
+      const std::string at = fmt::format("{}.virtual_hosts[{}].routes[{}].route", where, v, r);
+      if (!action.cluster().empty() && !clusters.contains(action.cluster())) {
+        return invalid(at + ".cluster", fmt::format("unknown cluster '{}'", action.cluster()));
+      }
+      for (int c = 0; c < action.weighted_clusters().clusters_size(); ++c) {
+        const std::string& name = action.weighted_clusters().clusters(c).name();
+        if (!clusters.contains(name)) {
+          return invalid(fmt::format("{}.weighted_clusters.clusters[{}].name", at, c),
+                         fmt::format("unknown cluster '{}'", name));
+        }
+      }
+    }
+  }
+  return absl::OkStatus();
+}
+
+absl::StatusOr<HttpConnectionManagerConfig> buildHttpConnectionManager(
+    const envoy::extensions::filters::network::http_connection_manager::v3::HttpConnectionManager&
+        proto,
+    const std::string& where, const std::map<std::string, ClusterConfig>& clusters) {
+  HttpConnectionManagerConfig out;
+  out.statPrefix = proto.stat_prefix();
+  if (out.statPrefix.empty()) {
+    return invalid(where + ".stat_prefix", "is required");
+  }
+  if (!proto.has_route_config()) {
+    return invalid(where, "route_config is required (rds arrives with xDS)");
+  }
+  RETURN_IF_ERROR(checkRouteClusters(proto.route_config(), where + ".route_config", clusters));
+  ASSIGN_OR_RETURN(out.routes,
+                   router::RouteTable::build(proto.route_config(), where + ".route_config"));
+  const int filters = proto.http_filters_size();
+  envoy::extensions::filters::http::router::v3::Router router;
+  if (filters == 0 || !proto.http_filters(filters - 1).typed_config().UnpackTo(&router)) {
+    return invalid(where + ".http_filters", "the last HTTP filter must be the router");
+  }
+  if (filters > 1) {
+    return invalid(where + ".http_filters[0]", "only the router HTTP filter is supported so far");
+  }
+  if (!proto.server_name().empty()) {
+    out.serverName = proto.server_name();
+  }
+  out.useRemoteAddress = proto.has_use_remote_address() && proto.use_remote_address().value();
+  if (proto.has_max_request_headers_kb()) {
+    out.maxRequestHeadersBytes = proto.max_request_headers_kb().value() * 1024;
+  }
+  if (proto.common_http_protocol_options().has_max_headers_count()) {
+    out.maxHeadersCount = proto.common_http_protocol_options().max_headers_count().value();
+  }
+  return out;
+}
+
 absl::StatusOr<ListenerConfig> buildListener(const envoy::config::listener::v3::Listener& listener,
                                              const std::string& where,
                                              const std::map<std::string, ClusterConfig>& clusters) {
@@ -83,25 +163,19 @@ absl::StatusOr<ListenerConfig> buildListener(const envoy::config::listener::v3::
   }
   if (listener.filter_chains_size() != 1 || listener.filter_chains(0).filters_size() != 1) {
     return invalid(where + ".filter_chains",
-                   "exactly one filter chain with one network filter (tcp_proxy) is supported");
+                   "exactly one filter chain with one network filter (tcp_proxy or "
+                   "http_connection_manager) is supported");
   }
   const auto& filter = listener.filter_chains(0).filters(0);
   const std::string filterPath = where + ".filter_chains[0].filters[0].typed_config";
   envoy::extensions::filters::network::tcp_proxy::v3::TcpProxy tcpProxy;
-  if (!filter.typed_config().UnpackTo(&tcpProxy)) {
-    return invalid(filterPath, "expected a tcp_proxy filter");
-  }
-  out.tcpProxy.statPrefix = tcpProxy.stat_prefix();
-  if (out.tcpProxy.statPrefix.empty()) {
-    return invalid(filterPath + ".stat_prefix", "is required");
-  }
-  out.tcpProxy.cluster = tcpProxy.cluster();
-  if (!clusters.contains(out.tcpProxy.cluster)) {
-    return invalid(filterPath + ".cluster",
-                   fmt::format("unknown cluster '{}'", out.tcpProxy.cluster));
-  }
-  if (tcpProxy.has_idle_timeout()) {
-    out.tcpProxy.idleTimeout = toMillis(tcpProxy.idle_timeout());
+  envoy::extensions::filters::network::http_connection_manager::v3::HttpConnectionManager hcm;
+  if (filter.typed_config().UnpackTo(&tcpProxy)) {
+    ASSIGN_OR_RETURN(out.tcpProxy, buildTcpProxy(tcpProxy, filterPath, clusters));
+  } else if (filter.typed_config().UnpackTo(&hcm)) {
+    ASSIGN_OR_RETURN(out.http, buildHttpConnectionManager(hcm, filterPath, clusters));
+  } else {
+    return invalid(filterPath, "expected a tcp_proxy or http_connection_manager filter");
   }
   return out;
 }

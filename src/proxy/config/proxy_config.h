@@ -6,6 +6,7 @@
 #include <chrono>
 #include <cstdint>
 #include <map>
+#include <memory>
 #include <optional>
 #include <string>
 #include <vector>
@@ -13,6 +14,7 @@
 #include "absl/status/statusor.h"
 #include "boost/asio/ip/tcp.hpp"
 #include "proxy/config/bootstrap_loader.h"
+#include "proxy/router/route_table.h"
 
 namespace meshd::proxy::config {
 
@@ -32,11 +34,23 @@ struct TcpProxyConfig {
   std::chrono::milliseconds idleTimeout{std::chrono::hours(1)};
 };
 
+// envoy.filters.network.http_connection_manager, with the router as its (only) HTTP filter.
+struct HttpConnectionManagerConfig {
+  std::string statPrefix;
+  std::shared_ptr<const router::RouteTable> routes;
+  std::string serverName = "envoy"; // Envoy's default `server` header
+  bool useRemoteAddress = false;    // append the peer to x-forwarded-for
+  size_t maxRequestHeadersBytes = 60 * 1024;
+  uint32_t maxHeadersCount = 100;
+};
+
 struct ListenerConfig {
   std::string name;
   Endpoint address;
   uint32_t perConnectionBufferLimitBytes = 1 << 20;
-  TcpProxyConfig tcpProxy;
+  // Exactly one of these network filters.
+  std::optional<TcpProxyConfig> tcpProxy;
+  std::optional<HttpConnectionManagerConfig> http;
 };
 
 struct ProxyConfig {

@@ -11,6 +11,7 @@
 #include "fmt/format.h"
 #include "proxy/config/bootstrap_loader.h"
 #include "proxy/filters/network/tcp_proxy/tcp_proxy_session.h"
+#include "proxy/http/conn_manager.h"
 
 namespace meshd::proxy::server {
 namespace {
@@ -25,7 +26,10 @@ constexpr auto kDrainPollInterval = std::chrono::milliseconds(50);
 } // namespace
 
 struct ProxyServer::WorkerState {
+  explicit WorkerState(core::EventLoop& loop) : pool(loop) {}
   upstream::WorkerLoadBalancers balancers;
+  upstream::HttpPool pool;
+  core::DefaultRandomGenerator random;
   std::vector<std::unique_ptr<network::WorkerAcceptor>> acceptors;
 };
 
@@ -33,14 +37,18 @@ ProxyServer::ProxyServer(ServerOptions options)
     : options_(std::move(options)), store_(options_.concurrency + 1),
       workers_("worker_", options_.concurrency), runtime_(main_, workers_), admin_(main_) {
   for (uint32_t i = 0; i < options_.concurrency; ++i) {
-    workerStates_.push_back(std::make_unique<WorkerState>());
+    workerStates_.push_back(std::make_unique<WorkerState>(workers_.loop(i)));
   }
 }
 
 ProxyServer::~ProxyServer() {
   workers_.stop();
-  // The loops are stopped: worker-owned objects can be destroyed here without racing them.
-  workerStates_.clear();
+  // The loops are stopped, so worker-owned objects can be touched here without racing them.
+  // Sockets must close while their loop still exists: acceptors and idle connections go first.
+  for (auto& state : workerStates_) {
+    state->acceptors.clear();
+    state->pool.closeAll();
+  }
 }
 
 absl::Status ProxyServer::start() {
@@ -107,21 +115,31 @@ absl::Status ProxyServer::bindListeners(const config::ProxyConfig& config) {
 void ProxyServer::startAccepting() {
   for (auto& bound : boundListeners_) {
     for (uint32_t i = 0; i < workers_.size(); ++i) {
-      workers_.loop(i).post([this, i, fd = bound.fds[i], name = bound.name,
-                             endpoint = bound.endpoint] {
-        WorkerState& state = *workerStates_[i];
-        core::EventLoop& loop = workers_.loop(i);
-        state.acceptors.push_back(std::make_unique<network::WorkerAcceptor>(
-            loop, fd, endpoint, [this, i, name, &loop](boost::asio::ip::tcp::socket socket) {
-              // The snapshot current on this worker at accept time serves the whole connection.
-              const std::shared_ptr<const Runtime>& current = runtime_.onWorker();
-              if (const config::ListenerConfig* listener = current->listener(name)) {
-                std::make_shared<filters::TcpProxySession>(loop, std::move(socket), current,
-                                                           *listener, workerStates_[i]->balancers)
-                    ->start();
-              }
-            }));
-      });
+      workers_.loop(i).post(
+          [this, i, fd = bound.fds[i], name = bound.name, endpoint = bound.endpoint] {
+            WorkerState& state = *workerStates_[i];
+            core::EventLoop& loop = workers_.loop(i);
+            state.acceptors.push_back(std::make_unique<network::WorkerAcceptor>(
+                loop, fd, endpoint, [this, i, name, &loop](boost::asio::ip::tcp::socket socket) {
+                  // The snapshot current on this worker at accept time serves the whole connection.
+                  const std::shared_ptr<const Runtime>& current = runtime_.onWorker();
+                  const config::ListenerConfig* listener = current->listener(name);
+                  if (listener == nullptr) {
+                    return;
+                  }
+                  WorkerState& worker = *workerStates_[i];
+                  if (listener->http) {
+                    std::make_shared<http::HttpConnectionManager>(
+                        http::WorkerContext{loop, worker.balancers, worker.pool, worker.random},
+                        std::move(socket), current, *listener)
+                        ->start();
+                  } else {
+                    std::make_shared<filters::TcpProxySession>(loop, std::move(socket), current,
+                                                               *listener, worker.balancers)
+                        ->start();
+                  }
+                }));
+          });
     }
     bound.fds.clear(); // owned by the workers' acceptors now
   }

@@ -60,9 +60,11 @@ private:
   std::chrono::steady_clock::time_point startedAt_;
   core::EventLoop main_{"main"};
   stats::Store store_;
+  // Declared before workers_ so it is destroyed after the workers' loops: objects left in a loop
+  // (connections, requests) refer to their worker's state while they are torn down.
+  std::vector<std::unique_ptr<WorkerState>> workerStates_;
   core::WorkerPool workers_;
   core::SnapshotSlot<Runtime> runtime_;
-  std::vector<std::unique_ptr<WorkerState>> workerStates_;
   std::vector<BoundListener> boundListeners_;
   core::AdminHttpServer admin_;
   std::unique_ptr<core::ShutdownSignals> signals_;

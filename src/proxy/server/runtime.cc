@@ -9,21 +9,49 @@ ListenerStats ListenerStats::create(stats::Store& store, const config::ListenerC
                                     const boost::asio::ip::tcp::endpoint& bound) {
   const std::string address = fmt::format("{}_{}", bound.address().to_string(), bound.port());
   const stats::Tags listenerTags = {{"envoy_listener_address", address}};
-  const stats::Tags tcpTags = {{"envoy_tcp_prefix", listener.tcpProxy.statPrefix}};
-  return ListenerStats{
+  ListenerStats out{
       .downstreamCxTotal =
           store.counter("listener.downstream_cx_total", listenerTags, "Connections accepted"),
       .downstreamCxActive =
           store.gauge("listener.downstream_cx_active", listenerTags, "Open downstream connections"),
-      .tcpDownstreamCxTotal =
-          store.counter("tcp.downstream_cx_total", tcpTags, "Connections handled by tcp_proxy"),
-      .tcpIdleTimeout =
-          store.counter("tcp.idle_timeout", tcpTags, "Connections closed by the idle timeout"),
-      .tcpDownstreamRxBytes = store.counter("tcp.downstream_cx_rx_bytes_total", tcpTags,
-                                            "Bytes received from downstream"),
-      .tcpDownstreamTxBytes =
-          store.counter("tcp.downstream_cx_tx_bytes_total", tcpTags, "Bytes sent to downstream"),
   };
+  if (listener.tcpProxy) {
+    const stats::Tags tags = {{"envoy_tcp_prefix", listener.tcpProxy->statPrefix}};
+    out.tcpDownstreamCxTotal =
+        store.counter("tcp.downstream_cx_total", tags, "Connections handled by tcp_proxy");
+    out.tcpIdleTimeout =
+        store.counter("tcp.idle_timeout", tags, "Connections closed by the idle timeout");
+    out.tcpDownstreamRxBytes =
+        store.counter("tcp.downstream_cx_rx_bytes_total", tags, "Bytes received from downstream");
+    out.tcpDownstreamTxBytes =
+        store.counter("tcp.downstream_cx_tx_bytes_total", tags, "Bytes sent to downstream");
+  }
+  if (listener.http) {
+    const stats::Tags tags = {{"envoy_http_conn_manager_prefix", listener.http->statPrefix}};
+    out.httpDownstreamCxTotal =
+        store.counter("http.downstream_cx_total", tags, "HTTP connections accepted");
+    out.httpDownstreamCxActive =
+        store.gauge("http.downstream_cx_active", tags, "Open HTTP connections");
+    out.httpDownstreamRqTotal = store.counter("http.downstream_rq_total", tags, "HTTP requests");
+    out.httpDownstreamRqActive =
+        store.gauge("http.downstream_rq_active", tags, "HTTP requests in progress");
+    for (int i = 0; i < 5; ++i) {
+      out.httpDownstreamRqByClass[static_cast<size_t>(i)] =
+          store.counter(fmt::format("http.downstream_rq_{}xx", i + 1), tags,
+                        fmt::format("Responses with a {}xx status", i + 1));
+    }
+    out.httpNoRoute = store.counter("http.no_route", tags, "Requests no route matched");
+    out.httpNoCluster =
+        store.counter("http.no_cluster", tags, "Requests routed to a cluster that does not exist");
+    out.httpRqDirectResponse =
+        store.counter("http.rq_direct_response", tags, "Requests answered by a direct response");
+    out.httpRqRedirect = store.counter("http.rq_redirect", tags, "Requests answered by a redirect");
+    out.httpDownstreamRqTimeout =
+        store.counter("http.downstream_rq_timeout", tags, "Requests whose route timeout expired");
+    out.httpDownstreamCxProtocolError = store.counter(
+        "http.downstream_cx_protocol_error", tags, "Connections closed for a protocol error");
+  }
+  return out;
 }
 
 const config::ListenerConfig* Runtime::listener(const std::string& name) const {

@@ -2,6 +2,7 @@
 // (clusters with their stats). A new config builds a new Runtime; workers switch between requests.
 #pragma once
 
+#include <array>
 #include <map>
 #include <memory>
 #include <string>
@@ -15,10 +16,23 @@ namespace meshd::proxy::server {
 struct ListenerStats {
   stats::Counter downstreamCxTotal;
   stats::Gauge downstreamCxActive;
+  // tcp_proxy (tag envoy_tcp_prefix)
   stats::Counter tcpDownstreamCxTotal;
   stats::Counter tcpIdleTimeout;
   stats::Counter tcpDownstreamRxBytes;
   stats::Counter tcpDownstreamTxBytes;
+  // http_connection_manager (tag envoy_http_conn_manager_prefix)
+  stats::Counter httpDownstreamCxTotal;
+  stats::Gauge httpDownstreamCxActive;
+  stats::Counter httpDownstreamRqTotal;
+  stats::Gauge httpDownstreamRqActive;
+  std::array<stats::Counter, 5> httpDownstreamRqByClass; // 1xx..5xx
+  stats::Counter httpNoRoute;
+  stats::Counter httpNoCluster;
+  stats::Counter httpRqDirectResponse;
+  stats::Counter httpRqRedirect;
+  stats::Counter httpDownstreamRqTimeout;
+  stats::Counter httpDownstreamCxProtocolError;
 
   // `bound` is the address the listener really listens on (port 0 resolved).
   static ListenerStats create(stats::Store& store, const config::ListenerConfig& listener,

@@ -1,11 +1,13 @@
 // Cluster stats and round-robin picking (cluster.h).
 #include "proxy/upstream/cluster.h"
 
+#include "fmt/format.h"
+
 namespace meshd::proxy::upstream {
 
 ClusterStats ClusterStats::create(stats::Store& store, const std::string& cluster_name) {
   const stats::Tags tags = {{"envoy_cluster_name", cluster_name}};
-  return ClusterStats{
+  ClusterStats out{
       .cxTotal = store.counter("cluster.upstream_cx_total", tags, "Upstream connections opened"),
       .cxConnectFail =
           store.counter("cluster.upstream_cx_connect_fail", tags, "Upstream connection failures"),
@@ -17,7 +19,19 @@ ClusterStats ClusterStats::create(stats::Store& store, const std::string& cluste
           store.counter("cluster.upstream_cx_rx_bytes_total", tags, "Bytes received from upstream"),
       .cxTxBytes = store.counter("cluster.upstream_cx_tx_bytes_total", tags, "Bytes sent upstream"),
       .cxActive = store.gauge("cluster.upstream_cx_active", tags, "Open upstream connections"),
+      .rqTotal = store.counter("cluster.upstream_rq_total", tags, "Requests sent upstream"),
+      .rqActive = store.gauge("cluster.upstream_rq_active", tags, "Upstream requests in progress"),
+      .rqByClass = {},
+      .rqTimeout = store.counter("cluster.upstream_rq_timeout", tags,
+                                 "Requests whose route timeout expired upstream"),
+      .rqTime = store.histogram("cluster.upstream_rq_time", tags, stats::defaultDurationBucketsMs(),
+                                "Upstream request time in milliseconds"),
   };
+  for (int i = 0; i < 5; ++i) {
+    out.rqByClass[i] = store.counter(fmt::format("cluster.upstream_rq_{}xx", i + 1), tags,
+                                     fmt::format("Upstream responses with a {}xx status", i + 1));
+  }
+  return out;
 }
 
 std::optional<config::Endpoint> WorkerLoadBalancers::pick(const Cluster& cluster) {

@@ -3,6 +3,7 @@
 // load balancer state is per worker, so picking takes no lock.
 #pragma once
 
+#include <array>
 #include <cstdint>
 #include <memory>
 #include <optional>
@@ -22,6 +23,11 @@ struct ClusterStats {
   stats::Counter cxRxBytes;
   stats::Counter cxTxBytes;
   stats::Gauge cxActive;
+  stats::Counter rqTotal;
+  stats::Gauge rqActive;
+  std::array<stats::Counter, 5> rqByClass; // 1xx..5xx
+  stats::Counter rqTimeout;
+  stats::Histogram rqTime; // milliseconds
 
   static ClusterStats create(stats::Store& store, const std::string& cluster_name);
 };

@@ -25,7 +25,7 @@ TcpProxySession::TcpProxySession(core::EventLoop& loop, boost::asio::ip::tcp::so
     : loop_(loop), downstream_(std::move(downstream)), upstream_(loop.context()),
       runtime_(std::move(runtime)), listener_(listener),
       listenerStats_(runtime_->listenerStats.at(listener.name)),
-      cluster_(runtime_->clusters.at(listener.tcpProxy.cluster)), balancers_(balancers) {
+      cluster_(runtime_->clusters.at(listener.tcpProxy->cluster)), balancers_(balancers) {
   toUpstream_.from = &downstream_;
   toUpstream_.to = &upstream_;
   toUpstream_.readBytes = listenerStats_.tcpDownstreamRxBytes;
@@ -60,11 +60,11 @@ void TcpProxySession::start() {
   idleTimer_ = loop_.createTimer([weak] {
     if (auto self = weak.lock()) {
       const auto idle = std::chrono::steady_clock::now() - self->lastActivity_;
-      if (idle >= self->listener_.tcpProxy.idleTimeout) {
+      if (idle >= self->listener_.tcpProxy->idleTimeout) {
         self->listenerStats_.tcpIdleTimeout.inc();
         self->close();
       } else {
-        self->idleTimer_->enable(self->listener_.tcpProxy.idleTimeout - idle);
+        self->idleTimer_->enable(self->listener_.tcpProxy->idleTimeout - idle);
       }
     }
   });
@@ -184,8 +184,8 @@ void TcpProxySession::maybeFinish(Pipe& pipe) {
 }
 
 void TcpProxySession::armIdleTimer() {
-  if (listener_.tcpProxy.idleTimeout.count() > 0) {
-    idleTimer_->enable(listener_.tcpProxy.idleTimeout);
+  if (listener_.tcpProxy->idleTimeout.count() > 0) {
+    idleTimer_->enable(listener_.tcpProxy->idleTimeout);
   }
 }
 

@@ -1,0 +1,545 @@
+// HttpConnectionManager (conn_manager.h): request handling, routing and response encoding.
+#include "proxy/http/conn_manager.h"
+
+#include <charconv>
+
+#include "core/logging.h"
+#include "fmt/format.h"
+#include "proxy/http/http1/serializer.h"
+#include "proxy/http/stream_info.h"
+
+namespace meshd::proxy::http {
+namespace {
+
+spdlog::logger& logger() {
+  static spdlog::logger& instance = log::get("http");
+  return instance;
+}
+
+// Hop-by-hop fields (RFC 9110 §7.6.1) never cross the proxy; nor do the ones Connection names.
+void removeHopByHop(HeaderMap& headers) {
+  if (const auto connection = headers.getJoined("connection")) {
+    std::string_view rest = *connection;
+    while (!rest.empty()) {
+      const size_t comma = rest.find(',');
+      std::string_view token = rest.substr(0, comma);
+      while (!token.empty() && token.front() == ' ') {
+        token.remove_prefix(1);
+      }
+      while (!token.empty() && token.back() == ' ') {
+        token.remove_suffix(1);
+      }
+      const std::string lower = toLower(token);
+      // Never let a client strip the fields the mesh relies on.
+      if (!lower.empty() && lower[0] != ':' && lower != "host" && !lower.starts_with("x-envoy") &&
+          lower != "x-request-id") {
+        headers.remove(lower);
+      }
+      rest = comma == std::string_view::npos ? std::string_view() : rest.substr(comma + 1);
+    }
+  }
+  for (const char* name : {"connection", "keep-alive", "proxy-connection", "transfer-encoding",
+                           "upgrade", "te", "trailer"}) {
+    headers.remove(name);
+  }
+}
+
+std::optional<std::chrono::milliseconds> timeoutHeader(const HeaderMap& headers) {
+  const auto value = headers.get("x-envoy-upstream-rq-timeout-ms");
+  uint64_t ms = 0;
+  if (!value ||
+      std::from_chars(value->data(), value->data() + value->size(), ms).ec != std::errc()) {
+    return std::nullopt;
+  }
+  return std::chrono::milliseconds(ms);
+}
+
+} // namespace
+
+HttpConnectionManager::HttpConnectionManager(WorkerContext context,
+                                             boost::asio::ip::tcp::socket socket,
+                                             std::shared_ptr<const server::Runtime> runtime,
+                                             const config::ListenerConfig& listener)
+    : context_(context), runtime_(std::move(runtime)), listener_(listener), config_(*listener.http),
+      stats_(runtime_->listenerStats.at(listener.name)),
+      parser_(http1::MessageParser::Kind::kRequest, *this,
+              http1::ParserLimits{config_.maxRequestHeadersBytes, config_.maxHeadersCount}) {
+  boost::system::error_code error;
+  const auto peer = socket.remote_endpoint(error);
+  if (!error) {
+    peerAddress_ = peer.address().to_string();
+  }
+  socket_ = std::make_shared<network::StreamSocket>(std::move(socket), this);
+  stats_.downstreamCxTotal.inc();
+  stats_.downstreamCxActive.inc();
+  stats_.httpDownstreamCxTotal.inc();
+  stats_.httpDownstreamCxActive.inc();
+}
+
+HttpConnectionManager::~HttpConnectionManager() {
+  if (stream_) {
+    stats_.httpDownstreamRqActive.dec();
+  }
+  stream_.reset();
+  socket_->close();
+  stats_.downstreamCxActive.dec();
+  stats_.httpDownstreamCxActive.dec();
+}
+
+void HttpConnectionManager::start() {
+  socket_->start(shared_from_this());
+}
+
+void HttpConnectionManager::onReadable(core::Buffer& input, bool eof) {
+  parseMore(input);
+  if (eof && !closing_ && !(stream_ && stream_->requestComplete)) {
+    if (parser_.inMessage() || (stream_ && !stream_->requestComplete)) {
+      // The client went away mid-request.
+      if (stream_) {
+        stream_->responseFlags |= kDownstreamConnectionTermination;
+      }
+    }
+    closeConnection();
+  }
+}
+
+void HttpConnectionManager::parseMore(core::Buffer& input) {
+  using Result = http1::MessageParser::Result;
+  while (!closing_ && !input.empty()) {
+    if (stream_ && stream_->requestComplete) {
+      // Pipelined bytes wait until the current response is done; stop reading meanwhile so a
+      // client cannot make us buffer without bound.
+      socket_->pauseReading();
+      readingPausedForResponse_ = true;
+      return;
+    }
+    const Result result = parser_.parse(input);
+    switch (result) {
+    case Result::kNeedMore: return;
+    case Result::kMessageDone: continue;
+    case Result::kUpgrade:
+      // CONNECT or Upgrade: the head was answered in onHead; what follows is not HTTP.
+      if (stream_ && !stream_->responseStarted) {
+        sendLocalReply(404, "", kNoRouteFound);
+      }
+      if (stream_) {
+        stream_->closeAfterResponse = true;
+      }
+      input.clear();
+      return;
+    case Result::kError: protocolError(parser_.error()); return;
+    }
+  }
+}
+
+void HttpConnectionManager::protocolError(const http1::ParseError& error) {
+  stats_.httpDownstreamCxProtocolError.inc();
+  MESHD_LOG(logger(), debug, "downstream protocol error from {}: {} ({})", peerAddress_,
+            error.status, error.detail);
+  if (stream_ && stream_->responseStarted) {
+    closeConnection();
+    return;
+  }
+  if (!stream_) {
+    stream_ = std::make_unique<Stream>();
+    stream_->startedAt = std::chrono::steady_clock::now();
+    stats_.httpDownstreamRqActive.inc();
+  }
+  stream_->closeAfterResponse = true;
+  if (stream_->upstream) {
+    context_.loop.deferredDelete(std::move(stream_->upstream));
+  }
+  sendLocalReply(error.status, "", kDownstreamProtocolError);
+}
+
+void HttpConnectionManager::onHead(HeaderMap&& headers, bool end_stream) {
+  stream_ = std::make_unique<Stream>();
+  stream_->startedAt = std::chrono::steady_clock::now();
+  stream_->request = std::move(headers);
+  stream_->requestComplete = end_stream;
+  stats_.httpDownstreamRqTotal.inc();
+  stats_.httpDownstreamRqActive.inc();
+  prepareRequest(*stream_);
+  routeRequest(end_stream);
+}
+
+void HttpConnectionManager::prepareRequest(Stream& stream) {
+  HeaderMap& request = stream.request;
+  stream.headRequest = request.method() == "HEAD";
+  stream.requestChunked = request.has("transfer-encoding") && !request.has("content-length");
+  if (parser_.httpMinor() == 0 && !request.has("connection")) {
+    stream.closeAfterResponse = true; // HTTP/1.0 without keep-alive
+  }
+  if (const auto connection = request.get("connection");
+      connection && toLower(*connection) == "close") {
+    stream.closeAfterResponse = true;
+  }
+  // Expect: 100-continue is answered here (Envoy's default) and not forwarded.
+  if (const auto expect = request.get("expect");
+      expect && toLower(*expect) == "100-continue" && parser_.httpMinor() == 1) {
+    core::Buffer interim("HTTP/1.1 100 Continue\r\n\r\n");
+    socket_->write(interim);
+    request.remove("expect");
+  }
+  if (!request.has(":scheme")) {
+    request.add(":scheme", "http");
+  }
+  if (!request.has("x-forwarded-proto")) {
+    request.add("x-forwarded-proto", "http");
+  }
+  if (config_.useRemoteAddress && !peerAddress_.empty()) {
+    if (const auto xff = request.get("x-forwarded-for")) {
+      request.set("x-forwarded-for", fmt::format("{},{}", *xff, peerAddress_));
+    } else {
+      request.add("x-forwarded-for", peerAddress_);
+    }
+  }
+  if (!request.has("x-request-id")) {
+    request.add("x-request-id", context_.random.uuid());
+  }
+}
+
+void HttpConnectionManager::routeRequest(bool end_stream) {
+  Stream& stream = *stream_;
+  if (stream.request.method() == "CONNECT") {
+    stream.closeAfterResponse = true; // no CONNECT support: nothing after it is HTTP
+  } else if (stream.request.has("upgrade")) {
+    stream.closeAfterResponse = true;
+    sendLocalReply(403, "upgrade not enabled", 0);
+    return;
+  }
+  const router::RouteTable& table = *config_.routes;
+  stream.route = table.findRoute(stream.request, &stream.virtualHost);
+  if (stream.route == nullptr) {
+    stats_.httpNoRoute.inc();
+    sendLocalReply(404, "", kNoRouteFound);
+    return;
+  }
+  switch (stream.route->actionKind) {
+  case router::Route::ActionKind::kDirectResponse:
+    stats_.httpRqDirectResponse.inc();
+    sendLocalReply(stream.route->directResponse.status, stream.route->directResponse.body, 0);
+    return;
+  case router::Route::ActionKind::kRedirect:
+    stats_.httpRqRedirect.inc();
+    sendRedirect(stream.route->redirect);
+    return;
+  case router::Route::ActionKind::kRoute: forward(stream.route->route, end_stream); return;
+  }
+}
+
+std::shared_ptr<const upstream::Cluster>
+HttpConnectionManager::pickCluster(const router::RouteAction& action, const HeaderMap& request) {
+  std::string_view name = action.cluster;
+  if (!action.clusterHeader.empty()) {
+    name = request.get(action.clusterHeader).value_or("");
+  } else if (!action.weightedClusters.empty()) {
+    uint64_t point = context_.random.uniform(action.totalWeight);
+    for (const auto& candidate : action.weightedClusters) {
+      if (point < candidate.weight) {
+        stream_->weightedCluster = &candidate;
+        name = candidate.name;
+        break;
+      }
+      point -= candidate.weight;
+    }
+  }
+  const auto it = runtime_->clusters.find(std::string(name));
+  return it == runtime_->clusters.end() ? nullptr : it->second;
+}
+
+void HttpConnectionManager::forward(const router::RouteAction& action, bool end_stream) {
+  Stream& stream = *stream_;
+  HeaderMap& request = stream.request;
+  stream.cluster = pickCluster(action, request);
+  if (!stream.cluster) {
+    stats_.httpNoCluster.inc();
+    sendLocalReply(503, "", kNoClusterFound);
+    return;
+  }
+  const auto endpoint = context_.balancers.pick(*stream.cluster);
+  if (!endpoint) {
+    stream.cluster->stats().cxNoneHealthy.inc();
+    sendLocalReply(503, "no healthy upstream", kNoHealthyUpstream);
+    return;
+  }
+  // Path and host rewrites, then header mutations from the most specific level to the least.
+  if (!action.prefixRewrite.empty() && stream.route->pathKind != router::Route::PathKind::kRegex) {
+    const std::string path(request.path());
+    const size_t matched =
+        stream.route->pathKind == router::Route::PathKind::kPrefix ||
+                stream.route->pathKind == router::Route::PathKind::kSeparatedPrefix
+            ? stream.route->path.size()
+        : path.find('?') == std::string::npos ? path.size()
+                                              : path.find('?');
+    request.set(":path", action.prefixRewrite + path.substr(std::min(matched, path.size())));
+  } else if (action.regexRewrite) {
+    std::string path(request.path());
+    const size_t question = path.find('?');
+    std::string query = question == std::string::npos ? "" : path.substr(question);
+    path = path.substr(0, question);
+    re2::RE2::GlobalReplace(&path, *action.regexRewrite, action.regexRewriteSubstitution);
+    request.set(":path", path + query);
+  }
+  if (!action.hostRewriteLiteral.empty()) {
+    request.set(":authority", action.hostRewriteLiteral);
+  } else if (action.autoHostRewrite) {
+    request.set(":authority",
+                fmt::format("{}:{}", endpoint->address().to_string(), endpoint->port()));
+  }
+  if (stream.weightedCluster != nullptr) {
+    stream.weightedCluster->requestHeaders.apply(request);
+  }
+  stream.route->requestHeaders.apply(request);
+  stream.virtualHost->requestHeaders.apply(request);
+  config_.routes->requestHeaders().apply(request);
+
+  router::UpstreamRequest::Options options;
+  options.timeout = timeoutHeader(request).value_or(action.timeout);
+  request.remove("x-envoy-upstream-rq-timeout-ms");
+  options.requestBodyChunked = stream.requestChunked;
+  options.bufferLimitBytes = listener_.perConnectionBufferLimitBytes;
+  HeaderMap upstreamHeaders = request;
+  removeHopByHop(upstreamHeaders);
+  stream.upstream = std::make_unique<router::UpstreamRequest>(
+      context_.loop, context_.pool, stream.cluster, *endpoint, std::move(upstreamHeaders),
+      end_stream, options, *this);
+  stream.upstream->start();
+}
+
+void HttpConnectionManager::onBody(std::string_view data) {
+  if (!stream_ || !stream_->upstream) {
+    return; // answered locally: the body is read and dropped
+  }
+  stream_->upstream->sendBody(data, false);
+  if (stream_->upstream->pendingRequestBytes() > listener_.perConnectionBufferLimitBytes) {
+    socket_->pauseReading();
+  }
+}
+
+void HttpConnectionManager::onComplete() {
+  if (!stream_) {
+    return;
+  }
+  stream_->requestComplete = true;
+  if (stream_->upstream) {
+    stream_->upstream->sendBody("", true);
+  }
+}
+
+void HttpConnectionManager::onUpstreamRequestDrained() {
+  if (!closing_ && !readingPausedForResponse_) {
+    socket_->resumeReading();
+  }
+}
+
+void HttpConnectionManager::encodeResponseHead(HeaderMap& headers, bool end_stream) {
+  Stream& stream = *stream_;
+  stream.responseStarted = true;
+  stream.status = headers.status();
+  countResponse(stream.status);
+  removeHopByHop(headers);
+  if (stream.route != nullptr) {
+    if (stream.weightedCluster != nullptr) {
+      stream.weightedCluster->responseHeaders.apply(headers);
+    }
+    stream.route->responseHeaders.apply(headers);
+    stream.virtualHost->responseHeaders.apply(headers);
+    config_.routes->responseHeaders().apply(headers);
+  }
+  headers.set("server", config_.serverName);
+  const bool bodiless = stream.headRequest || stream.status == 204 || stream.status == 304 ||
+                        (stream.status >= 100 && stream.status < 200);
+  if (!bodiless && !headers.has("content-length")) {
+    if (end_stream) {
+      headers.add("content-length", "0");
+    } else if (parser_.httpMinor() == 1) {
+      stream.responseChunked = true;
+    } else {
+      stream.closeAfterResponse = true; // HTTP/1.0: the body ends when the connection does
+    }
+  }
+  const bool requestUnfinished = !stream.requestComplete;
+  if (stream.closeAfterResponse || requestUnfinished || closing_) {
+    stream.closeAfterResponse = true;
+    headers.set("connection", "close");
+  }
+  core::Buffer out;
+  http1::encodeResponseHead(headers, stream.responseChunked, out);
+  socket_->write(out);
+}
+
+void HttpConnectionManager::onUpstreamHead(HeaderMap&& headers, bool end_stream) {
+  if (!stream_) {
+    return;
+  }
+  encodeResponseHead(headers, end_stream);
+}
+
+void HttpConnectionManager::onUpstreamBody(std::string_view data) {
+  if (!stream_ || stream_->headRequest) {
+    return;
+  }
+  core::Buffer out;
+  if (stream_->responseChunked) {
+    http1::encodeChunk(data, out);
+  } else {
+    out.add(data);
+  }
+  socket_->write(out);
+  if (socket_->bytesQueued() > listener_.perConnectionBufferLimitBytes && stream_->upstream) {
+    stream_->upstream->pauseResponse(); // resumed in onWriteDrained
+  }
+}
+
+void HttpConnectionManager::onUpstreamComplete() {
+  if (!stream_) {
+    return;
+  }
+  if (stream_->responseChunked) {
+    core::Buffer out;
+    http1::encodeLastChunk(out);
+    socket_->write(out);
+  }
+  endStream();
+}
+
+void HttpConnectionManager::onUpstreamFailure(int status, uint32_t flag, std::string_view body) {
+  if (!stream_) {
+    return;
+  }
+  stream_->responseFlags |= flag;
+  if (flag == kUpstreamRequestTimeout) {
+    stats_.httpDownstreamRqTimeout.inc();
+  }
+  if (stream_->responseStarted) {
+    // Too late for a status code: the client sees the connection reset.
+    MESHD_LOG(logger(), debug, "upstream failed mid-response ({}); resetting the downstream",
+              responseFlagsToString(flag));
+    if (stream_->upstream) {
+      context_.loop.deferredDelete(std::move(stream_->upstream));
+    }
+    closeConnection();
+    return;
+  }
+  if (stream_->upstream) {
+    context_.loop.deferredDelete(std::move(stream_->upstream));
+  }
+  sendLocalReply(status, body, flag);
+}
+
+void HttpConnectionManager::onWriteDrained() {
+  if (stream_ && stream_->upstream) {
+    stream_->upstream->resumeResponse();
+  }
+}
+
+void HttpConnectionManager::onSocketError() {
+  if (stream_) {
+    stream_->responseFlags |= kDownstreamConnectionTermination;
+  }
+  closeConnection();
+}
+
+void HttpConnectionManager::sendLocalReply(int status, std::string_view body, uint32_t flag,
+                                           const HeaderMap* extra_headers) {
+  Stream& stream = *stream_;
+  stream.responseFlags |= flag;
+  HeaderMap headers;
+  headers.add(":status", std::to_string(status));
+  if (extra_headers != nullptr) {
+    for (const auto& [name, value] : extra_headers->entries()) {
+      headers.add(name, value);
+    }
+  }
+  if (!body.empty()) {
+    headers.add("content-type", "text/plain");
+  }
+  headers.add("content-length", std::to_string(stream.headRequest ? 0 : body.size()));
+  encodeResponseHead(headers, body.empty());
+  if (!body.empty() && !stream.headRequest) {
+    core::Buffer out(body);
+    socket_->write(out);
+  }
+  endStream();
+}
+
+void HttpConnectionManager::sendRedirect(const router::RedirectAction& redirect) {
+  const HeaderMap& request = stream_->request;
+  std::string authority(request.authority());
+  std::string host = authority;
+  std::string port;
+  if (const size_t colon = authority.rfind(':');
+      colon != std::string::npos && authority.find(']') == std::string::npos) {
+    host = authority.substr(0, colon);
+    port = authority.substr(colon + 1);
+  }
+  const std::string scheme = redirect.scheme.empty()
+                                 ? std::string(request.get(":scheme").value_or("http"))
+                                 : redirect.scheme;
+  if (!redirect.host.empty()) {
+    host = redirect.host;
+  }
+  if (redirect.port != 0) {
+    port = std::to_string(redirect.port);
+  } else if (!redirect.scheme.empty()) {
+    port.clear(); // a scheme change drops the old port, as Envoy does
+  }
+  std::string path(request.path());
+  const size_t question = path.find('?');
+  std::string query = question == std::string::npos ? "" : path.substr(question);
+  path = path.substr(0, question);
+  if (!redirect.path.empty()) {
+    path = redirect.path;
+  } else if (!redirect.prefix.empty() &&
+             stream_->route->pathKind == router::Route::PathKind::kPrefix) {
+    path = redirect.prefix + path.substr(std::min(stream_->route->path.size(), path.size()));
+  }
+  if (redirect.stripQuery) {
+    query.clear();
+  }
+  HeaderMap location;
+  location.add("location", fmt::format("{}://{}{}{}{}", scheme, host, port.empty() ? "" : ":", port,
+                                       path + query));
+  sendLocalReply(redirect.status, "", 0, &location);
+}
+
+void HttpConnectionManager::countResponse(int status) {
+  if (status >= 100 && status < 600) {
+    stats_.httpDownstreamRqByClass[static_cast<size_t>(status / 100 - 1)].inc();
+  }
+}
+
+void HttpConnectionManager::endStream() {
+  if (!stream_) {
+    return;
+  }
+  const bool close = stream_->closeAfterResponse || !stream_->requestComplete;
+  if (stream_->upstream) {
+    context_.loop.deferredDelete(std::move(stream_->upstream));
+  }
+  stream_.reset();
+  stats_.httpDownstreamRqActive.dec();
+  if (close || !parser_.keepAlive()) {
+    closing_ = true;
+    socket_->closeAfterFlush();
+    return;
+  }
+  if (readingPausedForResponse_) {
+    readingPausedForResponse_ = false;
+    socket_->resumeReading(); // hands over pipelined bytes already read
+  }
+}
+
+void HttpConnectionManager::closeConnection() {
+  if (closing_) {
+    return;
+  }
+  closing_ = true;
+  if (stream_ && stream_->upstream) {
+    context_.loop.deferredDelete(std::move(stream_->upstream));
+  }
+  socket_->close();
+}
+
+} // namespace meshd::proxy::http

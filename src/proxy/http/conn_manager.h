@@ -1,0 +1,108 @@
+// HttpConnectionManager (Envoy's envoy.filters.network.http_connection_manager) for one
+// downstream HTTP/1.1 connection: parses requests one at a time (pipelined ones wait), applies
+// the connection manager's header rules, routes each request (RouteTable) and hands it to an
+// UpstreamRequest, then writes the response back with the right framing. Local replies (no route,
+// direct responses, redirects, upstream failures, malformed requests) carry Envoy's status codes
+// and response flags.
+#pragma once
+
+#include <chrono>
+#include <memory>
+#include <string>
+
+#include "core/event_loop.h"
+#include "core/random.h"
+#include "proxy/http/header_map.h"
+#include "proxy/http/http1/message_parser.h"
+#include "proxy/network/stream_socket.h"
+#include "proxy/router/upstream_request.h"
+#include "proxy/server/runtime.h"
+#include "proxy/upstream/cluster.h"
+#include "proxy/upstream/http_pool.h"
+
+namespace meshd::proxy::http {
+
+// Per-worker state the connection manager uses.
+struct WorkerContext {
+  core::EventLoop& loop;
+  upstream::WorkerLoadBalancers& balancers;
+  upstream::HttpPool& pool;
+  core::RandomGenerator& random;
+};
+
+class HttpConnectionManager : public network::StreamSocket::Handler,
+                              public http1::MessageParser::Callbacks,
+                              public router::UpstreamRequest::Callbacks,
+                              public std::enable_shared_from_this<HttpConnectionManager> {
+public:
+  HttpConnectionManager(WorkerContext context, boost::asio::ip::tcp::socket socket,
+                        std::shared_ptr<const server::Runtime> runtime,
+                        const config::ListenerConfig& listener);
+  ~HttpConnectionManager() override;
+
+  void start();
+
+private:
+  // One request/response exchange.
+  struct Stream {
+    HeaderMap request;
+    bool requestComplete = false;
+    bool requestChunked = false;
+    bool headRequest = false;
+    bool responseStarted = false;
+    bool responseChunked = false;
+    bool closeAfterResponse = false;
+    int status = 0;
+    uint32_t responseFlags = 0;
+    std::chrono::steady_clock::time_point startedAt;
+    const router::Route* route = nullptr;
+    const router::VirtualHost* virtualHost = nullptr;
+    std::shared_ptr<const upstream::Cluster> cluster;
+    const router::WeightedCluster* weightedCluster = nullptr;
+    std::unique_ptr<router::UpstreamRequest> upstream;
+  };
+
+  // StreamSocket::Handler
+  void onReadable(core::Buffer& input, bool eof) override;
+  void onWriteDrained() override;
+  void onSocketError() override;
+  // MessageParser::Callbacks
+  void onHead(HeaderMap&& headers, bool end_stream) override;
+  void onBody(std::string_view data) override;
+  void onComplete() override;
+  // UpstreamRequest::Callbacks
+  void onUpstreamHead(HeaderMap&& headers, bool end_stream) override;
+  void onUpstreamBody(std::string_view data) override;
+  void onUpstreamComplete() override;
+  void onUpstreamFailure(int status, uint32_t flag, std::string_view body) override;
+  void onUpstreamRequestDrained() override;
+
+  void parseMore(core::Buffer& input);
+  void prepareRequest(Stream& stream);
+  void routeRequest(bool end_stream);
+  void forward(const router::RouteAction& action, bool end_stream);
+  std::shared_ptr<const upstream::Cluster> pickCluster(const router::RouteAction& action,
+                                                       const HeaderMap& request);
+  void sendLocalReply(int status, std::string_view body, uint32_t flag,
+                      const HeaderMap* extra_headers = nullptr);
+  void sendRedirect(const router::RedirectAction& redirect);
+  void encodeResponseHead(HeaderMap& headers, bool end_stream);
+  void endStream();
+  void protocolError(const http1::ParseError& error);
+  void closeConnection();
+  void countResponse(int status);
+
+  WorkerContext context_;
+  std::shared_ptr<network::StreamSocket> socket_;
+  std::shared_ptr<const server::Runtime> runtime_;
+  const config::ListenerConfig& listener_;
+  const config::HttpConnectionManagerConfig& config_;
+  const server::ListenerStats& stats_;
+  std::string peerAddress_;
+  http1::MessageParser parser_;
+  std::unique_ptr<Stream> stream_;
+  bool closing_ = false;
+  bool readingPausedForResponse_ = false;
+};
+
+} // namespace meshd::proxy::http

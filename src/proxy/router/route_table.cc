@@ -1,0 +1,497 @@
+// Compiling a RouteConfiguration into a RouteTable (route_table.h) and matching requests.
+#include "proxy/router/route_table.h"
+
+#include <charconv>
+#include <set>
+
+#include "core/status.h"
+#include "fmt/format.h"
+
+// Configs still use the deprecated HeaderMatcher and HeaderValueOption fields (exact_match,
+// append, ...); Envoy honours them, and so do we.
+#pragma GCC diagnostic ignored "-Wdeprecated-declarations"
+
+namespace meshd::proxy::router {
+namespace {
+
+using http::toLower;
+
+using envoy::config::core::v3::HeaderValueOption;
+using envoy::config::route::v3::HeaderMatcher;
+using google::protobuf::RepeatedPtrField;
+
+absl::Status invalid(const std::string& where, const std::string& why) {
+  return absl::InvalidArgumentError(fmt::format("{}: {}", where, why));
+}
+
+std::chrono::milliseconds toMillis(const google::protobuf::Duration& d) {
+  return std::chrono::milliseconds(d.seconds() * 1000 + d.nanos() / 1000000);
+}
+
+absl::StatusOr<std::shared_ptr<const re2::RE2>> compileRegex(const std::string& pattern,
+                                                             const std::string& where) {
+  auto regex = std::make_shared<const re2::RE2>(pattern, re2::RE2::Quiet);
+  if (!regex->ok()) {
+    return invalid(where, fmt::format("invalid regex '{}': {}", pattern, regex->error()));
+  }
+  return regex;
+}
+
+absl::StatusOr<StringMatch> buildStringMatch(const envoy::type::matcher::v3::StringMatcher& m,
+                                             const std::string& where) {
+  StringMatch out;
+  out.ignoreCase = m.ignore_case();
+  using P = envoy::type::matcher::v3::StringMatcher;
+  switch (m.match_pattern_case()) {
+  case P::kExact:
+    out.kind = StringMatch::Kind::kExact;
+    out.value = m.exact();
+    break;
+  case P::kPrefix:
+    out.kind = StringMatch::Kind::kPrefix;
+    out.value = m.prefix();
+    break;
+  case P::kSuffix:
+    out.kind = StringMatch::Kind::kSuffix;
+    out.value = m.suffix();
+    break;
+  case P::kContains:
+    out.kind = StringMatch::Kind::kContains;
+    out.value = m.contains();
+    break;
+  case P::kSafeRegex: {
+    out.kind = StringMatch::Kind::kRegex;
+    ASSIGN_OR_RETURN(out.regex, compileRegex(m.safe_regex().regex(), where + ".safe_regex.regex"));
+    break;
+  }
+  default:
+    return invalid(where, "a string matcher needs exact, prefix, suffix, contains or safe_regex");
+  }
+  if (out.ignoreCase) {
+    out.value = toLower(out.value);
+  }
+  return out;
+}
+
+HeaderMutation buildMutation(const RepeatedPtrField<HeaderValueOption>& add,
+                             const RepeatedPtrField<std::string>& remove) {
+  HeaderMutation out;
+  for (const auto& option : add) {
+    HeaderMutation::Mode mode = HeaderMutation::Mode::kAppend;
+    switch (option.append_action()) {
+    case HeaderValueOption::ADD_IF_ABSENT: mode = HeaderMutation::Mode::kAddIfAbsent; break;
+    case HeaderValueOption::OVERWRITE_IF_EXISTS_OR_ADD:
+      mode = HeaderMutation::Mode::kOverwrite;
+      break;
+    case HeaderValueOption::OVERWRITE_IF_EXISTS:
+      mode = HeaderMutation::Mode::kOverwriteIfExists;
+      break;
+    default:
+      // The deprecated `append` flag (default true) still decides when no action is given.
+      if (option.has_append() && !option.append().value()) {
+        mode = HeaderMutation::Mode::kOverwrite;
+      }
+    }
+    out.add.push_back({toLower(option.header().key()), option.header().value(), mode});
+  }
+  for (const auto& name : remove) {
+    out.remove.push_back(toLower(name));
+  }
+  return out;
+}
+
+absl::StatusOr<HeaderMatch> buildHeaderMatch(const HeaderMatcher& m, const std::string& where) {
+  HeaderMatch out;
+  out.name = toLower(m.name());
+  out.invert = m.invert_match();
+  switch (m.header_match_specifier_case()) {
+  case HeaderMatcher::kStringMatch: {
+    out.kind = HeaderMatch::Kind::kString;
+    ASSIGN_OR_RETURN(out.string, buildStringMatch(m.string_match(), where + ".string_match"));
+    break;
+  }
+  case HeaderMatcher::kPresentMatch:
+    out.kind = HeaderMatch::Kind::kPresent;
+    out.present = m.present_match();
+    break;
+  case HeaderMatcher::kRangeMatch:
+    out.kind = HeaderMatch::Kind::kRange;
+    out.rangeStart = m.range_match().start();
+    out.rangeEnd = m.range_match().end();
+    break;
+  case HeaderMatcher::kExactMatch: // deprecated forms, still common in configs
+    out.kind = HeaderMatch::Kind::kString;
+    out.string = StringMatch{StringMatch::Kind::kExact, m.exact_match(), false, nullptr};
+    break;
+  case HeaderMatcher::kPrefixMatch:
+    out.kind = HeaderMatch::Kind::kString;
+    out.string = StringMatch{StringMatch::Kind::kPrefix, m.prefix_match(), false, nullptr};
+    break;
+  case HeaderMatcher::kSuffixMatch:
+    out.kind = HeaderMatch::Kind::kString;
+    out.string = StringMatch{StringMatch::Kind::kSuffix, m.suffix_match(), false, nullptr};
+    break;
+  case HeaderMatcher::kContainsMatch:
+    out.kind = HeaderMatch::Kind::kString;
+    out.string = StringMatch{StringMatch::Kind::kContains, m.contains_match(), false, nullptr};
+    break;
+  case HeaderMatcher::kSafeRegexMatch: {
+    out.kind = HeaderMatch::Kind::kString;
+    out.string.kind = StringMatch::Kind::kRegex;
+    ASSIGN_OR_RETURN(out.string.regex,
+                     compileRegex(m.safe_regex_match().regex(), where + ".safe_regex_match.regex"));
+    break;
+  }
+  default: // no specifier: the header must be present
+    out.kind = HeaderMatch::Kind::kPresent;
+    out.present = true;
+  }
+  return out;
+}
+
+absl::Status buildAction(const envoy::config::route::v3::Route& proto, Route& route,
+                         const std::string& where) {
+  using R = envoy::config::route::v3::Route;
+  switch (proto.action_case()) {
+  case R::kRoute: {
+    const auto& a = proto.route();
+    RouteAction& out = route.route;
+    out.cluster = a.cluster();
+    out.clusterHeader = toLower(a.cluster_header());
+    for (int i = 0; i < a.weighted_clusters().clusters_size(); ++i) {
+      const auto& c = a.weighted_clusters().clusters(i);
+      WeightedCluster wc;
+      wc.name = c.name();
+      wc.weight = c.has_weight() ? c.weight().value() : 0;
+      wc.requestHeaders = buildMutation(c.request_headers_to_add(), c.request_headers_to_remove());
+      wc.responseHeaders =
+          buildMutation(c.response_headers_to_add(), c.response_headers_to_remove());
+      out.totalWeight += wc.weight;
+      out.weightedClusters.push_back(std::move(wc));
+    }
+    if (a.has_weighted_clusters() && out.totalWeight == 0) {
+      return invalid(where + ".route.weighted_clusters", "the weights sum to zero");
+    }
+    if (out.cluster.empty() && out.clusterHeader.empty() && out.weightedClusters.empty()) {
+      return invalid(where + ".route", "needs cluster, cluster_header or weighted_clusters");
+    }
+    out.prefixRewrite = a.prefix_rewrite();
+    if (a.has_regex_rewrite()) {
+      ASSIGN_OR_RETURN(out.regexRewrite,
+                       compileRegex(a.regex_rewrite().pattern().regex(),
+                                    where + ".route.regex_rewrite.pattern.regex"));
+      out.regexRewriteSubstitution = a.regex_rewrite().substitution();
+    }
+    out.hostRewriteLiteral = a.host_rewrite_literal();
+    out.autoHostRewrite = a.has_auto_host_rewrite() && a.auto_host_rewrite().value();
+    if (a.has_timeout()) {
+      out.timeout = toMillis(a.timeout());
+    }
+    if (a.has_idle_timeout()) {
+      out.idleTimeout = toMillis(a.idle_timeout());
+    }
+    route.actionKind = Route::ActionKind::kRoute;
+    return absl::OkStatus();
+  }
+  case R::kRedirect: {
+    const auto& r = proto.redirect();
+    RedirectAction& out = route.redirect;
+    out.scheme = r.https_redirect() ? "https" : r.scheme_redirect();
+    out.host = r.host_redirect();
+    out.port = r.port_redirect();
+    out.path = r.path_redirect();
+    out.prefix = r.prefix_rewrite();
+    out.stripQuery = r.strip_query();
+    static constexpr int kCodes[] = {301, 302, 303, 307, 308};
+    out.status = kCodes[static_cast<int>(r.response_code()) % 5];
+    route.actionKind = Route::ActionKind::kRedirect;
+    return absl::OkStatus();
+  }
+  case R::kDirectResponse: {
+    const auto& d = proto.direct_response();
+    if (d.status() < 200 || d.status() > 599) {
+      return invalid(where + ".direct_response.status",
+                     fmt::format("{} is not in 200-599", d.status()));
+    }
+    route.directResponse.status = static_cast<int>(d.status());
+    route.directResponse.body =
+        d.body().has_inline_string() ? d.body().inline_string() : d.body().inline_bytes();
+    route.actionKind = Route::ActionKind::kDirectResponse;
+    return absl::OkStatus();
+  }
+  default: return invalid(where, "a route needs route, redirect or direct_response");
+  }
+}
+
+absl::StatusOr<Route> buildRoute(const envoy::config::route::v3::Route& proto,
+                                 const std::string& where) {
+  Route route;
+  route.name = proto.name();
+  const auto& m = proto.match();
+  using M = envoy::config::route::v3::RouteMatch;
+  switch (m.path_specifier_case()) {
+  case M::kPrefix:
+    route.pathKind = Route::PathKind::kPrefix;
+    route.path = m.prefix();
+    break;
+  case M::kPath:
+    route.pathKind = Route::PathKind::kExact;
+    route.path = m.path();
+    break;
+  case M::kPathSeparatedPrefix:
+    route.pathKind = Route::PathKind::kSeparatedPrefix;
+    route.path = m.path_separated_prefix();
+    if (route.path.empty() || route.path[0] != '/' ||
+        (route.path.size() > 1 && route.path.back() == '/')) {
+      return invalid(where + ".match.path_separated_prefix",
+                     "must start with '/' and not end with '/'");
+    }
+    break;
+  case M::kSafeRegex: {
+    route.pathKind = Route::PathKind::kRegex;
+    ASSIGN_OR_RETURN(route.pathRegex,
+                     compileRegex(m.safe_regex().regex(), where + ".match.safe_regex.regex"));
+    break;
+  }
+  default:
+    return invalid(where + ".match", "needs prefix, path, safe_regex or path_separated_prefix");
+  }
+  route.caseSensitive = !m.has_case_sensitive() || m.case_sensitive().value();
+  if (!route.caseSensitive) {
+    route.path = toLower(route.path);
+  }
+  for (int i = 0; i < m.headers_size(); ++i) {
+    ASSIGN_OR_RETURN(HeaderMatch h,
+                     buildHeaderMatch(m.headers(i), fmt::format("{}.match.headers[{}]", where, i)));
+    route.headers.push_back(std::move(h));
+  }
+  for (int i = 0; i < m.query_parameters_size(); ++i) {
+    const auto& q = m.query_parameters(i);
+    QueryMatch query;
+    query.name = q.name();
+    if (q.has_string_match()) {
+      ASSIGN_OR_RETURN(
+          query.string,
+          buildStringMatch(q.string_match(),
+                           fmt::format("{}.match.query_parameters[{}].string_match", where, i)));
+    }
+    route.queryParameters.push_back(std::move(query));
+  }
+  RETURN_IF_ERROR(buildAction(proto, route, where));
+  route.requestHeaders =
+      buildMutation(proto.request_headers_to_add(), proto.request_headers_to_remove());
+  route.responseHeaders =
+      buildMutation(proto.response_headers_to_add(), proto.response_headers_to_remove());
+  return route;
+}
+
+// The path without its query string.
+std::string_view pathOnly(std::string_view path) {
+  return path.substr(0, path.find('?'));
+}
+
+} // namespace
+
+bool StringMatch::matches(std::string_view input) const {
+  std::string lowered;
+  if (ignoreCase && kind != Kind::kRegex) {
+    lowered = toLower(input);
+    input = lowered;
+  }
+  switch (kind) {
+  case Kind::kExact: return input == value;
+  case Kind::kPrefix: return input.starts_with(value);
+  case Kind::kSuffix: return input.ends_with(value);
+  case Kind::kContains: return input.find(value) != std::string_view::npos;
+  case Kind::kRegex:
+    return re2::RE2::FullMatch(re2::StringPiece(input.data(), input.size()), *regex);
+  }
+  return false;
+}
+
+bool HeaderMatch::matches(const http::HeaderMap& headers) const {
+  const std::optional<std::string> value = headers.getJoined(name);
+  bool result = false;
+  switch (kind) {
+  case Kind::kPresent: result = value.has_value() == present; break;
+  case Kind::kString: result = value.has_value() && string.matches(*value); break;
+  case Kind::kRange: {
+    int64_t number = 0;
+    const auto [end, error] =
+        value ? std::from_chars(value->data(), value->data() + value->size(), number)
+              : std::from_chars_result{nullptr, std::errc::invalid_argument};
+    result = value && error == std::errc() && end == value->data() + value->size() &&
+             number >= rangeStart && number < rangeEnd;
+    break;
+  }
+  }
+  return result != invert;
+}
+
+bool QueryMatch::matches(std::string_view query) const {
+  while (!query.empty()) {
+    const size_t amp = query.find('&');
+    const std::string_view pair = query.substr(0, amp);
+    const size_t eq = pair.find('=');
+    if (pair.substr(0, eq) == name) {
+      return !string || string->matches(eq == std::string_view::npos ? "" : pair.substr(eq + 1));
+    }
+    query = amp == std::string_view::npos ? std::string_view() : query.substr(amp + 1);
+  }
+  return false;
+}
+
+void HeaderMutation::apply(http::HeaderMap& headers) const {
+  for (const auto& name : remove) {
+    headers.remove(name);
+  }
+  for (const auto& addition : add) {
+    switch (addition.mode) {
+    case Mode::kAppend: headers.add(addition.name, addition.value); break;
+    case Mode::kOverwrite: headers.set(addition.name, addition.value); break;
+    case Mode::kAddIfAbsent:
+      if (!headers.has(addition.name)) {
+        headers.add(addition.name, addition.value);
+      }
+      break;
+    case Mode::kOverwriteIfExists:
+      if (headers.has(addition.name)) {
+        headers.set(addition.name, addition.value);
+      }
+      break;
+    }
+  }
+}
+
+bool Route::matches(const http::HeaderMap& request) const {
+  const std::string_view fullPath = request.path();
+  std::string lowered;
+  std::string_view subject = pathKind == PathKind::kPrefix ? fullPath : pathOnly(fullPath);
+  if (!caseSensitive) {
+    lowered = toLower(subject);
+    subject = lowered;
+  }
+  bool pathMatches = false;
+  switch (pathKind) {
+  case PathKind::kPrefix: pathMatches = subject.starts_with(path); break;
+  case PathKind::kExact: pathMatches = subject == path; break;
+  case PathKind::kSeparatedPrefix:
+    pathMatches =
+        subject.starts_with(path) && (subject.size() == path.size() || subject[path.size()] == '/');
+    break;
+  case PathKind::kRegex:
+    pathMatches = re2::RE2::FullMatch(re2::StringPiece(subject.data(), subject.size()), *pathRegex);
+    break;
+  }
+  if (!pathMatches || fullPath.empty()) {
+    return false;
+  }
+  for (const auto& header : headers) {
+    if (!header.matches(request)) {
+      return false;
+    }
+  }
+  if (!queryParameters.empty()) {
+    const size_t question = fullPath.find('?');
+    const std::string_view query =
+        question == std::string_view::npos ? "" : fullPath.substr(question + 1);
+    for (const auto& parameter : queryParameters) {
+      if (!parameter.matches(query)) {
+        return false;
+      }
+    }
+  }
+  return true;
+}
+
+absl::StatusOr<std::shared_ptr<const RouteTable>>
+RouteTable::build(const envoy::config::route::v3::RouteConfiguration& config,
+                  const std::string& where) {
+  auto table = std::make_shared<RouteTable>();
+  table->name_ = config.name();
+  table->requestHeaders_ =
+      buildMutation(config.request_headers_to_add(), config.request_headers_to_remove());
+  table->responseHeaders_ =
+      buildMutation(config.response_headers_to_add(), config.response_headers_to_remove());
+  std::set<std::string> seenDomains;
+  for (int v = 0; v < config.virtual_hosts_size(); ++v) {
+    const auto& proto = config.virtual_hosts(v);
+    const std::string at = fmt::format("{}.virtual_hosts[{}]", where, v);
+    VirtualHost vhost;
+    vhost.name = proto.name();
+    if (proto.domains_size() == 0) {
+      return invalid(at + ".domains", "a virtual host needs at least one domain");
+    }
+    for (const auto& domain : proto.domains()) {
+      const std::string lower = toLower(domain);
+      if (!seenDomains.insert(lower).second) {
+        return invalid(at + ".domains",
+                       fmt::format("domain '{}' is already used by another virtual host", domain));
+      }
+      vhost.domains.push_back(lower);
+    }
+    for (int r = 0; r < proto.routes_size(); ++r) {
+      ASSIGN_OR_RETURN(Route route,
+                       buildRoute(proto.routes(r), fmt::format("{}.routes[{}]", at, r)));
+      vhost.routes.push_back(std::move(route));
+    }
+    vhost.requestHeaders =
+        buildMutation(proto.request_headers_to_add(), proto.request_headers_to_remove());
+    vhost.responseHeaders =
+        buildMutation(proto.response_headers_to_add(), proto.response_headers_to_remove());
+    table->virtualHosts_.push_back(std::move(vhost));
+  }
+  return std::shared_ptr<const RouteTable>(std::move(table));
+}
+
+const VirtualHost* RouteTable::findVirtualHost(std::string_view authority) const {
+  const std::string host = toLower(authority);
+  const VirtualHost* suffixBest = nullptr;
+  size_t suffixLength = 0;
+  const VirtualHost* prefixBest = nullptr;
+  size_t prefixLength = 0;
+  const VirtualHost* any = nullptr;
+  for (const auto& vhost : virtualHosts_) {
+    for (const auto& domain : vhost.domains) {
+      if (domain == host) {
+        return &vhost;
+      }
+      if (domain == "*") {
+        any = &vhost;
+      } else if (domain.front() == '*') {
+        const std::string_view suffix = std::string_view(domain).substr(1);
+        if (host.size() > suffix.size() && host.ends_with(suffix) && suffix.size() > suffixLength) {
+          suffixBest = &vhost;
+          suffixLength = suffix.size();
+        }
+      } else if (domain.back() == '*') {
+        const std::string_view prefix = std::string_view(domain).substr(0, domain.size() - 1);
+        if (host.size() > prefix.size() && host.starts_with(prefix) &&
+            prefix.size() > prefixLength) {
+          prefixBest = &vhost;
+          prefixLength = prefix.size();
+        }
+      }
+    }
+  }
+  return suffixBest != nullptr ? suffixBest : prefixBest != nullptr ? prefixBest : any;
+}
+
+const Route* RouteTable::findRoute(const http::HeaderMap& headers,
+                                   const VirtualHost** vhost_out) const {
+  const VirtualHost* vhost = findVirtualHost(headers.authority());
+  if (vhost_out != nullptr) {
+    *vhost_out = vhost;
+  }
+  if (vhost == nullptr) {
+    return nullptr;
+  }
+  for (const auto& route : vhost->routes) {
+    if (route.matches(headers)) {
+      return &route;
+    }
+  }
+  return nullptr;
+}
+
+} // namespace meshd::proxy::router

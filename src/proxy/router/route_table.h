@@ -1,0 +1,151 @@
+// The compiled form of an Envoy RouteConfiguration: virtual hosts chosen by domain, routes tried
+// in order (first match wins), and what a matched route does. Built once per config on the main
+// thread, immutable, shared by every worker. Semantics follow Envoy's route.v3 API.
+#pragma once
+
+#include <chrono>
+#include <cstdint>
+#include <memory>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "absl/status/statusor.h"
+#include "envoy/config/route/v3/route.pb.h"
+#include "proxy/http/header_map.h"
+#include "re2/re2.h"
+
+namespace meshd::proxy::router {
+
+// envoy.type.matcher.v3.StringMatcher.
+struct StringMatch {
+  enum class Kind { kExact, kPrefix, kSuffix, kContains, kRegex };
+  Kind kind = Kind::kExact;
+  std::string value;
+  bool ignoreCase = false;
+  std::shared_ptr<const re2::RE2> regex;
+  bool matches(std::string_view input) const;
+};
+
+struct HeaderMatch {
+  std::string name;
+  enum class Kind { kString, kPresent, kRange } kind = Kind::kPresent;
+  StringMatch string;
+  bool present = true;
+  int64_t rangeStart = 0; // [start, end)
+  int64_t rangeEnd = 0;
+  bool invert = false;
+  bool matches(const http::HeaderMap& headers) const;
+};
+
+struct QueryMatch {
+  std::string name;
+  std::optional<StringMatch> string; // absent: presence is enough
+  bool matches(std::string_view query) const;
+};
+
+// request/response_headers_to_add and _to_remove at one level (route config, virtual host,
+// route, weighted cluster). Removals apply first, then additions in order.
+struct HeaderMutation {
+  // envoy.config.core.v3.HeaderValueOption.HeaderAppendAction
+  enum class Mode { kAppend, kAddIfAbsent, kOverwrite, kOverwriteIfExists };
+  struct Addition {
+    std::string name;
+    std::string value;
+    Mode mode = Mode::kAppend;
+  };
+  std::vector<Addition> add;
+  std::vector<std::string> remove;
+  void apply(http::HeaderMap& headers) const;
+  bool empty() const { return add.empty() && remove.empty(); }
+};
+
+struct WeightedCluster {
+  std::string name;
+  uint32_t weight = 0;
+  HeaderMutation requestHeaders;
+  HeaderMutation responseHeaders;
+};
+
+struct RedirectAction {
+  std::string scheme; // empty: keep
+  std::string host;   // empty: keep
+  uint32_t port = 0;  // 0: keep
+  std::string path;   // replaces the whole path when set
+  std::string prefix; // replaces the matched prefix when set
+  bool stripQuery = false;
+  int status = 301;
+};
+
+struct DirectResponseAction {
+  int status = 200;
+  std::string body;
+};
+
+struct RouteAction {
+  std::string cluster;
+  std::string clusterHeader;
+  std::vector<WeightedCluster> weightedClusters;
+  uint32_t totalWeight = 0;
+  std::string prefixRewrite;
+  std::shared_ptr<const re2::RE2> regexRewrite;
+  std::string regexRewriteSubstitution;
+  std::string hostRewriteLiteral;
+  bool autoHostRewrite = false;
+  std::chrono::milliseconds timeout{15000}; // Envoy's default; 0 disables
+  std::optional<std::chrono::milliseconds> idleTimeout;
+};
+
+struct Route {
+  std::string name;
+  // Path match: exactly one kind.
+  enum class PathKind { kPrefix, kExact, kRegex, kSeparatedPrefix } pathKind = PathKind::kPrefix;
+  std::string path;
+  std::shared_ptr<const re2::RE2> pathRegex;
+  bool caseSensitive = true;
+  std::vector<HeaderMatch> headers;
+  std::vector<QueryMatch> queryParameters;
+
+  enum class ActionKind { kRoute, kRedirect, kDirectResponse } actionKind = ActionKind::kRoute;
+  RouteAction route;
+  RedirectAction redirect;
+  DirectResponseAction directResponse;
+  HeaderMutation requestHeaders;
+  HeaderMutation responseHeaders;
+
+  bool matches(const http::HeaderMap& headers) const;
+};
+
+struct VirtualHost {
+  std::string name;
+  std::vector<std::string> domains;
+  std::vector<Route> routes;
+  HeaderMutation requestHeaders;
+  HeaderMutation responseHeaders;
+};
+
+class RouteTable {
+public:
+  // Validates and compiles; errors name the field path under `where`.
+  static absl::StatusOr<std::shared_ptr<const RouteTable>>
+  build(const envoy::config::route::v3::RouteConfiguration& config, const std::string& where);
+
+  // The virtual host for `authority`, compared as-is (with its port, as Envoy does): exact, then
+  // the longest suffix wildcard ("*.example.com"), the longest prefix wildcard ("example.*"),
+  // then "*".
+  const VirtualHost* findVirtualHost(std::string_view authority) const;
+  // The first matching route of the matching virtual host.
+  const Route* findRoute(const http::HeaderMap& headers, const VirtualHost** vhost_out) const;
+
+  const std::string& name() const { return name_; }
+  const HeaderMutation& requestHeaders() const { return requestHeaders_; }
+  const HeaderMutation& responseHeaders() const { return responseHeaders_; }
+
+private:
+  std::string name_;
+  std::vector<VirtualHost> virtualHosts_;
+  HeaderMutation requestHeaders_;
+  HeaderMutation responseHeaders_;
+};
+
+} // namespace meshd::proxy::router

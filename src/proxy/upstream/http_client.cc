@@ -1,0 +1,178 @@
+// HttpClient (http_client.h).
+#include "proxy/upstream/http_client.h"
+
+#include "core/logging.h"
+#include "proxy/http/http1/serializer.h"
+
+namespace meshd::proxy::upstream {
+
+HttpClient::HttpClient(core::EventLoop& loop, std::shared_ptr<const Cluster> cluster,
+                       config::Endpoint endpoint)
+    : loop_(loop), cluster_(std::move(cluster)), endpoint_(endpoint),
+      parser_(http::http1::MessageParser::Kind::kResponse, *this) {}
+
+HttpClient::~HttpClient() {
+  if (socket_) {
+    socket_->close();
+  }
+  if (connected_) {
+    cluster_->stats().cxActive.dec();
+  }
+}
+
+void HttpClient::connect(std::function<void(bool)> done) {
+  cluster_->stats().cxTotal.inc();
+  auto raw = std::make_shared<boost::asio::ip::tcp::socket>(loop_.context());
+  std::weak_ptr<HttpClient> weak = weak_from_this();
+  connectTimer_ = loop_.createTimer([raw, weak] {
+    if (auto self = weak.lock()) {
+      self->cluster_->stats().cxConnectTimeout.inc();
+    }
+    boost::system::error_code ignored;
+    raw->close(ignored); // completes the connect with operation_aborted
+  });
+  connectTimer_->enable(cluster_->config().connectTimeout);
+  raw->async_connect(endpoint_, [self = shared_from_this(), raw,
+                                 done = std::move(done)](const boost::system::error_code& error) {
+    self->connectTimer_->disable();
+    if (error) {
+      self->cluster_->stats().cxConnectFail.inc();
+      done(false);
+      return;
+    }
+    self->connected_ = true;
+    self->cluster_->stats().cxActive.inc();
+    self->socket_ = std::make_shared<network::StreamSocket>(std::move(*raw), self.get());
+    self->socket_->start();
+    done(true);
+  });
+}
+
+void HttpClient::sendHead(const http::HeaderMap& headers, bool end_stream, bool body_chunked,
+                          ResponseHandler* handler) {
+  handler_ = handler;
+  reusable_ = false;
+  responseComplete_ = false;
+  chunked_ = body_chunked && !end_stream;
+  parser_.expectNoBody(headers.method() == "HEAD");
+  core::Buffer out;
+  http::http1::encodeRequestHead(headers, chunked_, out);
+  socket_->write(out);
+}
+
+void HttpClient::sendBody(std::string_view data, bool end_stream) {
+  core::Buffer out;
+  if (chunked_) {
+    http::http1::encodeChunk(data, out);
+    if (end_stream) {
+      http::http1::encodeLastChunk(out);
+    }
+  } else {
+    out.add(data);
+  }
+  if (!out.empty()) {
+    socket_->write(out);
+  }
+}
+
+void HttpClient::pauseReading() {
+  if (socket_) {
+    socket_->pauseReading();
+  }
+}
+
+void HttpClient::resumeReading() {
+  if (socket_) {
+    socket_->resumeReading();
+  }
+}
+
+void HttpClient::abort() {
+  handler_ = nullptr;
+  reusable_ = false;
+  close();
+}
+
+void HttpClient::close() {
+  if (socket_) {
+    socket_->close();
+  }
+}
+
+void HttpClient::onReadable(core::Buffer& input, bool eof) {
+  if (handler_ == nullptr) {
+    // Idle in the pool: the server closed (or sent garbage). Either way it is done.
+    close();
+    if (onIdleClose_) {
+      onIdleClose_();
+    }
+    return;
+  }
+  using Result = http::http1::MessageParser::Result;
+  Result result = parser_.parse(input);
+  if (result == Result::kNeedMore && eof) {
+    result = parser_.finish();
+  }
+  switch (result) {
+  case Result::kMessageDone:
+    if (!input.empty()) {
+      // Bytes after a complete response: the connection is out of sync, never reuse it.
+      reusable_ = false;
+      close();
+    }
+    return;
+  case Result::kError:
+  case Result::kUpgrade: fail(result == Result::kError && parser_.inMessage()); return;
+  case Result::kNeedMore:
+    if (eof) {
+      fail(false);
+    }
+    return;
+  }
+}
+
+void HttpClient::onWriteDrained() {
+  if (handler_ != nullptr) {
+    handler_->onRequestDrained();
+  }
+}
+
+void HttpClient::onSocketError() {
+  if (handler_ != nullptr) {
+    fail(false);
+  } else if (onIdleClose_) {
+    onIdleClose_();
+  }
+}
+
+void HttpClient::onHead(http::HeaderMap&& headers, bool end_stream) {
+  if (handler_ != nullptr) {
+    handler_->onResponseHead(std::move(headers), end_stream);
+  }
+}
+
+void HttpClient::onBody(std::string_view data) {
+  if (handler_ != nullptr) {
+    handler_->onResponseBody(data);
+  }
+}
+
+void HttpClient::onComplete() {
+  responseComplete_ = true;
+  reusable_ = parser_.keepAlive();
+  ResponseHandler* handler = std::exchange(handler_, nullptr);
+  if (handler != nullptr) {
+    handler->onResponseComplete();
+  }
+}
+
+void HttpClient::fail(bool protocol_error) {
+  reusable_ = false;
+  close();
+  ResponseHandler* handler = std::exchange(handler_, nullptr);
+  if (handler != nullptr) {
+    handler->onResponseError(protocol_error);
+  }
+}
+
+} // namespace meshd::proxy::upstream

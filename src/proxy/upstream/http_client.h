@@ -1,0 +1,90 @@
+// The endpoint layer of the upstream side (DESIGN §3) for HTTP/1.1: one connection to one
+// endpoint, carrying one request at a time and parsing its response. Kept alive and reused by
+// HttpPool when the exchange ended cleanly.
+#pragma once
+
+#include <chrono>
+#include <functional>
+#include <memory>
+#include <string>
+
+#include "boost/asio/ip/tcp.hpp"
+#include "core/event_loop.h"
+#include "proxy/http/header_map.h"
+#include "proxy/http/http1/message_parser.h"
+#include "proxy/network/stream_socket.h"
+#include "proxy/upstream/cluster.h"
+
+namespace meshd::proxy::upstream {
+
+class HttpClient : public network::StreamSocket::Handler,
+                   public http::http1::MessageParser::Callbacks,
+                   public std::enable_shared_from_this<HttpClient> {
+public:
+  // Receives one response. Exactly one of onResponseComplete / onResponseError ends it.
+  class ResponseHandler {
+  public:
+    virtual ~ResponseHandler() = default;
+    virtual void onResponseHead(http::HeaderMap&& headers, bool end_stream) = 0;
+    virtual void onResponseBody(std::string_view data) = 0;
+    virtual void onResponseComplete() = 0;
+    // The connection failed or was reset, or the response was malformed (502).
+    virtual void onResponseError(bool protocol_error) = 0;
+    // The request's bytes have all been written (back-pressure for request bodies).
+    virtual void onRequestDrained() {}
+  };
+
+  HttpClient(core::EventLoop& loop, std::shared_ptr<const Cluster> cluster,
+             config::Endpoint endpoint);
+  ~HttpClient() override;
+
+  // Connects; `done(ok)` runs on the loop. A connect failure or timeout counts in the cluster.
+  void connect(std::function<void(bool ok)> done);
+
+  // Starts a request. `body_chunked`: the body is sent as chunks (its length is unknown).
+  void sendHead(const http::HeaderMap& headers, bool end_stream, bool body_chunked,
+                ResponseHandler* handler);
+  void sendBody(std::string_view data, bool end_stream);
+  size_t bytesQueued() const { return socket_ ? socket_->bytesQueued() : 0; }
+  void pauseReading();
+  void resumeReading();
+
+  // The handler is going away mid-exchange: the connection cannot be reused.
+  void abort();
+  // True when the last exchange completed cleanly and the server allows another.
+  bool reusable() const { return reusable_ && socket_ && socket_->open(); }
+  bool closed() const { return !socket_ || !socket_->open(); }
+  const config::Endpoint& endpoint() const { return endpoint_; }
+  const Cluster& cluster() const { return *cluster_; }
+  void setIdleHook(std::function<void()> on_closed_while_idle) {
+    onIdleClose_ = std::move(on_closed_while_idle);
+  }
+  void close();
+
+private:
+  // StreamSocket::Handler
+  void onReadable(core::Buffer& input, bool eof) override;
+  void onWriteDrained() override;
+  void onSocketError() override;
+  // MessageParser::Callbacks
+  void onHead(http::HeaderMap&& headers, bool end_stream) override;
+  void onBody(std::string_view data) override;
+  void onComplete() override;
+
+  void fail(bool protocol_error);
+
+  core::EventLoop& loop_;
+  std::shared_ptr<const Cluster> cluster_;
+  config::Endpoint endpoint_;
+  std::shared_ptr<network::StreamSocket> socket_;
+  http::http1::MessageParser parser_;
+  std::unique_ptr<core::Timer> connectTimer_;
+  ResponseHandler* handler_ = nullptr;
+  std::function<void()> onIdleClose_;
+  bool chunked_ = false;
+  bool reusable_ = false;
+  bool responseComplete_ = false;
+  bool connected_ = false;
+};
+
+} // namespace meshd::proxy::upstream
