@@ -57,15 +57,58 @@ absl::StatusOr<ClusterConfig> buildCluster(const envoy::config::cluster::v3::Clu
   if (cluster.has_per_connection_buffer_limit_bytes()) {
     out.perConnectionBufferLimitBytes = cluster.per_connection_buffer_limit_bytes().value();
   }
+  using Cluster = envoy::config::cluster::v3::Cluster;
+  switch (cluster.lb_policy()) {
+  case Cluster::ROUND_ROBIN: out.lbPolicy = LbPolicy::kRoundRobin; break;
+  case Cluster::LEAST_REQUEST: out.lbPolicy = LbPolicy::kLeastRequest; break;
+  case Cluster::RANDOM: out.lbPolicy = LbPolicy::kRandom; break;
+  case Cluster::RING_HASH: out.lbPolicy = LbPolicy::kRingHash; break;
+  case Cluster::MAGLEV: out.lbPolicy = LbPolicy::kMaglev; break;
+  default: return invalid(where + ".lb_policy", "not supported");
+  }
+  if (cluster.least_request_lb_config().has_choice_count()) {
+    out.leastRequestChoiceCount = cluster.least_request_lb_config().choice_count().value();
+    if (out.leastRequestChoiceCount < 2) {
+      return invalid(where + ".least_request_lb_config.choice_count", "must be at least 2");
+    }
+  }
+  if (cluster.ring_hash_lb_config().has_minimum_ring_size()) {
+    out.ringHashMinimumSize = cluster.ring_hash_lb_config().minimum_ring_size().value();
+  }
+  if (cluster.ring_hash_lb_config().has_maximum_ring_size()) {
+    out.ringHashMaximumSize = cluster.ring_hash_lb_config().maximum_ring_size().value();
+  }
+  if (out.ringHashMinimumSize == 0 || out.ringHashMinimumSize > out.ringHashMaximumSize) {
+    return invalid(where + ".ring_hash_lb_config",
+                   "need 0 < minimum_ring_size <= maximum_ring_size");
+  }
+  if (cluster.maglev_lb_config().has_table_size()) {
+    out.maglevTableSize = cluster.maglev_lb_config().table_size().value();
+    if (out.maglevTableSize < 2) {
+      return invalid(where + ".maglev_lb_config.table_size", "must be at least 2");
+    }
+  }
   const auto& assignment = cluster.load_assignment();
   for (int l = 0; l < assignment.endpoints_size(); ++l) {
     const auto& locality = assignment.endpoints(l);
     for (int e = 0; e < locality.lb_endpoints_size(); ++e) {
-      const std::string at = fmt::format(
-          "{}.load_assignment.endpoints[{}].lb_endpoints[{}].endpoint.address", where, l, e);
-      ASSIGN_OR_RETURN(Endpoint endpoint,
-                       toEndpoint(locality.lb_endpoints(e).endpoint().address(), at));
-      out.endpoints.push_back(endpoint);
+      const auto& lbEndpoint = locality.lb_endpoints(e);
+      const std::string at =
+          fmt::format("{}.load_assignment.endpoints[{}].lb_endpoints[{}]", where, l, e);
+      HostConfig host;
+      ASSIGN_OR_RETURN(host.address,
+                       toEndpoint(lbEndpoint.endpoint().address(), at + ".endpoint.address"));
+      if (lbEndpoint.has_load_balancing_weight()) {
+        host.weight = lbEndpoint.load_balancing_weight().value();
+        if (host.weight == 0) {
+          return invalid(at + ".load_balancing_weight", "must be at least 1");
+        }
+      }
+      host.priority = locality.priority();
+      host.localityWeight =
+          locality.has_load_balancing_weight() ? locality.load_balancing_weight().value() : 0;
+      host.zone = locality.locality().zone();
+      out.hosts.push_back(std::move(host));
     }
   }
   return out;

@@ -20,11 +20,27 @@ namespace meshd::proxy::config {
 
 using Endpoint = boost::asio::ip::tcp::endpoint;
 
+// One upstream host of a cluster (an lb_endpoint with what its locality adds).
+struct HostConfig {
+  Endpoint address;
+  uint32_t weight = 1;         // load_balancing_weight
+  uint32_t priority = 0;       // of its LocalityLbEndpoints; 0 is used first
+  uint32_t localityWeight = 0; // 0: not set
+  std::string zone;
+};
+
+enum class LbPolicy { kRoundRobin, kLeastRequest, kRandom, kRingHash, kMaglev };
+
 struct ClusterConfig {
   std::string name;
   std::chrono::milliseconds connectTimeout{5000};   // Envoy's default
   uint32_t perConnectionBufferLimitBytes = 1 << 20; // Envoy's default (1 MiB)
-  std::vector<Endpoint> endpoints;
+  LbPolicy lbPolicy = LbPolicy::kRoundRobin;
+  uint32_t leastRequestChoiceCount = 2;
+  uint64_t ringHashMinimumSize = 1024;
+  uint64_t ringHashMaximumSize = 8 * 1024 * 1024;
+  uint64_t maglevTableSize = 65537;
+  std::vector<HostConfig> hosts;
 };
 
 struct TcpProxyConfig {

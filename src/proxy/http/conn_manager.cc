@@ -257,7 +257,8 @@ void HttpConnectionManager::forward(const router::RouteAction& action, bool end_
     sendLocalReply(503, "", kNoClusterFound);
     return;
   }
-  const auto endpoint = context_.balancers.pick(*stream.cluster);
+  const auto endpoint = context_.balancers.pick(
+      *stream.cluster, upstream::PickContext{action.requestHash(request, peerAddress_)});
   if (!endpoint) {
     stream.cluster->stats().cxNoneHealthy.inc();
     sendLocalReply(503, "no healthy upstream", kNoHealthyUpstream);
@@ -285,7 +286,8 @@ void HttpConnectionManager::forward(const router::RouteAction& action, bool end_
     request.set(":authority", action.hostRewriteLiteral);
   } else if (action.autoHostRewrite) {
     request.set(":authority",
-                fmt::format("{}:{}", endpoint->address().to_string(), endpoint->port()));
+                fmt::format("{}:{}", endpoint->address.address().to_string(),
+                            endpoint->address.port()));
   }
   if (stream.weightedCluster != nullptr) {
     stream.weightedCluster->requestHeaders.apply(request);
@@ -302,8 +304,8 @@ void HttpConnectionManager::forward(const router::RouteAction& action, bool end_
   HeaderMap upstreamHeaders = request;
   removeHopByHop(upstreamHeaders);
   stream.upstream = std::make_unique<router::UpstreamRequest>(
-      context_.loop, context_.pool, stream.cluster, *endpoint, std::move(upstreamHeaders),
-      end_stream, options, *this);
+      context_.loop, context_.pool, context_.balancers, stream.cluster, *endpoint,
+      std::move(upstreamHeaders), end_stream, options, *this);
   stream.upstream->start();
 }
 

@@ -80,7 +80,14 @@ void StreamSocket::write(core::Buffer& data) {
     return;
   }
   output_.move(data);
-  flush();
+  // Writes made during one callback (a response head, then its body) leave in one writev.
+  if (!flushScheduled_ && !writeInFlight_) {
+    flushScheduled_ = true;
+    boost::asio::post(socket_.get_executor(), [self = shared_from_this()] {
+      self->flushScheduled_ = false;
+      self->flush();
+    });
+  }
 }
 
 void StreamSocket::flush() {

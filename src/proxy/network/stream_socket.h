@@ -75,6 +75,7 @@ private:
   bool reading_ = false;
   bool paused_ = false;
   bool writeInFlight_ = false;
+  bool flushScheduled_ = false;
   bool eof_ = false;
   bool closeWhenFlushed_ = false;
 };

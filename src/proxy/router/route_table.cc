@@ -6,6 +6,7 @@
 
 #include "core/status.h"
 #include "fmt/format.h"
+#include "proxy/upstream/load_balancer.h"
 
 // Configs still use the deprecated HeaderMatcher and HeaderValueOption fields (exact_match,
 // append, ...); Envoy honours them, and so do we.
@@ -190,6 +191,31 @@ absl::Status buildAction(const envoy::config::route::v3::Route& proto, Route& ro
     if (a.has_idle_timeout()) {
       out.idleTimeout = toMillis(a.idle_timeout());
     }
+    for (int h = 0; h < a.hash_policy_size(); ++h) {
+      const auto& policy = a.hash_policy(h);
+      HashPolicy hash;
+      hash.terminal = policy.terminal();
+      using P = envoy::config::route::v3::RouteAction::HashPolicy;
+      switch (policy.policy_specifier_case()) {
+      case P::kHeader:
+        hash.kind = HashPolicy::Kind::kHeader;
+        hash.name = toLower(policy.header().header_name());
+        break;
+      case P::kCookie:
+        hash.kind = HashPolicy::Kind::kCookie;
+        hash.name = policy.cookie().name();
+        break;
+      case P::kConnectionProperties: hash.kind = HashPolicy::Kind::kSourceIp; break;
+      case P::kQueryParameter:
+        hash.kind = HashPolicy::Kind::kQueryParameter;
+        hash.name = policy.query_parameter().name();
+        break;
+      default:
+        return invalid(fmt::format("{}.route.hash_policy[{}]", where, h),
+                       "needs header, cookie, connection_properties or query_parameter");
+      }
+      out.hashPolicies.push_back(std::move(hash));
+    }
     route.actionKind = Route::ActionKind::kRoute;
     return absl::OkStatus();
   }
@@ -307,6 +333,80 @@ bool StringMatch::matches(std::string_view input) const {
     return re2::RE2::FullMatch(re2::StringPiece(input.data(), input.size()), *regex);
   }
   return false;
+}
+
+namespace {
+
+std::optional<std::string_view> cookieValue(std::string_view cookies, std::string_view name) {
+  while (!cookies.empty()) {
+    const size_t semicolon = cookies.find(';');
+    std::string_view pair = cookies.substr(0, semicolon);
+    while (!pair.empty() && pair.front() == ' ') {
+      pair.remove_prefix(1);
+    }
+    const size_t eq = pair.find('=');
+    if (eq != std::string_view::npos && pair.substr(0, eq) == name) {
+      return pair.substr(eq + 1);
+    }
+    cookies =
+        semicolon == std::string_view::npos ? std::string_view() : cookies.substr(semicolon + 1);
+  }
+  return std::nullopt;
+}
+
+std::optional<std::string_view> queryValue(std::string_view path, std::string_view name) {
+  const size_t question = path.find('?');
+  std::string_view query = question == std::string_view::npos ? "" : path.substr(question + 1);
+  while (!query.empty()) {
+    const size_t amp = query.find('&');
+    const std::string_view pair = query.substr(0, amp);
+    const size_t eq = pair.find('=');
+    if (pair.substr(0, eq) == name) {
+      return eq == std::string_view::npos ? std::string_view() : pair.substr(eq + 1);
+    }
+    query = amp == std::string_view::npos ? std::string_view() : query.substr(amp + 1);
+  }
+  return std::nullopt;
+}
+
+} // namespace
+
+std::optional<uint64_t> RouteAction::requestHash(const http::HeaderMap& headers,
+                                                 std::string_view source_ip) const {
+  std::optional<uint64_t> combined;
+  for (const auto& policy : hashPolicies) {
+    std::optional<std::string> input;
+    switch (policy.kind) {
+    case HashPolicy::Kind::kHeader: input = headers.getJoined(policy.name); break;
+    case HashPolicy::Kind::kCookie:
+      if (const auto cookies = headers.getJoined("cookie")) {
+        if (const auto value = cookieValue(*cookies, policy.name)) {
+          input = std::string(*value);
+        }
+      }
+      break;
+    case HashPolicy::Kind::kSourceIp:
+      if (!source_ip.empty()) {
+        input = std::string(source_ip);
+      }
+      break;
+    case HashPolicy::Kind::kQueryParameter:
+      if (const auto value = queryValue(headers.path(), policy.name)) {
+        input = std::string(*value);
+      }
+      break;
+    }
+    if (!input) {
+      continue;
+    }
+    const uint64_t hash = upstream::hash64(*input);
+    // Rotate-and-xor, as Envoy combines policies.
+    combined = combined ? ((*combined << 1) | (*combined >> 63)) ^ hash : hash;
+    if (policy.terminal) {
+      break;
+    }
+  }
+  return combined;
 }
 
 bool HeaderMatch::matches(const http::HeaderMap& headers) const {

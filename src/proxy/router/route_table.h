@@ -82,6 +82,13 @@ struct DirectResponseAction {
   std::string body;
 };
 
+// envoy.config.route.v3.RouteAction.HashPolicy: what a consistent-hash balancer hashes.
+struct HashPolicy {
+  enum class Kind { kHeader, kCookie, kSourceIp, kQueryParameter } kind = Kind::kHeader;
+  std::string name; // header, cookie or query parameter name
+  bool terminal = false;
+};
+
 struct RouteAction {
   std::string cluster;
   std::string clusterHeader;
@@ -94,6 +101,12 @@ struct RouteAction {
   bool autoHostRewrite = false;
   std::chrono::milliseconds timeout{15000}; // Envoy's default; 0 disables
   std::optional<std::chrono::milliseconds> idleTimeout;
+  std::vector<HashPolicy> hashPolicies;
+
+  // The request's hash under hashPolicies (combined in order, stopping after a terminal policy
+  // that produced a value); nullopt when no policy applies.
+  std::optional<uint64_t> requestHash(const http::HeaderMap& headers,
+                                      std::string_view source_ip) const;
 };
 
 struct Route {

@@ -15,20 +15,23 @@ constexpr std::string_view kProtocolError =
 } // namespace
 
 UpstreamRequest::UpstreamRequest(core::EventLoop& loop, upstream::HttpPool& pool,
+                                 upstream::WorkerLoadBalancers& balancers,
                                  std::shared_ptr<const upstream::Cluster> cluster,
-                                 config::Endpoint endpoint, http::HeaderMap headers,
+                                 upstream::PickedHost host, http::HeaderMap headers,
                                  bool end_stream, Options options, Callbacks& callbacks)
-    : loop_(loop), pool_(pool), cluster_(std::move(cluster)), endpoint_(endpoint),
+    : loop_(loop), pool_(pool), balancers_(balancers), cluster_(std::move(cluster)), host_(host),
       headers_(std::move(headers)), requestEnded_(end_stream), options_(options),
       callbacks_(callbacks) {
   cluster_->stats().rqTotal.inc();
   cluster_->stats().rqActive.inc();
+  balancers_.requestStarted(*cluster_, host_.index);
 }
 
 UpstreamRequest::~UpstreamRequest() {
   *alive_ = false;
   if (!done_) {
     cluster_->stats().rqActive.dec();
+    balancers_.requestFinished(*cluster_, host_.index);
   }
   dropClient();
 }
@@ -43,7 +46,7 @@ void UpstreamRequest::dropClient() {
 }
 
 void UpstreamRequest::start() {
-  pool_.acquire(cluster_, endpoint_,
+  pool_.acquire(cluster_, host_.address,
                 [this, alive = alive_](std::shared_ptr<upstream::HttpClient> client) {
                   if (!*alive) {
                     if (client) {
@@ -128,6 +131,7 @@ void UpstreamRequest::finish(bool reuse) {
   }
   done_ = true;
   cluster_->stats().rqActive.dec();
+  balancers_.requestFinished(*cluster_, host_.index);
   if (timeoutTimer_) {
     timeoutTimer_->disable();
   }

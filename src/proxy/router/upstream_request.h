@@ -39,7 +39,8 @@ public:
   };
 
   UpstreamRequest(core::EventLoop& loop, upstream::HttpPool& pool,
-                  std::shared_ptr<const upstream::Cluster> cluster, config::Endpoint endpoint,
+                  upstream::WorkerLoadBalancers& balancers,
+                  std::shared_ptr<const upstream::Cluster> cluster, upstream::PickedHost host,
                   http::HeaderMap headers, bool end_stream, Options options, Callbacks& callbacks);
   ~UpstreamRequest() override;
 
@@ -65,8 +66,9 @@ private:
 
   core::EventLoop& loop_;
   upstream::HttpPool& pool_;
+  upstream::WorkerLoadBalancers& balancers_;
   std::shared_ptr<const upstream::Cluster> cluster_;
-  config::Endpoint endpoint_;
+  upstream::PickedHost host_;
   http::HeaderMap headers_;
   bool requestEnded_;
   Options options_;

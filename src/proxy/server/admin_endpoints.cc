@@ -138,10 +138,11 @@ void ProxyServer::registerAdminEndpoints() {
     for (const auto& [name, cluster] : runtime_.latest()->clusters) {
       const auto& stats = cluster->stats();
       out += fmt::format("{}::default_priority::max_connections::1024\n", name);
-      for (const auto& endpoint : cluster->config().endpoints) {
-        const std::string host =
-            fmt::format("{}::{}:{}", name, endpoint.address().to_string(), endpoint.port());
-        out += fmt::format("{}::health_flags::healthy\n{}::weight::1\n", host, host);
+      for (const auto& host : cluster->config().hosts) {
+        const std::string id =
+            fmt::format("{}::{}:{}", name, host.address.address().to_string(), host.address.port());
+        out += fmt::format("{}::health_flags::healthy\n{}::weight::{}\n{}::priority::{}\n", id, id,
+                           host.weight, id, host.priority);
       }
       out += fmt::format("{}::upstream_cx_total::{}\n{}::upstream_cx_active::{}\n"
                          "{}::upstream_cx_connect_fail::{}\n",

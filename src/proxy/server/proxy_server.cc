@@ -26,10 +26,10 @@ constexpr auto kDrainPollInterval = std::chrono::milliseconds(50);
 } // namespace
 
 struct ProxyServer::WorkerState {
-  explicit WorkerState(core::EventLoop& loop) : pool(loop) {}
+  explicit WorkerState(core::EventLoop& loop) : balancers(random), pool(loop) {}
+  core::DefaultRandomGenerator random;
   upstream::WorkerLoadBalancers balancers;
   upstream::HttpPool pool;
-  core::DefaultRandomGenerator random;
   std::vector<std::unique_ptr<network::WorkerAcceptor>> acceptors;
 };
 

@@ -48,8 +48,8 @@ ListenerStats ListenerStats::create(stats::Store& store, const config::ListenerC
     out.httpRqRedirect = store.counter("http.rq_redirect", tags, "Requests answered by a redirect");
     out.httpDownstreamRqTimeout =
         store.counter("http.downstream_rq_timeout", tags, "Requests whose route timeout expired");
-    out.httpDownstreamCxProtocolError = store.counter(
-        "http.downstream_cx_protocol_error", tags, "Connections closed for a protocol error");
+    out.httpDownstreamCxProtocolError = store.counter("http.downstream_cx_protocol_error", tags,
+                                                      "Connections closed for a protocol error");
   }
   return out;
 }

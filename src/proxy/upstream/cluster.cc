@@ -34,13 +34,4 @@ ClusterStats ClusterStats::create(stats::Store& store, const std::string& cluste
   return out;
 }
 
-std::optional<config::Endpoint> WorkerLoadBalancers::pick(const Cluster& cluster) {
-  const auto& endpoints = cluster.config().endpoints;
-  if (endpoints.empty()) {
-    return std::nullopt;
-  }
-  uint64_t& next = nextIndex_[&cluster];
-  return endpoints[next++ % endpoints.size()];
-}
-
 } // namespace meshd::proxy::upstream

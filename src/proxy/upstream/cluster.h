@@ -1,6 +1,6 @@
-// The concrete layer of the upstream side (DESIGN §3): a cluster's endpoints, its stats, and the
-// per-worker state that picks among them. Clusters are immutable and shared across workers; the
-// load balancer state is per worker, so picking takes no lock.
+// The concrete layer of the upstream side (DESIGN §3): a cluster's hosts, its stats and its
+// balancing tables. Clusters are immutable and shared across workers; the balancers' mutable
+// state is per worker (load_balancer.h), so picking takes no lock.
 #pragma once
 
 #include <array>
@@ -12,6 +12,7 @@
 
 #include "core/stats/store.h"
 #include "proxy/config/proxy_config.h"
+#include "proxy/upstream/load_balancer.h"
 
 namespace meshd::proxy::upstream {
 
@@ -35,25 +36,18 @@ struct ClusterStats {
 class Cluster {
 public:
   Cluster(config::ClusterConfig config, stats::Store& store)
-      : config_(std::move(config)), stats_(ClusterStats::create(store, config_.name)) {}
+      : config_(std::move(config)), stats_(ClusterStats::create(store, config_.name)),
+        selection_(config_) {}
 
   const config::ClusterConfig& config() const { return config_; }
   const std::string& name() const { return config_.name; }
   const ClusterStats& stats() const { return stats_; }
+  const HostSelection& selection() const { return selection_; }
 
 private:
   config::ClusterConfig config_;
   ClusterStats stats_;
-};
-
-// One worker's load-balancing state for every cluster (weighted policies come later).
-class WorkerLoadBalancers {
-public:
-  // The next endpoint of `cluster` in round-robin order; nullopt when it has none.
-  std::optional<config::Endpoint> pick(const Cluster& cluster);
-
-private:
-  std::unordered_map<const Cluster*, uint64_t> nextIndex_;
+  HostSelection selection_;
 };
 
 } // namespace meshd::proxy::upstream

@@ -82,7 +82,7 @@ void TcpProxySession::connect() {
   }
   cluster_->stats().cxTotal.inc();
   connectTimer_->enable(cluster_->config().connectTimeout);
-  upstream_.async_connect(*endpoint,
+  upstream_.async_connect(endpoint->address,
                           [self = shared_from_this()](const boost::system::error_code& error) {
                             self->connectTimer_->disable();
                             if (self->closed_) {
