@@ -186,6 +186,11 @@ absl::StatusOr<HttpConnectionManagerConfig> buildHttpConnectionManager(
   if (proto.has_max_request_headers_kb()) {
     out.maxRequestHeadersBytes = proto.max_request_headers_kb().value() * 1024;
   }
+  for (const auto& upgrade : proto.upgrade_configs()) {
+    if (!upgrade.has_enabled() || upgrade.enabled().value()) {
+      out.upgradeTypes.insert(http::toLower(upgrade.upgrade_type()));
+    }
+  }
   if (proto.common_http_protocol_options().has_max_headers_count()) {
     out.maxHeadersCount = proto.common_http_protocol_options().max_headers_count().value();
   }

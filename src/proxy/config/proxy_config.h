@@ -8,6 +8,7 @@
 #include <map>
 #include <memory>
 #include <optional>
+#include <set>
 #include <string>
 #include <vector>
 
@@ -58,6 +59,7 @@ struct HttpConnectionManagerConfig {
   bool useRemoteAddress = false;    // append the peer to x-forwarded-for
   size_t maxRequestHeadersBytes = 60 * 1024;
   uint32_t maxHeadersCount = 100;
+  std::set<std::string> upgradeTypes; // enabled upgrade_configs, lowercase ("websocket")
 };
 
 struct ListenerConfig {

@@ -58,11 +58,15 @@ const std::map<std::string, MessageRules>& supportedTable() {
 
       {"envoy.extensions.filters.network.http_connection_manager.v3.HttpConnectionManager",
        {{"stat_prefix", "codec_type", "route_config", "http_filters", "server_name",
-         "use_remote_address", "max_request_headers_kb", "common_http_protocol_options"},
+         "use_remote_address", "max_request_headers_kb", "common_http_protocol_options",
+         "upgrade_configs"},
         {{"codec_type", {"AUTO", "HTTP1"}}}}},
       {"envoy.extensions.filters.network.http_connection_manager.v3.HttpFilter",
        {{"name", "typed_config"}, {}}},
       {"envoy.config.core.v3.HttpProtocolOptions", {{"max_headers_count"}, {}}},
+      {"envoy.extensions.filters.network.http_connection_manager.v3.HttpConnectionManager."
+       "UpgradeConfig",
+       {{"upgrade_type", "enabled"}, {}}},
       {"envoy.extensions.filters.http.router.v3.Router", {{}, {}}},
 
       {"envoy.config.route.v3.RouteConfiguration",

@@ -92,6 +92,10 @@ void HttpConnectionManager::start() {
 
 void HttpConnectionManager::onReadable(core::Buffer& input, bool eof) {
   parseMore(input);
+  if (eof && stream_ && stream_->tunnel) {
+    closeConnection(); // the client ended the tunnel
+    return;
+  }
   if (eof && !closing_ && !(stream_ && stream_->requestComplete)) {
     if (parser_.inMessage() || (stream_ && !stream_->requestComplete)) {
       // The client went away mid-request.
@@ -106,6 +110,10 @@ void HttpConnectionManager::onReadable(core::Buffer& input, bool eof) {
 void HttpConnectionManager::parseMore(core::Buffer& input) {
   using Result = http1::MessageParser::Result;
   while (!closing_ && !input.empty()) {
+    if (stream_ && stream_->tunnel) {
+      forwardTunnelBytes(input);
+      return;
+    }
     if (stream_ && stream_->requestComplete) {
       // Pipelined bytes wait until the current response is done; stop reading meanwhile so a
       // client cannot make us buffer without bound.
@@ -118,7 +126,12 @@ void HttpConnectionManager::parseMore(core::Buffer& input) {
     case Result::kNeedMore: return;
     case Result::kMessageDone: continue;
     case Result::kUpgrade:
-      // CONNECT or Upgrade: the head was answered in onHead; what follows is not HTTP.
+      if (stream_ && !stream_->upgrade.empty() && stream_->upstream) {
+        stream_->tunnel = true; // what follows the head goes to the upstream as is
+        forwardTunnelBytes(input);
+        return;
+      }
+      // CONNECT, or an upgrade that was refused: what follows is not HTTP.
       if (stream_ && !stream_->responseStarted) {
         sendLocalReply(404, "", kNoRouteFound);
       }
@@ -129,6 +142,18 @@ void HttpConnectionManager::parseMore(core::Buffer& input) {
       return;
     case Result::kError: protocolError(parser_.error()); return;
     }
+  }
+}
+
+void HttpConnectionManager::forwardTunnelBytes(core::Buffer& input) {
+  if (input.empty() || !stream_->upstream) {
+    input.clear();
+    return;
+  }
+  stream_->upstream->sendBody(input.toString(), false);
+  input.clear();
+  if (stream_->upstream->pendingRequestBytes() > listener_.perConnectionBufferLimitBytes) {
+    socket_->pauseReading();
   }
 }
 
@@ -203,10 +228,15 @@ void HttpConnectionManager::routeRequest(bool end_stream) {
   Stream& stream = *stream_;
   if (stream.request.method() == "CONNECT") {
     stream.closeAfterResponse = true; // no CONNECT support: nothing after it is HTTP
-  } else if (stream.request.has("upgrade")) {
+  } else if (const auto upgrade = stream.request.get("upgrade")) {
+    // An upgrade is relayed only when enabled in upgrade_configs; the connection never returns
+    // to HTTP/1 afterwards.
     stream.closeAfterResponse = true;
-    sendLocalReply(403, "upgrade not enabled", 0);
-    return;
+    stream.upgrade = toLower(*upgrade);
+    if (!config_.upgradeTypes.contains(stream.upgrade)) {
+      sendLocalReply(403, "upgrade not enabled", 0);
+      return;
+    }
   }
   const router::RouteTable& table = *config_.routes;
   stream.route = table.findRoute(stream.request, &stream.virtualHost);
@@ -285,9 +315,8 @@ void HttpConnectionManager::forward(const router::RouteAction& action, bool end_
   if (!action.hostRewriteLiteral.empty()) {
     request.set(":authority", action.hostRewriteLiteral);
   } else if (action.autoHostRewrite) {
-    request.set(":authority",
-                fmt::format("{}:{}", endpoint->address.address().to_string(),
-                            endpoint->address.port()));
+    request.set(":authority", fmt::format("{}:{}", endpoint->address.address().to_string(),
+                                          endpoint->address.port()));
   }
   if (stream.weightedCluster != nullptr) {
     stream.weightedCluster->requestHeaders.apply(request);
@@ -303,6 +332,11 @@ void HttpConnectionManager::forward(const router::RouteAction& action, bool end_
   options.bufferLimitBytes = listener_.perConnectionBufferLimitBytes;
   HeaderMap upstreamHeaders = request;
   removeHopByHop(upstreamHeaders);
+  if (!stream.upgrade.empty()) {
+    upstreamHeaders.add("connection", "upgrade");
+    upstreamHeaders.add("upgrade", request.get("upgrade").value_or(""));
+    end_stream = false; // the tunnel, if accepted, carries more bytes
+  }
   stream.upstream = std::make_unique<router::UpstreamRequest>(
       context_.loop, context_.pool, context_.balancers, stream.cluster, *endpoint,
       std::move(upstreamHeaders), end_stream, options, *this);
@@ -324,6 +358,9 @@ void HttpConnectionManager::onComplete() {
     return;
   }
   stream_->requestComplete = true;
+  if (!stream_->upgrade.empty()) {
+    return; // the request head was all; tunnel bytes may follow
+  }
   if (stream_->upstream) {
     stream_->upstream->sendBody("", true);
   }
@@ -350,6 +387,20 @@ void HttpConnectionManager::encodeResponseHead(HeaderMap& headers, bool end_stre
     config_.routes->responseHeaders().apply(headers);
   }
   headers.set("server", config_.serverName);
+  if (stream.status == 101 && !stream.upgrade.empty()) {
+    // The upstream accepted the upgrade: relay its 101 with the upgrade fields, then bytes.
+    headers.set("connection", "upgrade");
+    headers.set("upgrade", stream.upgrade);
+    stream.tunnel = true;
+    core::Buffer out;
+    http1::encodeResponseHead(headers, false, out);
+    socket_->write(out);
+    if (readingPausedForResponse_) {
+      readingPausedForResponse_ = false;
+      socket_->resumeReading(); // bytes the client sent after its request head flow now
+    }
+    return;
+  }
   const bool bodiless = stream.headRequest || stream.status == 204 || stream.status == 304 ||
                         (stream.status >= 100 && stream.status < 200);
   if (!bodiless && !headers.has("content-length")) {

@@ -52,6 +52,8 @@ private:
     bool responseStarted = false;
     bool responseChunked = false;
     bool closeAfterResponse = false;
+    std::string upgrade; // the enabled upgrade this request asks for ("websocket"), if any
+    bool tunnel = false; // upgrade accepted: raw bytes both ways from now on
     int status = 0;
     uint32_t responseFlags = 0;
     std::chrono::steady_clock::time_point startedAt;
@@ -78,6 +80,7 @@ private:
   void onUpstreamRequestDrained() override;
 
   void parseMore(core::Buffer& input);
+  void forwardTunnelBytes(core::Buffer& input);
   void prepareRequest(Stream& stream);
   void routeRequest(bool end_stream);
   void forward(const router::RouteAction& action, bool end_stream);

@@ -60,9 +60,16 @@ void HttpClient::sendHead(const http::HeaderMap& headers, bool end_stream, bool 
   socket_->write(out);
 }
 
+void HttpClient::shutdownWrite() {
+  if (socket_) {
+    boost::system::error_code ignored;
+    socket_->socket().shutdown(boost::asio::ip::tcp::socket::shutdown_send, ignored);
+  }
+}
+
 void HttpClient::sendBody(std::string_view data, bool end_stream) {
   core::Buffer out;
-  if (chunked_) {
+  if (chunked_ && !tunnel_) {
     http::http1::encodeChunk(data, out);
     if (end_stream) {
       http::http1::encodeLastChunk(out);
@@ -108,6 +115,17 @@ void HttpClient::onReadable(core::Buffer& input, bool eof) {
     }
     return;
   }
+  if (tunnel_) {
+    if (!input.empty()) {
+      const std::string data = input.toString();
+      input.clear();
+      handler_->onResponseBody(data);
+    }
+    if (eof && handler_ != nullptr) {
+      std::exchange(handler_, nullptr)->onResponseComplete();
+    }
+    return;
+  }
   using Result = http::http1::MessageParser::Result;
   Result result = parser_.parse(input);
   if (result == Result::kNeedMore && eof) {
@@ -121,8 +139,13 @@ void HttpClient::onReadable(core::Buffer& input, bool eof) {
       close();
     }
     return;
-  case Result::kError:
-  case Result::kUpgrade: fail(result == Result::kError && parser_.inMessage()); return;
+  case Result::kUpgrade:
+    // 101 Switching Protocols: from here on the connection is a byte tunnel, never reused.
+    tunnel_ = true;
+    reusable_ = false;
+    onReadable(input, eof);
+    return;
+  case Result::kError: fail(parser_.inMessage()); return;
   case Result::kNeedMore:
     if (eof) {
       fail(false);

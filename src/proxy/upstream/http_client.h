@@ -49,6 +49,8 @@ public:
   void pauseReading();
   void resumeReading();
 
+  // Half-closes the upstream (a tunnel whose client finished sending).
+  void shutdownWrite();
   // The handler is going away mid-exchange: the connection cannot be reused.
   void abort();
   // True when the last exchange completed cleanly and the server allows another.
@@ -82,6 +84,7 @@ private:
   ResponseHandler* handler_ = nullptr;
   std::function<void()> onIdleClose_;
   bool chunked_ = false;
+  bool tunnel_ = false; // after 101 Switching Protocols: raw bytes both ways
   bool reusable_ = false;
   bool responseComplete_ = false;
   bool connected_ = false;

@@ -85,6 +85,13 @@ MessageParser::MessageParser(Kind kind, Callbacks& callbacks, ParserLimits limit
   };
   settings_.on_message_complete = [](llhttp_t* p) -> int {
     MessageParser& m = self(p);
+    if (m.interim_) {
+      m.interim_ = false;
+      return 0; // keep parsing: the final response is next
+    }
+    if (m.switching_) {
+      return 0; // llhttp stops with HPE_PAUSED_UPGRADE next
+    }
     m.keepAlive_ = llhttp_should_keep_alive(p) != 0;
     m.inMessage_ = false;
     m.messageDone_ = true;
@@ -196,7 +203,18 @@ int MessageParser::onHeadersComplete() {
       ordered.add(name, value);
     }
     head = std::move(ordered);
-    const bool bodiless = noBody_ || code == 204 || code == 304 || (code >= 100 && code < 200);
+    if (code == 101) {
+      // Switching Protocols: the bytes after this head belong to the new protocol, and the
+      // message does not "complete" (the caller sees kUpgrade instead).
+      switching_ = true;
+      callbacks_.onHead(std::move(head), false);
+      return 2; // no body, upgrade: llhttp stops with HPE_PAUSED_UPGRADE
+    }
+    if (code >= 100 && code < 200) {
+      interim_ = true; // 100 Continue and friends: skipped, the final response follows
+      return 1;
+    }
+    const bool bodiless = noBody_ || code == 204 || code == 304;
     const bool framed = parser_.flags & (F_CHUNKED | F_CONTENT_LENGTH);
     endStream = bodiless || (framed && !(parser_.flags & F_CHUNKED) && parser_.content_length == 0);
     if (bodiless) {

@@ -86,6 +86,8 @@ private:
   bool fieldDone_ = false;
   size_t headerBytes_ = 0;
   bool noBody_ = false;
+  bool interim_ = false;
+  bool switching_ = false;
   bool inMessage_ = false;
   bool messageDone_ = false;
   bool keepAlive_ = true;
