@@ -30,13 +30,17 @@ struct HostConfig {
   std::string zone;
 };
 
-enum class LbPolicy { kRoundRobin, kLeastRequest, kRandom, kRingHash, kMaglev };
+enum class LbPolicy { kRoundRobin, kLeastRequest, kRandom, kRingHash, kMaglev, kClusterProvided };
+enum class ClusterType { kStatic, kOriginalDst };
 
 struct ClusterConfig {
   std::string name;
   std::chrono::milliseconds connectTimeout{5000};   // Envoy's default
   uint32_t perConnectionBufferLimitBytes = 1 << 20; // Envoy's default (1 MiB)
+  ClusterType type = ClusterType::kStatic;
   LbPolicy lbPolicy = LbPolicy::kRoundRobin;
+  // ORIGINAL_DST: take the destination from x-envoy-original-dst-host (use_http_header).
+  bool originalDstUseHttpHeader = false;
   uint32_t leastRequestChoiceCount = 2;
   uint64_t ringHashMinimumSize = 1024;
   uint64_t ringHashMaximumSize = 8 * 1024 * 1024;
@@ -62,13 +66,44 @@ struct HttpConnectionManagerConfig {
   std::set<std::string> upgradeTypes; // enabled upgrade_configs, lowercase ("websocket")
 };
 
+// An IP prefix (CidrRange).
+struct CidrRange {
+  boost::asio::ip::address address;
+  uint32_t prefixLength = 0;
+  bool contains(const boost::asio::ip::address& ip) const;
+};
+
+// envoy.config.listener.v3.FilterChainMatch (the fields mesh-proxy matches on).
+struct FilterChainMatch {
+  std::optional<uint16_t> destinationPort;
+  std::vector<CidrRange> prefixRanges;           // destination IP
+  std::vector<std::string> serverNames;          // SNI, exact or "*.suffix"
+  std::string transportProtocol;                 // "raw_buffer" or "tls"; empty: any
+  std::vector<std::string> applicationProtocols; // ALPN or sniffed ("http/1.1", "h2c")
+  std::vector<CidrRange> sourcePrefixRanges;
+  std::vector<uint16_t> sourcePorts;
+};
+
+struct FilterChainConfig {
+  std::string name;
+  FilterChainMatch match;
+  // Exactly one of these network filters.
+  std::optional<TcpProxyConfig> tcpProxy;
+  std::optional<HttpConnectionManagerConfig> http;
+};
+
 struct ListenerConfig {
   std::string name;
   Endpoint address;
   uint32_t perConnectionBufferLimitBytes = 1 << 20;
-  // Exactly one of these network filters.
-  std::optional<TcpProxyConfig> tcpProxy;
-  std::optional<HttpConnectionManagerConfig> http;
+  std::vector<FilterChainConfig> filterChains;
+  std::optional<FilterChainConfig> defaultFilterChain;
+  // Listener filters.
+  bool originalDst = false; // original_dst filter or use_original_dst
+  bool tlsInspector = false;
+  bool httpInspector = false;
+  std::chrono::milliseconds listenerFiltersTimeout{15000};
+  bool continueOnListenerFiltersTimeout = false;
 };
 
 struct ProxyConfig {

@@ -59,9 +59,11 @@ std::optional<std::chrono::milliseconds> timeoutHeader(const HeaderMap& headers)
 HttpConnectionManager::HttpConnectionManager(WorkerContext context,
                                              boost::asio::ip::tcp::socket socket,
                                              std::shared_ptr<const server::Runtime> runtime,
-                                             const config::ListenerConfig& listener)
-    : context_(context), runtime_(std::move(runtime)), listener_(listener), config_(*listener.http),
-      stats_(runtime_->listenerStats.at(listener.name)),
+                                             const config::ListenerConfig& listener,
+                                             const config::FilterChainConfig& chain,
+                                             const network::ConnectionInfo& info)
+    : context_(context), runtime_(std::move(runtime)), listener_(listener), config_(*chain.http),
+      stats_(runtime_->chainStats.at(&chain)), localAddress_(info.localAddress),
       parser_(http1::MessageParser::Kind::kRequest, *this,
               http1::ParserLimits{config_.maxRequestHeadersBytes, config_.maxHeadersCount}) {
   boost::system::error_code error;
@@ -278,6 +280,38 @@ HttpConnectionManager::pickCluster(const router::RouteAction& action, const Head
   return it == runtime_->clusters.end() ? nullptr : it->second;
 }
 
+std::optional<config::Endpoint>
+HttpConnectionManager::originalDestination(const upstream::Cluster& cluster,
+                                           const HeaderMap& request) const {
+  if (cluster.config().type != config::ClusterType::kOriginalDst) {
+    return std::nullopt;
+  }
+  if (cluster.config().originalDstUseHttpHeader) {
+    // x-envoy-original-dst-host: "ip:port" (IPv6 in brackets).
+    const std::string_view value = request.get("x-envoy-original-dst-host").value_or("");
+    const size_t colon = value.rfind(':');
+    if (colon == std::string_view::npos) {
+      return std::nullopt;
+    }
+    std::string host(value.substr(0, colon));
+    if (host.size() > 2 && host.front() == '[' && host.back() == ']') {
+      host = host.substr(1, host.size() - 2);
+    }
+    uint32_t port = 0;
+    const auto portText = value.substr(colon + 1);
+    boost::system::error_code error;
+    const auto ip = boost::asio::ip::make_address(host, error);
+    if (error ||
+        std::from_chars(portText.data(), portText.data() + portText.size(), port).ec !=
+            std::errc() ||
+        port == 0 || port > 65535) {
+      return std::nullopt;
+    }
+    return config::Endpoint(ip, static_cast<uint16_t>(port));
+  }
+  return localAddress_;
+}
+
 void HttpConnectionManager::forward(const router::RouteAction& action, bool end_stream) {
   Stream& stream = *stream_;
   HeaderMap& request = stream.request;
@@ -288,7 +322,8 @@ void HttpConnectionManager::forward(const router::RouteAction& action, bool end_
     return;
   }
   const auto endpoint = context_.balancers.pick(
-      *stream.cluster, upstream::PickContext{action.requestHash(request, peerAddress_)});
+      *stream.cluster, upstream::PickContext{action.requestHash(request, peerAddress_),
+                                             originalDestination(*stream.cluster, request)});
   if (!endpoint) {
     stream.cluster->stats().cxNoneHealthy.inc();
     sendLocalReply(503, "no healthy upstream", kNoHealthyUpstream);

@@ -14,6 +14,7 @@
 #include "core/random.h"
 #include "proxy/http/header_map.h"
 #include "proxy/http/http1/message_parser.h"
+#include "proxy/network/connection_info.h"
 #include "proxy/network/stream_socket.h"
 #include "proxy/router/upstream_request.h"
 #include "proxy/server/runtime.h"
@@ -37,7 +38,9 @@ class HttpConnectionManager : public network::StreamSocket::Handler,
 public:
   HttpConnectionManager(WorkerContext context, boost::asio::ip::tcp::socket socket,
                         std::shared_ptr<const server::Runtime> runtime,
-                        const config::ListenerConfig& listener);
+                        const config::ListenerConfig& listener,
+                        const config::FilterChainConfig& chain,
+                        const network::ConnectionInfo& info);
   ~HttpConnectionManager() override;
 
   void start();
@@ -84,6 +87,8 @@ private:
   void prepareRequest(Stream& stream);
   void routeRequest(bool end_stream);
   void forward(const router::RouteAction& action, bool end_stream);
+  std::optional<config::Endpoint> originalDestination(const upstream::Cluster& cluster,
+                                                      const HeaderMap& request) const;
   std::shared_ptr<const upstream::Cluster> pickCluster(const router::RouteAction& action,
                                                        const HeaderMap& request);
   void sendLocalReply(int status, std::string_view body, uint32_t flag,
@@ -102,6 +107,7 @@ private:
   const config::HttpConnectionManagerConfig& config_;
   const server::ListenerStats& stats_;
   std::string peerAddress_;
+  config::Endpoint localAddress_; // the original destination when the listener recovered it
   http1::MessageParser parser_;
   std::unique_ptr<Stream> stream_;
   bool closing_ = false;

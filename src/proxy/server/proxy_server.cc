@@ -12,6 +12,8 @@
 #include "proxy/config/bootstrap_loader.h"
 #include "proxy/filters/network/tcp_proxy/tcp_proxy_session.h"
 #include "proxy/http/conn_manager.h"
+#include "proxy/network/filter_chain_matcher.h"
+#include "proxy/network/listener_filters.h"
 
 namespace meshd::proxy::server {
 namespace {
@@ -121,28 +123,65 @@ void ProxyServer::startAccepting() {
             core::EventLoop& loop = workers_.loop(i);
             state.acceptors.push_back(std::make_unique<network::WorkerAcceptor>(
                 loop, fd, endpoint, [this, i, name, &loop](boost::asio::ip::tcp::socket socket) {
-                  // The snapshot current on this worker at accept time serves the whole connection.
-                  const std::shared_ptr<const Runtime>& current = runtime_.onWorker();
-                  const config::ListenerConfig* listener = current->listener(name);
-                  if (listener == nullptr) {
-                    return;
-                  }
-                  WorkerState& worker = *workerStates_[i];
-                  if (listener->http) {
-                    std::make_shared<http::HttpConnectionManager>(
-                        http::WorkerContext{loop, worker.balancers, worker.pool, worker.random},
-                        std::move(socket), current, *listener)
-                        ->start();
-                  } else {
-                    std::make_shared<filters::TcpProxySession>(loop, std::move(socket), current,
-                                                               *listener, worker.balancers)
-                        ->start();
-                  }
+                  onAccept(i, loop, name, std::move(socket));
                 }));
           });
     }
     bound.fds.clear(); // owned by the workers' acceptors now
   }
+}
+
+void ProxyServer::onAccept(uint32_t worker, core::EventLoop& loop, const std::string& listener_name,
+                           boost::asio::ip::tcp::socket socket) {
+  // The snapshot current on this worker at accept time serves the whole connection.
+  std::shared_ptr<const Runtime> runtime = runtime_.onWorker();
+  const config::ListenerConfig* listener = runtime->listener(listener_name);
+  if (listener == nullptr) {
+    return;
+  }
+  network::ConnectionInfo info;
+  boost::system::error_code error;
+  info.localAddress = socket.local_endpoint(error);
+  if (!error) {
+    info.remoteAddress = socket.remote_endpoint(error);
+  }
+  if (error) {
+    return; // already gone
+  }
+  if (listener->originalDst) {
+    if (const auto original = network::originalDestination(socket.native_handle())) {
+      info.localAddress = *original;
+      info.originalDestinationRecovered = true;
+    }
+  }
+  auto dispatch = [this, worker, &loop, runtime, listener](boost::asio::ip::tcp::socket accepted,
+                                                           network::ConnectionInfo inspected) {
+    const config::FilterChainConfig* chain = network::selectFilterChain(*listener, inspected);
+    if (chain == nullptr) {
+      runtime->listenerStats.at(listener->name).noFilterChainMatch.inc();
+      return; // closing the socket is the answer, as in Envoy
+    }
+    WorkerState& state = *workerStates_[worker];
+    if (chain->http) {
+      std::make_shared<http::HttpConnectionManager>(
+          http::WorkerContext{loop, state.balancers, state.pool, state.random}, std::move(accepted),
+          runtime, *listener, *chain, inspected)
+          ->start();
+    } else {
+      std::make_shared<filters::TcpProxySession>(loop, std::move(accepted), runtime, *listener,
+                                                 *chain, inspected, state.balancers)
+          ->start();
+    }
+  };
+  if (listener->tlsInspector || listener->httpInspector) {
+    std::make_shared<network::ListenerInspection>(
+        loop, std::move(socket), std::move(info), listener->tlsInspector, listener->httpInspector,
+        listener->listenerFiltersTimeout, listener->continueOnListenerFiltersTimeout,
+        std::move(dispatch))
+        ->start();
+    return;
+  }
+  dispatch(std::move(socket), std::move(info));
 }
 
 void ProxyServer::run() {

@@ -52,6 +52,9 @@ private:
   // Binds every listener on the main thread, so errors surface at start and port 0 resolves.
   absl::Status bindListeners(const config::ProxyConfig& config);
   void startAccepting();
+  // On a worker: listener filters, filter chain selection, then the chain's network filter.
+  void onAccept(uint32_t worker, core::EventLoop& loop, const std::string& listener_name,
+                boost::asio::ip::tcp::socket socket);
   void registerAdminEndpoints();
   void drainListeners();
   int64_t activeDownstreamConnections() const;

@@ -5,7 +5,8 @@
 
 namespace meshd::proxy::server {
 
-ListenerStats ListenerStats::create(stats::Store& store, const config::ListenerConfig& listener,
+ListenerStats ListenerStats::create(stats::Store& store, const config::ListenerConfig& /*listener*/,
+                                    const config::FilterChainConfig* chain,
                                     const boost::asio::ip::tcp::endpoint& bound) {
   const std::string address = fmt::format("{}_{}", bound.address().to_string(), bound.port());
   const stats::Tags listenerTags = {{"envoy_listener_address", address}};
@@ -14,9 +15,14 @@ ListenerStats ListenerStats::create(stats::Store& store, const config::ListenerC
           store.counter("listener.downstream_cx_total", listenerTags, "Connections accepted"),
       .downstreamCxActive =
           store.gauge("listener.downstream_cx_active", listenerTags, "Open downstream connections"),
+      .noFilterChainMatch = store.counter("listener.no_filter_chain_match", listenerTags,
+                                          "Connections closed because no filter chain matched"),
   };
-  if (listener.tcpProxy) {
-    const stats::Tags tags = {{"envoy_tcp_prefix", listener.tcpProxy->statPrefix}};
+  if (chain == nullptr) {
+    return out;
+  }
+  if (chain->tcpProxy) {
+    const stats::Tags tags = {{"envoy_tcp_prefix", chain->tcpProxy->statPrefix}};
     out.tcpDownstreamCxTotal =
         store.counter("tcp.downstream_cx_total", tags, "Connections handled by tcp_proxy");
     out.tcpIdleTimeout =
@@ -26,8 +32,8 @@ ListenerStats ListenerStats::create(stats::Store& store, const config::ListenerC
     out.tcpDownstreamTxBytes =
         store.counter("tcp.downstream_cx_tx_bytes_total", tags, "Bytes sent to downstream");
   }
-  if (listener.http) {
-    const stats::Tags tags = {{"envoy_http_conn_manager_prefix", listener.http->statPrefix}};
+  if (chain->http) {
+    const stats::Tags tags = {{"envoy_http_conn_manager_prefix", chain->http->statPrefix}};
     out.httpDownstreamCxTotal =
         store.counter("http.downstream_cx_total", tags, "HTTP connections accepted");
     out.httpDownstreamCxActive =
@@ -71,14 +77,22 @@ Runtime::build(config::ProxyConfig config,
   for (const auto& [name, cluster] : config.clusters) {
     runtime->clusters.emplace(name, std::make_shared<const upstream::Cluster>(cluster, store));
   }
-  for (const auto& listener : config.listeners) {
-    const auto bound = bound_listeners.find(listener.name);
-    runtime->listenerStats.emplace(
-        listener.name,
-        ListenerStats::create(store, listener,
-                              bound != bound_listeners.end() ? bound->second : listener.address));
-  }
+  // Chain stats are keyed by the chains' addresses inside the runtime's own copy of the config.
   runtime->config = std::move(config);
+  for (const auto& listener : runtime->config.listeners) {
+    const auto found = bound_listeners.find(listener.name);
+    const auto bound = found != bound_listeners.end() ? found->second : listener.address;
+    runtime->listenerStats.emplace(listener.name,
+                                   ListenerStats::create(store, listener, nullptr, bound));
+    for (const auto& chain : listener.filterChains) {
+      runtime->chainStats.emplace(&chain, ListenerStats::create(store, listener, &chain, bound));
+    }
+    if (listener.defaultFilterChain) {
+      runtime->chainStats.emplace(
+          &*listener.defaultFilterChain,
+          ListenerStats::create(store, listener, &*listener.defaultFilterChain, bound));
+    }
+  }
   return runtime;
 }
 

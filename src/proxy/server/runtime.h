@@ -16,6 +16,7 @@ namespace meshd::proxy::server {
 struct ListenerStats {
   stats::Counter downstreamCxTotal;
   stats::Gauge downstreamCxActive;
+  stats::Counter noFilterChainMatch;
   // tcp_proxy (tag envoy_tcp_prefix)
   stats::Counter tcpDownstreamCxTotal;
   stats::Counter tcpIdleTimeout;
@@ -34,8 +35,10 @@ struct ListenerStats {
   stats::Counter httpDownstreamRqTimeout;
   stats::Counter httpDownstreamCxProtocolError;
 
-  // `bound` is the address the listener really listens on (port 0 resolved).
+  // `bound` is the address the listener really listens on (port 0 resolved); `chain` adds its
+  // network filter's stats (null: the listener's own stats only).
   static ListenerStats create(stats::Store& store, const config::ListenerConfig& listener,
+                              const config::FilterChainConfig* chain,
                               const boost::asio::ip::tcp::endpoint& bound);
 };
 
@@ -43,6 +46,7 @@ struct Runtime {
   config::ProxyConfig config;
   std::map<std::string, std::shared_ptr<const upstream::Cluster>> clusters;
   std::map<std::string, ListenerStats> listenerStats; // by listener name
+  std::map<const config::FilterChainConfig*, ListenerStats> chainStats;
 
   const config::ListenerConfig* listener(const std::string& name) const;
 

@@ -140,6 +140,12 @@ size_t WorkerLoadBalancers::weightedRandom(const HostSelection& selection) {
 
 std::optional<PickedHost> WorkerLoadBalancers::pick(const Cluster& cluster,
                                                     const PickContext& context) {
+  if (cluster.config().type == config::ClusterType::kOriginalDst) {
+    if (!context.originalDestination) {
+      return std::nullopt;
+    }
+    return PickedHost{PickedHost::kNoIndex, *context.originalDestination};
+  }
   const HostSelection& selection = cluster.selection();
   const size_t n = selection.hosts().size();
   if (n == 0) {
@@ -182,6 +188,7 @@ std::optional<PickedHost> WorkerLoadBalancers::pick(const Cluster& cluster,
   case config::LbPolicy::kMaglev:
     position = selection.maglevLookup(context.hash.value_or(random_.next()));
     break;
+  case config::LbPolicy::kClusterProvided: break; // only ORIGINAL_DST, handled above
   }
   const size_t index = selection.hosts()[position];
   return PickedHost{index, cluster.config().hosts[index].address};

@@ -54,10 +54,13 @@ uint64_t hash64(std::string_view data, uint64_t seed = 0);
 
 struct PickContext {
   std::optional<uint64_t> hash; // from the route's hash policy
+  // For ORIGINAL_DST clusters: where the connection (or x-envoy-original-dst-host) points.
+  std::optional<config::Endpoint> originalDestination;
 };
 
 struct PickedHost {
-  size_t index; // into ClusterConfig::hosts
+  static constexpr size_t kNoIndex = static_cast<size_t>(-1);
+  size_t index; // into ClusterConfig::hosts; kNoIndex for ORIGINAL_DST
   config::Endpoint address;
 };
 

@@ -21,11 +21,13 @@ spdlog::logger& logger() {
 TcpProxySession::TcpProxySession(core::EventLoop& loop, boost::asio::ip::tcp::socket downstream,
                                  std::shared_ptr<const server::Runtime> runtime,
                                  const config::ListenerConfig& listener,
+                                 const config::FilterChainConfig& chain,
+                                 const network::ConnectionInfo& info,
                                  upstream::WorkerLoadBalancers& balancers)
     : loop_(loop), downstream_(std::move(downstream)), upstream_(loop.context()),
-      runtime_(std::move(runtime)), listener_(listener),
-      listenerStats_(runtime_->listenerStats.at(listener.name)),
-      cluster_(runtime_->clusters.at(listener.tcpProxy->cluster)), balancers_(balancers) {
+      runtime_(std::move(runtime)), listener_(listener), config_(*chain.tcpProxy),
+      originalDestination_(info.localAddress), listenerStats_(runtime_->chainStats.at(&chain)),
+      cluster_(runtime_->clusters.at(chain.tcpProxy->cluster)), balancers_(balancers) {
   toUpstream_.from = &downstream_;
   toUpstream_.to = &upstream_;
   toUpstream_.readBytes = listenerStats_.tcpDownstreamRxBytes;
@@ -60,11 +62,11 @@ void TcpProxySession::start() {
   idleTimer_ = loop_.createTimer([weak] {
     if (auto self = weak.lock()) {
       const auto idle = std::chrono::steady_clock::now() - self->lastActivity_;
-      if (idle >= self->listener_.tcpProxy->idleTimeout) {
+      if (idle >= self->config_.idleTimeout) {
         self->listenerStats_.tcpIdleTimeout.inc();
         self->close();
       } else {
-        self->idleTimer_->enable(self->listener_.tcpProxy->idleTimeout - idle);
+        self->idleTimer_->enable(self->config_.idleTimeout - idle);
       }
     }
   });
@@ -74,7 +76,8 @@ void TcpProxySession::start() {
 }
 
 void TcpProxySession::connect() {
-  const auto endpoint = balancers_.pick(*cluster_);
+  const auto endpoint =
+      balancers_.pick(*cluster_, upstream::PickContext{std::nullopt, originalDestination_});
   if (!endpoint) {
     cluster_->stats().cxNoneHealthy.inc();
     close();
@@ -184,8 +187,8 @@ void TcpProxySession::maybeFinish(Pipe& pipe) {
 }
 
 void TcpProxySession::armIdleTimer() {
-  if (listener_.tcpProxy->idleTimeout.count() > 0) {
-    idleTimer_->enable(listener_.tcpProxy->idleTimeout);
+  if (config_.idleTimeout.count() > 0) {
+    idleTimer_->enable(config_.idleTimeout);
   }
 }
 

@@ -11,6 +11,7 @@
 #include "boost/asio/ip/tcp.hpp"
 #include "core/buffer.h"
 #include "core/event_loop.h"
+#include "proxy/network/connection_info.h"
 #include "proxy/server/runtime.h"
 #include "proxy/upstream/cluster.h"
 
@@ -20,7 +21,8 @@ class TcpProxySession : public std::enable_shared_from_this<TcpProxySession> {
 public:
   TcpProxySession(core::EventLoop& loop, boost::asio::ip::tcp::socket downstream,
                   std::shared_ptr<const server::Runtime> runtime,
-                  const config::ListenerConfig& listener, upstream::WorkerLoadBalancers& balancers);
+                  const config::ListenerConfig& listener, const config::FilterChainConfig& chain,
+                  const network::ConnectionInfo& info, upstream::WorkerLoadBalancers& balancers);
   ~TcpProxySession();
 
   void start();
@@ -54,6 +56,8 @@ private:
   boost::asio::ip::tcp::socket upstream_;
   std::shared_ptr<const server::Runtime> runtime_;
   const config::ListenerConfig& listener_;
+  const config::TcpProxyConfig& config_;
+  config::Endpoint originalDestination_;
   const server::ListenerStats& listenerStats_;
   std::shared_ptr<const upstream::Cluster> cluster_;
   upstream::WorkerLoadBalancers& balancers_;

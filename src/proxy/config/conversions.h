@@ -1,0 +1,23 @@
+// Small conversions shared by the config builders: error values naming a field path, durations
+// and socket addresses.
+#pragma once
+
+#include <chrono>
+#include <string>
+
+#include "absl/status/statusor.h"
+#include "envoy/config/core/v3/address.pb.h"
+#include "google/protobuf/duration.pb.h"
+#include "proxy/config/proxy_config.h"
+
+namespace meshd::proxy::config {
+
+// InvalidArgument "<where>: <why>".
+absl::Status invalid(const std::string& where, const std::string& why);
+std::chrono::milliseconds toMillis(const google::protobuf::Duration& duration);
+absl::StatusOr<Endpoint> toEndpoint(const envoy::config::core::v3::Address& address,
+                                    const std::string& where);
+absl::StatusOr<CidrRange> toCidr(const envoy::config::core::v3::CidrRange& range,
+                                 const std::string& where);
+
+} // namespace meshd::proxy::config
