@@ -372,9 +372,17 @@ void HttpConnectionManager::forward(const router::RouteAction& action, bool end_
     upstreamHeaders.add("upgrade", request.get("upgrade").value_or(""));
     end_stream = false; // the tunnel, if accepted, carries more bytes
   }
+  options.retry = action.retryPolicy;
+  // Retries go to another pick of the same cluster, with the same hash and destination.
+  auto pickHost = [this, cluster = stream.cluster,
+                   pickContext =
+                       upstream::PickContext{action.requestHash(request, peerAddress_),
+                                             originalDestination(*stream.cluster, request)}] {
+    return context_.balancers.pick(*cluster, pickContext);
+  };
   stream.upstream = std::make_unique<router::UpstreamRequest>(
-      context_.loop, context_.pool, context_.balancers, stream.cluster, *endpoint,
-      std::move(upstreamHeaders), end_stream, options, *this);
+      context_.loop, context_.pool, context_.balancers, context_.random, stream.cluster, *endpoint,
+      std::move(pickHost), std::move(upstreamHeaders), end_stream, options, *this);
   stream.upstream->start();
 }
 
@@ -398,6 +406,12 @@ void HttpConnectionManager::onComplete() {
   }
   if (stream_->upstream) {
     stream_->upstream->sendBody("", true);
+  }
+}
+
+void HttpConnectionManager::addResponseFlag(uint32_t flag) {
+  if (stream_) {
+    stream_->responseFlags |= flag;
   }
 }
 

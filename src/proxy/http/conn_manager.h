@@ -81,6 +81,7 @@ private:
   void onUpstreamComplete() override;
   void onUpstreamFailure(int status, uint32_t flag, std::string_view body) override;
   void onUpstreamRequestDrained() override;
+  void addResponseFlag(uint32_t flag) override;
 
   void parseMore(core::Buffer& input);
   void forwardTunnelBytes(core::Buffer& input);

@@ -17,6 +17,7 @@ std::string responseFlagsToString(uint32_t flags) {
       {kDownstreamConnectionTermination, "DC"},
       {kDownstreamProtocolError, "DPE"},
       {kUpstreamProtocolError, "UPE"},
+      {kUpstreamRetryLimitExceeded, "URX"},
   };
   std::string out;
   for (const auto& [flag, name] : kNames) {

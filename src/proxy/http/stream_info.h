@@ -18,6 +18,7 @@ enum ResponseFlag : uint32_t {
   kDownstreamConnectionTermination = 1u << 7, // DC
   kDownstreamProtocolError = 1u << 8,         // DPE
   kUpstreamProtocolError = 1u << 9,           // UPE
+  kUpstreamRetryLimitExceeded = 1u << 10,     // URX
 };
 
 // "NR", "UF,URX", or "-" when no flag is set (Envoy's %RESPONSE_FLAGS% format).

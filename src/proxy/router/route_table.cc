@@ -6,6 +6,7 @@
 
 #include "core/status.h"
 #include "fmt/format.h"
+#include "proxy/config/conversions.h"
 #include "proxy/upstream/load_balancer.h"
 
 // Configs still use the deprecated HeaderMatcher and HeaderValueOption fields (exact_match,
@@ -15,19 +16,13 @@
 namespace meshd::proxy::router {
 namespace {
 
+using config::invalid;
+using config::toMillis;
 using http::toLower;
 
 using envoy::config::core::v3::HeaderValueOption;
 using envoy::config::route::v3::HeaderMatcher;
 using google::protobuf::RepeatedPtrField;
-
-absl::Status invalid(const std::string& where, const std::string& why) {
-  return absl::InvalidArgumentError(fmt::format("{}: {}", where, why));
-}
-
-std::chrono::milliseconds toMillis(const google::protobuf::Duration& d) {
-  return std::chrono::milliseconds(d.seconds() * 1000 + d.nanos() / 1000000);
-}
 
 absl::StatusOr<std::shared_ptr<const re2::RE2>> compileRegex(const std::string& pattern,
                                                              const std::string& where) {
@@ -150,6 +145,64 @@ absl::StatusOr<HeaderMatch> buildHeaderMatch(const HeaderMatcher& m, const std::
   return out;
 }
 
+absl::StatusOr<RetryPolicy> buildRetryPolicy(const envoy::config::route::v3::RetryPolicy& proto,
+                                             const std::string& where) {
+  RetryPolicy out;
+  std::string_view on = proto.retry_on();
+  while (!on.empty()) {
+    const size_t comma = on.find(',');
+    std::string_view token = on.substr(0, comma);
+    while (!token.empty() && token.front() == ' ') {
+      token.remove_prefix(1);
+    }
+    while (!token.empty() && token.back() == ' ') {
+      token.remove_suffix(1);
+    }
+    if (token == "5xx") {
+      out.retryOn |= RetryPolicy::k5xx;
+    } else if (token == "gateway-error") {
+      out.retryOn |= RetryPolicy::kGatewayError;
+    } else if (token == "connect-failure") {
+      out.retryOn |= RetryPolicy::kConnectFailure;
+    } else if (token == "reset") {
+      out.retryOn |= RetryPolicy::kReset;
+    } else if (token == "retriable-4xx") {
+      out.retryOn |= RetryPolicy::kRetriable4xx;
+    } else if (token == "retriable-status-codes") {
+      out.retryOn |= RetryPolicy::kRetriableStatusCodes;
+    } else if (token == "refused-stream" || token == "cancelled" || token == "unavailable" ||
+               token == "deadline-exceeded" || token == "resource-exhausted" ||
+               token == "internal" || token == "envoy-ratelimited" ||
+               token == "http3-post-connect-failure") {
+      // HTTP/2 and gRPC conditions: an HTTP/1 upstream never produces them.
+    } else if (!token.empty()) {
+      return invalid(where + ".retry_on", fmt::format("unknown retry condition '{}'", token));
+    }
+    on = comma == std::string_view::npos ? std::string_view() : on.substr(comma + 1);
+  }
+  if (proto.has_num_retries()) {
+    out.numRetries = proto.num_retries().value();
+  }
+  if (proto.has_per_try_timeout()) {
+    out.perTryTimeout = toMillis(proto.per_try_timeout());
+  }
+  out.retriableStatusCodes.assign(proto.retriable_status_codes().begin(),
+                                  proto.retriable_status_codes().end());
+  if (proto.has_retry_back_off()) {
+    out.backoffBase = toMillis(proto.retry_back_off().base_interval());
+    if (out.backoffBase.count() <= 0) {
+      return invalid(where + ".retry_back_off.base_interval", "must be positive");
+    }
+    out.backoffMax = proto.retry_back_off().has_max_interval()
+                         ? toMillis(proto.retry_back_off().max_interval())
+                         : out.backoffBase * 10;
+    if (out.backoffMax < out.backoffBase) {
+      return invalid(where + ".retry_back_off.max_interval", "must be at least base_interval");
+    }
+  }
+  return out;
+}
+
 absl::Status buildAction(const envoy::config::route::v3::Route& proto, Route& route,
                          const std::string& where) {
   using R = envoy::config::route::v3::Route;
@@ -188,8 +241,9 @@ absl::Status buildAction(const envoy::config::route::v3::Route& proto, Route& ro
     if (a.has_timeout()) {
       out.timeout = toMillis(a.timeout());
     }
-    if (a.has_idle_timeout()) {
-      out.idleTimeout = toMillis(a.idle_timeout());
+    if (a.has_retry_policy()) {
+      ASSIGN_OR_RETURN(out.retryPolicy,
+                       buildRetryPolicy(a.retry_policy(), where + ".route.retry_policy"));
     }
     for (int h = 0; h < a.hash_policy_size(); ++h) {
       const auto& policy = a.hash_policy(h);
@@ -370,6 +424,21 @@ std::optional<std::string_view> queryValue(std::string_view path, std::string_vi
 }
 
 } // namespace
+
+bool RetryPolicy::retriableStatus(int status) const {
+  if ((retryOn & k5xx) && status >= 500 && status < 600) {
+    return true;
+  }
+  if ((retryOn & kGatewayError) && (status == 502 || status == 503 || status == 504)) {
+    return true;
+  }
+  if ((retryOn & kRetriable4xx) && status == 409) {
+    return true;
+  }
+  return (retryOn & kRetriableStatusCodes) &&
+         std::find(retriableStatusCodes.begin(), retriableStatusCodes.end(),
+                   static_cast<uint32_t>(status)) != retriableStatusCodes.end();
+}
 
 std::optional<uint64_t> RouteAction::requestHash(const http::HeaderMap& headers,
                                                  std::string_view source_ip) const {

@@ -89,6 +89,26 @@ struct HashPolicy {
   bool terminal = false;
 };
 
+// envoy.config.route.v3.RetryPolicy (the conditions HTTP/1 upstreams can produce).
+struct RetryPolicy {
+  enum On : uint32_t {
+    k5xx = 1u << 0,            // any 5xx, or no response at all (connect failure, reset, timeout)
+    kGatewayError = 1u << 1,   // 502, 503, 504, connect failure, per-try timeout
+    kConnectFailure = 1u << 2, // the connection could not be made
+    kReset = 1u << 3,          // no response: reset, disconnect, per-try timeout
+    kRetriable4xx = 1u << 4,   // 409
+    kRetriableStatusCodes = 1u << 5,
+  };
+  uint32_t retryOn = 0;
+  uint32_t numRetries = 1;
+  std::chrono::milliseconds perTryTimeout{0}; // 0: none
+  std::vector<uint32_t> retriableStatusCodes;
+  std::chrono::milliseconds backoffBase{25};
+  std::chrono::milliseconds backoffMax{250};
+
+  bool retriableStatus(int status) const;
+};
+
 struct RouteAction {
   std::string cluster;
   std::string clusterHeader;
@@ -100,8 +120,8 @@ struct RouteAction {
   std::string hostRewriteLiteral;
   bool autoHostRewrite = false;
   std::chrono::milliseconds timeout{15000}; // Envoy's default; 0 disables
-  std::optional<std::chrono::milliseconds> idleTimeout;
   std::vector<HashPolicy> hashPolicies;
+  std::optional<RetryPolicy> retryPolicy;
 
   // The request's hash under hashPolicies (combined in order, stopping after a terminal policy
   // that produced a value); nullopt when no policy applies.

@@ -1,6 +1,8 @@
 // UpstreamRequest (upstream_request.h).
 #include "proxy/router/upstream_request.h"
 
+#include <algorithm>
+
 #include "proxy/http/stream_info.h"
 
 namespace meshd::proxy::router {
@@ -16,36 +18,37 @@ constexpr std::string_view kProtocolError =
 
 UpstreamRequest::UpstreamRequest(core::EventLoop& loop, upstream::HttpPool& pool,
                                  upstream::WorkerLoadBalancers& balancers,
+                                 core::RandomGenerator& random,
                                  std::shared_ptr<const upstream::Cluster> cluster,
-                                 upstream::PickedHost host, http::HeaderMap headers,
-                                 bool end_stream, Options options, Callbacks& callbacks)
-    : loop_(loop), pool_(pool), balancers_(balancers), cluster_(std::move(cluster)), host_(host),
-      headers_(std::move(headers)), requestEnded_(end_stream), options_(options),
-      callbacks_(callbacks) {
+                                 upstream::PickedHost host, HostPicker pick_host,
+                                 http::HeaderMap headers, bool end_stream, Options options,
+                                 Callbacks& callbacks)
+    : loop_(loop), pool_(pool), balancers_(balancers), random_(random),
+      cluster_(std::move(cluster)), host_(host), pickHost_(std::move(pick_host)),
+      headers_(std::move(headers)), requestEnded_(end_stream), options_(std::move(options)),
+      callbacks_(callbacks), replayable_(options_.retry.has_value()),
+      retriesLeft_(options_.retry ? options_.retry->numRetries : 0) {
   cluster_->stats().rqTotal.inc();
   cluster_->stats().rqActive.inc();
-  balancers_.requestStarted(*cluster_, host_.index);
 }
 
 UpstreamRequest::~UpstreamRequest() {
   *alive_ = false;
   if (!done_) {
     cluster_->stats().rqActive.dec();
-    balancers_.requestFinished(*cluster_, host_.index);
   }
-  dropClient();
-}
-
-void UpstreamRequest::dropClient() {
-  if (client_) {
-    // Mid-exchange: the connection cannot carry another request. It may be running the callback
-    // that brought us here, so its last reference is released after that.
-    client_->abort();
-    loop_.post([doomed = std::move(client_)] {});
-  }
+  endAttempt(false);
 }
 
 void UpstreamRequest::start() {
+  attempt();
+}
+
+void UpstreamRequest::attempt() {
+  ++attempts_;
+  headSent_ = false;
+  hostActive_ = true;
+  balancers_.requestStarted(*cluster_, host_.index);
   pool_.acquire(cluster_, host_.address,
                 [this, alive = alive_](std::shared_ptr<upstream::HttpClient> client) {
                   if (!*alive) {
@@ -60,22 +63,22 @@ void UpstreamRequest::start() {
 
 void UpstreamRequest::onConnected(std::shared_ptr<upstream::HttpClient> client) {
   if (!client) {
-    finish(false);
-    callbacks_.onUpstreamFailure(503, http::kUpstreamConnectionFailure, kConnectFailure);
+    fail(Failure::kConnect);
     return;
   }
   client_ = std::move(client);
   sentAt_ = std::chrono::steady_clock::now();
-  const bool endNow = requestEnded_ && pendingBody_.empty();
+  // A retry replays everything the client has sent so far.
+  const core::Buffer& body = attempts_ == 1 ? pendingBody_ : replayBody_;
+  const bool endNow = requestEnded_ && body.empty();
   client_->sendHead(headers_, endNow, options_.requestBodyChunked, this);
   headSent_ = true;
-  if (!pendingBody_.empty() || (requestEnded_ && !endNow)) {
-    const std::string body = pendingBody_.toString();
-    pendingBody_.clear();
-    client_->sendBody(body, pendingEnd_);
+  if (!body.empty()) {
+    client_->sendBody(body.toString(), requestEnded_);
   }
+  pendingBody_.clear();
   if (requestEnded_) {
-    startTimeout();
+    startTimeouts();
   }
 }
 
@@ -83,16 +86,20 @@ void UpstreamRequest::sendBody(std::string_view data, bool end_stream) {
   if (end_stream) {
     requestEnded_ = true;
   }
-  if (!headSent_) {
+  if (replayable_) {
+    replayBody_.add(data);
+    if (replayBody_.length() > options_.bufferLimitBytes) {
+      replayable_ = false; // too large to keep for a retry: this attempt is the only one
+      replayBody_.clear();
+    }
+  }
+  if (!headSent_ || !client_) {
     pendingBody_.add(data);
-    pendingEnd_ = end_stream;
     return;
   }
-  if (client_) {
-    client_->sendBody(data, end_stream);
-  }
+  client_->sendBody(data, end_stream);
   if (end_stream) {
-    startTimeout();
+    startTimeouts();
   }
 }
 
@@ -112,17 +119,46 @@ void UpstreamRequest::resumeResponse() {
   }
 }
 
-void UpstreamRequest::startTimeout() {
-  // Envoy's route timeout runs from the end of the downstream request to the end of the response.
-  if (options_.timeout.count() == 0 || timeoutTimer_) {
-    return;
+void UpstreamRequest::startTimeouts() {
+  // Envoy's route timeout runs from the end of the downstream request to the end of the response,
+  // across all attempts; the per-try timeout bounds each attempt.
+  if (options_.timeout.count() > 0 && !timeoutTimer_) {
+    timeoutTimer_ = loop_.createTimer([this] {
+      cluster_->stats().rqTimeout.inc();
+      finish(false);
+      callbacks_.onUpstreamFailure(504, http::kUpstreamRequestTimeout, "upstream request timeout");
+    });
+    timeoutTimer_->enable(options_.timeout);
   }
-  timeoutTimer_ = loop_.createTimer([this] {
-    cluster_->stats().rqTimeout.inc();
-    finish(false);
-    callbacks_.onUpstreamFailure(504, http::kUpstreamRequestTimeout, "upstream request timeout");
-  });
-  timeoutTimer_->enable(options_.timeout);
+  if (options_.retry && options_.retry->perTryTimeout.count() > 0) {
+    if (!perTryTimer_) {
+      perTryTimer_ = loop_.createTimer([this] { fail(Failure::kPerTryTimeout); });
+    }
+    perTryTimer_->enable(options_.retry->perTryTimeout);
+  }
+}
+
+void UpstreamRequest::endAttempt(bool reuse) {
+  if (perTryTimer_) {
+    perTryTimer_->disable();
+  }
+  if (hostActive_) {
+    hostActive_ = false;
+    balancers_.requestFinished(*cluster_, host_.index);
+  }
+  if (reuse && client_) {
+    pool_.release(std::move(client_));
+  }
+  dropClient();
+}
+
+void UpstreamRequest::dropClient() {
+  if (client_) {
+    // Mid-exchange: the connection cannot carry another request. It may be running the callback
+    // that brought us here, so its last reference is released after that.
+    client_->abort();
+    loop_.post([doomed = std::move(client_)] {});
+  }
 }
 
 void UpstreamRequest::finish(bool reuse) {
@@ -131,21 +167,100 @@ void UpstreamRequest::finish(bool reuse) {
   }
   done_ = true;
   cluster_->stats().rqActive.dec();
-  balancers_.requestFinished(*cluster_, host_.index);
   if (timeoutTimer_) {
     timeoutTimer_->disable();
   }
-  if (reuse && client_) {
-    pool_.release(std::move(client_));
+  if (backoffTimer_) {
+    backoffTimer_->disable();
   }
-  dropClient();
+  endAttempt(reuse);
+}
+
+bool UpstreamRequest::retryAllowed(Failure failure) const {
+  if (retriesLeft_ == 0 || !replayable_ || done_) {
+    return false;
+  }
+  const uint32_t on = options_.retry->retryOn;
+  constexpr uint32_t kAnyReset =
+      RetryPolicy::k5xx | RetryPolicy::kGatewayError | RetryPolicy::kReset;
+  switch (failure) {
+  case Failure::kConnect: return (on & (kAnyReset | RetryPolicy::kConnectFailure)) != 0;
+  case Failure::kReset:
+  case Failure::kPerTryTimeout:
+  case Failure::kProtocol: return (on & kAnyReset) != 0;
+  }
+  return false;
+}
+
+bool UpstreamRequest::scheduleRetry() {
+  const auto next = pickHost_();
+  if (!next) {
+    return false;
+  }
+  host_ = *next;
+  --retriesLeft_;
+  cluster_->stats().rqRetry.inc();
+  // Jittered exponential backoff: uniform in [0, min(base * 2^(n-1), max)].
+  const RetryPolicy& policy = *options_.retry;
+  const int64_t base = policy.backoffBase.count();
+  const int64_t ceiling =
+      std::min<int64_t>(base << std::min<uint32_t>(attempts_ - 1, 20), policy.backoffMax.count());
+  const auto delay = std::chrono::milliseconds(random_.uniform(static_cast<uint64_t>(ceiling) + 1));
+  if (!backoffTimer_) {
+    backoffTimer_ = loop_.createTimer([this] { attempt(); });
+  }
+  backoffTimer_->enable(delay);
+  return true;
+}
+
+void UpstreamRequest::fail(Failure failure) {
+  endAttempt(false);
+  if (retryAllowed(failure) && scheduleRetry()) {
+    return;
+  }
+  if (attempts_ > 1) {
+    cluster_->stats().rqRetryLimitExceeded.inc();
+    callbacks_.addResponseFlag(http::kUpstreamRetryLimitExceeded);
+  }
+  finish(false);
+  switch (failure) {
+  case Failure::kConnect:
+    callbacks_.onUpstreamFailure(503, http::kUpstreamConnectionFailure, kConnectFailure);
+    return;
+  case Failure::kPerTryTimeout:
+    cluster_->stats().rqTimeout.inc();
+    callbacks_.onUpstreamFailure(504, http::kUpstreamRequestTimeout, "upstream request timeout");
+    return;
+  case Failure::kReset:
+    callbacks_.onUpstreamFailure(503, http::kUpstreamConnectionTermination, kConnectionTermination);
+    return;
+  case Failure::kProtocol:
+    callbacks_.onUpstreamFailure(502, http::kUpstreamProtocolError, kProtocolError);
+    return;
+  }
 }
 
 void UpstreamRequest::onResponseHead(http::HeaderMap&& headers, bool end_stream) {
-  responseStarted_ = true;
   const int status = headers.status();
   if (status >= 100 && status < 600) {
     cluster_->stats().rqByClass[static_cast<size_t>(status / 100 - 1)].inc();
+  }
+  if (options_.retry && options_.retry->retriableStatus(status)) {
+    if (retriesLeft_ > 0 && replayable_) {
+      endAttempt(false); // the response is dropped with its connection
+      if (scheduleRetry()) {
+        return;
+      }
+    }
+    if (attempts_ > 1) {
+      cluster_->stats().rqRetryLimitExceeded.inc();
+      callbacks_.addResponseFlag(http::kUpstreamRetryLimitExceeded);
+    }
+  } else if (attempts_ > 1) {
+    cluster_->stats().rqRetrySuccess.inc();
+  }
+  if (perTryTimer_) {
+    perTryTimer_->disable(); // the attempt answered; the route timeout still bounds the body
   }
   const auto elapsed = std::chrono::duration_cast<std::chrono::milliseconds>(
       std::chrono::steady_clock::now() - sentAt_);
@@ -167,12 +282,7 @@ void UpstreamRequest::onResponseComplete() {
 }
 
 void UpstreamRequest::onResponseError(bool protocol_error) {
-  finish(false);
-  if (protocol_error) {
-    callbacks_.onUpstreamFailure(502, http::kUpstreamProtocolError, kProtocolError);
-  } else {
-    callbacks_.onUpstreamFailure(503, http::kUpstreamConnectionTermination, kConnectionTermination);
-  }
+  fail(protocol_error ? Failure::kProtocol : Failure::kReset);
 }
 
 void UpstreamRequest::onRequestDrained() {

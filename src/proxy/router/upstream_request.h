@@ -1,17 +1,21 @@
-// UpstreamRequest: the router's work for one request once a route picked a cluster and an
-// endpoint. It takes a connection from the worker's pool, sends the request (buffering body bytes
-// that arrive before the connection is ready), relays the response back, and enforces the route
-// timeout. Failures before the response head become local replies with Envoy's status codes and
-// response flags; failures after it reset the downstream.
+// UpstreamRequest: the router's work for one request once a route picked a cluster. It takes a
+// connection from the worker's pool, sends the request (buffering body bytes that arrive before
+// the connection is ready), relays the response, and enforces the route timeout (whole request)
+// and the retry policy (per-try timeout, retry conditions, jittered exponential backoff, another
+// host for each attempt). Failures before the response head become local replies with Envoy's
+// status codes and response flags; failures after it reset the downstream.
 #pragma once
 
 #include <chrono>
+#include <functional>
 #include <memory>
+#include <optional>
 #include <string>
 
 #include "core/buffer.h"
 #include "core/event_loop.h"
 #include "proxy/http/header_map.h"
+#include "proxy/router/route_table.h"
 #include "proxy/upstream/http_pool.h"
 
 namespace meshd::proxy::router {
@@ -30,18 +34,25 @@ public:
     virtual void onUpstreamFailure(int status, uint32_t flag, std::string_view body) = 0;
     // The upstream took the request body queued so far (resume reading the downstream).
     virtual void onUpstreamRequestDrained() = 0;
+    // A response flag that does not end the request (URX: the retries ran out).
+    virtual void addResponseFlag(uint32_t flag) = 0;
   };
+
+  // Picks the host for an attempt (the balancer, for retries).
+  using HostPicker = std::function<std::optional<upstream::PickedHost>()>;
 
   struct Options {
     std::chrono::milliseconds timeout{15000}; // 0: none
     bool requestBodyChunked = false;
     uint32_t bufferLimitBytes = 1 << 20;
+    std::optional<RetryPolicy> retry;
   };
 
   UpstreamRequest(core::EventLoop& loop, upstream::HttpPool& pool,
-                  upstream::WorkerLoadBalancers& balancers,
+                  upstream::WorkerLoadBalancers& balancers, core::RandomGenerator& random,
                   std::shared_ptr<const upstream::Cluster> cluster, upstream::PickedHost host,
-                  http::HeaderMap headers, bool end_stream, Options options, Callbacks& callbacks);
+                  HostPicker pick_host, http::HeaderMap headers, bool end_stream, Options options,
+                  Callbacks& callbacks);
   ~UpstreamRequest() override;
 
   void start();
@@ -52,10 +63,17 @@ public:
   void resumeResponse();
 
 private:
+  enum class Failure { kConnect, kReset, kPerTryTimeout, kProtocol };
+
+  void attempt();
   void onConnected(std::shared_ptr<upstream::HttpClient> client);
-  void startTimeout();
+  void startTimeouts();
+  void endAttempt(bool reuse);
   void finish(bool reuse);
   void dropClient();
+  void fail(Failure failure);
+  bool retryAllowed(Failure failure) const;
+  bool scheduleRetry();
 
   // HttpClient::ResponseHandler
   void onResponseHead(http::HeaderMap&& headers, bool end_stream) override;
@@ -67,20 +85,27 @@ private:
   core::EventLoop& loop_;
   upstream::HttpPool& pool_;
   upstream::WorkerLoadBalancers& balancers_;
+  core::RandomGenerator& random_;
   std::shared_ptr<const upstream::Cluster> cluster_;
   upstream::PickedHost host_;
+  HostPicker pickHost_;
   http::HeaderMap headers_;
   bool requestEnded_;
   Options options_;
   Callbacks& callbacks_;
   std::shared_ptr<upstream::HttpClient> client_;
-  core::Buffer pendingBody_;
-  bool pendingEnd_ = false;
+  core::Buffer pendingBody_; // arrived before this attempt's connection was ready
+  core::Buffer replayBody_;  // everything sent so far, kept while a retry could need it
+  bool replayable_;          // the body fits the buffer limit (or there is none)
+  uint32_t retriesLeft_ = 0;
+  uint32_t attempts_ = 0;
   bool headSent_ = false;
-  bool responseStarted_ = false;
+  bool hostActive_ = false;
   bool done_ = false;
   std::chrono::steady_clock::time_point sentAt_;
   std::unique_ptr<core::Timer> timeoutTimer_;
+  std::unique_ptr<core::Timer> perTryTimer_;
+  std::unique_ptr<core::Timer> backoffTimer_;
   std::shared_ptr<bool> alive_ = std::make_shared<bool>(true);
 };
 

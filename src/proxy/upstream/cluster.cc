@@ -24,6 +24,11 @@ ClusterStats ClusterStats::create(stats::Store& store, const std::string& cluste
       .rqByClass = {},
       .rqTimeout = store.counter("cluster.upstream_rq_timeout", tags,
                                  "Requests whose route timeout expired upstream"),
+      .rqRetry = store.counter("cluster.upstream_rq_retry", tags, "Request retries"),
+      .rqRetrySuccess = store.counter("cluster.upstream_rq_retry_success", tags,
+                                      "Requests that succeeded after a retry"),
+      .rqRetryLimitExceeded = store.counter("cluster.upstream_rq_retry_limit_exceeded", tags,
+                                            "Requests whose retries ran out"),
       .rqTime = store.histogram("cluster.upstream_rq_time", tags, stats::defaultDurationBucketsMs(),
                                 "Upstream request time in milliseconds"),
   };

@@ -28,6 +28,9 @@ struct ClusterStats {
   stats::Gauge rqActive;
   std::array<stats::Counter, 5> rqByClass; // 1xx..5xx
   stats::Counter rqTimeout;
+  stats::Counter rqRetry;
+  stats::Counter rqRetrySuccess;
+  stats::Counter rqRetryLimitExceeded;
   stats::Histogram rqTime; // milliseconds
 
   static ClusterStats create(stats::Store& store, const std::string& cluster_name);
