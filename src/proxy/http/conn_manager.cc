@@ -128,6 +128,10 @@ void HttpConnectionManager::parseMore(core::Buffer& input) {
     case Result::kNeedMore: return;
     case Result::kMessageDone: continue;
     case Result::kUpgrade:
+      if (declinedUpgrade_) {
+        parser_.resumeAfterUpgrade(); // still HTTP/1.1 on this connection
+        continue;
+      }
       if (stream_ && !stream_->upgrade.empty() && stream_->upstream) {
         stream_->tunnel = true; // what follows the head goes to the upstream as is
         forwardTunnelBytes(input);
@@ -174,6 +178,8 @@ void HttpConnectionManager::protocolError(const http1::ParseError& error) {
   }
   stream_->closeAfterResponse = true;
   if (stream_->upstream) {
+    // Nothing of a malformed request may reach the upstream, not even a head already queued.
+    stream_->upstream->cancel();
     context_.loop.deferredDelete(std::move(stream_->upstream));
   }
   sendLocalReply(error.status, "", kDownstreamProtocolError);
@@ -183,6 +189,7 @@ void HttpConnectionManager::onHead(HeaderMap&& headers, bool end_stream) {
   stream_ = std::make_unique<Stream>();
   stream_->startedAt = std::chrono::steady_clock::now();
   stream_->request = std::move(headers);
+  declinedUpgrade_ = false;
   stream_->requestComplete = end_stream;
   stats_.httpDownstreamRqTotal.inc();
   stats_.httpDownstreamRqActive.inc();
@@ -231,13 +238,25 @@ void HttpConnectionManager::routeRequest(bool end_stream) {
   if (stream.request.method() == "CONNECT") {
     stream.closeAfterResponse = true; // no CONNECT support: nothing after it is HTTP
   } else if (const auto upgrade = stream.request.get("upgrade")) {
-    // An upgrade is relayed only when enabled in upgrade_configs; the connection never returns
-    // to HTTP/1 afterwards.
-    stream.closeAfterResponse = true;
-    stream.upgrade = toLower(*upgrade);
-    if (!config_.upgradeTypes.contains(stream.upgrade)) {
-      sendLocalReply(403, "upgrade not enabled", 0);
-      return;
+    const std::string type = toLower(*upgrade);
+    // Upgrade means something only when Connection lists it (RFC 9110 §7.8), as Envoy checks.
+    const std::string connection = toLower(stream.request.getJoined("connection").value_or(""));
+    if (type == "h2c" || connection.find("upgrade") == std::string::npos) {
+      // Declined (a cleartext HTTP/2 offer, or no Connection: upgrade): the request is served as
+      // HTTP/1.1 without the offer, as Envoy does.
+      declinedUpgrade_ = true; // the parser will stop at this head's end: resume it there
+      stream.request.remove("upgrade");
+      stream.request.remove("http2-settings");
+      stream.request.remove("connection");
+    } else {
+      // Other upgrades are relayed only when enabled in upgrade_configs; the connection never
+      // returns to HTTP/1 afterwards.
+      stream.closeAfterResponse = true;
+      stream.upgrade = type;
+      if (!config_.upgradeTypes.contains(stream.upgrade)) {
+        sendLocalReply(403, "upgrade not enabled", 0);
+        return;
+      }
     }
   }
   const router::RouteTable& table = *config_.routes;
@@ -349,10 +368,9 @@ void HttpConnectionManager::forward(const router::RouteAction& action, bool end_
   }
   if (!action.hostRewriteLiteral.empty()) {
     request.set(":authority", action.hostRewriteLiteral);
-  } else if (action.autoHostRewrite) {
-    request.set(":authority", fmt::format("{}:{}", endpoint->address.address().to_string(),
-                                          endpoint->address.port()));
   }
+  // auto_host_rewrite uses the host's hostname; STATIC and ORIGINAL_DST hosts have none, so (as in
+  // Envoy) it changes nothing until clusters with hostnames (DNS, EDS) arrive.
   if (stream.weightedCluster != nullptr) {
     stream.weightedCluster->requestHeaders.apply(request);
   }
@@ -582,10 +600,15 @@ void HttpConnectionManager::sendRedirect(const router::RedirectAction& redirect)
   if (!redirect.host.empty()) {
     host = redirect.host;
   }
+  const std::string oldScheme(request.get(":scheme").value_or("http"));
+  if (!redirect.host.empty()) {
+    port.clear(); // host_redirect replaces host and port (it may carry its own port)
+  }
   if (redirect.port != 0) {
     port = std::to_string(redirect.port);
-  } else if (!redirect.scheme.empty()) {
-    port.clear(); // a scheme change drops the old port, as Envoy does
+  } else if (!redirect.scheme.empty() &&
+             ((oldScheme == "http" && port == "80") || (oldScheme == "https" && port == "443"))) {
+    port.clear(); // a scheme change drops the old scheme's default port, as Envoy does
   }
   std::string path(request.path());
   const size_t question = path.find('?');
@@ -593,6 +616,9 @@ void HttpConnectionManager::sendRedirect(const router::RedirectAction& redirect)
   path = path.substr(0, question);
   if (!redirect.path.empty()) {
     path = redirect.path;
+    if (path.find('?') != std::string::npos) {
+      query.clear(); // a path_redirect with a query replaces the request's query
+    }
   } else if (!redirect.prefix.empty() &&
              stream_->route->pathKind == router::Route::PathKind::kPrefix) {
     path = redirect.prefix + path.substr(std::min(stream_->route->path.size(), path.size()));
@@ -622,7 +648,8 @@ void HttpConnectionManager::endStream() {
   }
   stream_.reset();
   stats_.httpDownstreamRqActive.dec();
-  if (close || !parser_.keepAlive()) {
+  // A client that half-closed cannot send another request: finish the connection.
+  if (close || !parser_.keepAlive() || socket_->peerClosed()) {
     closing_ = true;
     socket_->closeAfterFlush();
     return;
@@ -639,6 +666,7 @@ void HttpConnectionManager::closeConnection() {
   }
   closing_ = true;
   if (stream_ && stream_->upstream) {
+    stream_->upstream->cancel();
     context_.loop.deferredDelete(std::move(stream_->upstream));
   }
   socket_->close();

@@ -113,6 +113,7 @@ private:
   std::unique_ptr<Stream> stream_;
   bool closing_ = false;
   bool readingPausedForResponse_ = false;
+  bool declinedUpgrade_ = false; // the current request offered h2c; it stays HTTP/1.1
 };
 
 } // namespace meshd::proxy::http

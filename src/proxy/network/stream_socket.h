@@ -47,6 +47,8 @@ public:
   // Writes what is queued, then closes.
   void closeAfterFlush();
   bool open() const { return handler_ != nullptr; }
+  // The peer half-closed: it will send nothing more.
+  bool peerClosed() const { return eof_; }
 
   boost::asio::ip::tcp::socket& socket() { return socket_; }
   uint64_t bytesRead() const { return bytesRead_; }

@@ -56,6 +56,8 @@ public:
   ~UpstreamRequest() override;
 
   void start();
+  // Abandons the request now: its connection is closed before anything still queued is sent.
+  void cancel() { finish(false); }
   void sendBody(std::string_view data, bool end_stream);
   // Bytes waiting to reach the upstream (buffered here or queued on the socket).
   size_t pendingRequestBytes() const;

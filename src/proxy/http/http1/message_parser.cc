@@ -46,6 +46,10 @@ MessageParser::MessageParser(Kind kind, Callbacks& callbacks, ParserLimits limit
     if (!m.accountBytes(n)) {
       return -1;
     }
+    // Exactly one SP between method and target (RFC 9112 §3); llhttp skips extra ones.
+    if (m.url_.empty() && m.byteBefore(at, 2) == ' ') {
+      return m.fail(400, "invalid request line");
+    }
     m.url_.append(at, n);
     return 0;
   };
@@ -69,6 +73,9 @@ MessageParser::MessageParser(Kind kind, Callbacks& callbacks, ParserLimits limit
     MessageParser& m = self(p);
     if (!m.accountBytes(n)) {
       return -1;
+    }
+    if (m.followsLineFold(at, n)) {
+      return m.fail(400, "obsolete line folding in a header value"); // RFC 9112 §5.2
     }
     m.value_.append(at, n);
     return 0;
@@ -102,6 +109,35 @@ MessageParser::MessageParser(Kind kind, Callbacks& callbacks, ParserLimits limit
   parser_.data = this;
 }
 
+bool MessageParser::followsLineFold(const char* at, size_t n) const {
+  // llhttp hands a folded continuation over as a value span that starts with the fold's
+  // whitespace right after the LF (or after more whitespace). The bytes before `at` are in the
+  // chunk being parsed or, at its very start, in the tail kept from the previous chunk.
+  bool whitespace = n > 0 && (at[0] == ' ' || at[0] == '\t');
+  const char* p = at;
+  while (p > chunkBegin_ && (p[-1] == ' ' || p[-1] == '\t')) {
+    --p;
+    whitespace = true;
+  }
+  if (p > chunkBegin_) {
+    return whitespace && p[-1] == '\n';
+  }
+  size_t i = previousTail_.size();
+  while (i > 0 && (previousTail_[i - 1] == ' ' || previousTail_[i - 1] == '\t')) {
+    --i;
+    whitespace = true;
+  }
+  return whitespace && i > 0 && previousTail_[i - 1] == '\n';
+}
+
+char MessageParser::byteBefore(const char* at, size_t distance) const {
+  if (static_cast<size_t>(at - chunkBegin_) >= distance) {
+    return at[-static_cast<ptrdiff_t>(distance)];
+  }
+  const size_t fromTail = distance - static_cast<size_t>(at - chunkBegin_);
+  return fromTail <= previousTail_.size() ? previousTail_[previousTail_.size() - fromTail] : '\0';
+}
+
 bool MessageParser::accountBytes(size_t n) {
   headerBytes_ += n;
   if (headerBytes_ > limits_.maxHeadersBytes) {
@@ -117,6 +153,9 @@ int MessageParser::finishHeader() {
   }
   if (headers_.size() + 1 > limits_.maxHeadersCount) {
     return fail(431, "too many headers");
+  }
+  if (field_.empty()) {
+    return fail(400, "empty header name");
   }
   // Header values may not carry CR or LF (obs-fold, bare CR): llhttp's strict mode already stops
   // most; this guards the rest.
@@ -197,6 +236,9 @@ int MessageParser::onHeadersComplete() {
                 ((parser_.flags & F_CONTENT_LENGTH) && parser_.content_length == 0);
   } else {
     const int code = llhttp_get_status_code(&parser_);
+    if (code < 100 || code > 599) {
+      return fail(502, "invalid status code"); // three digits (RFC 9112 §4), in a known class
+    }
     HeaderMap ordered;
     ordered.add(":status", std::to_string(code));
     for (auto& [name, value] : head.entries()) {
@@ -236,7 +278,11 @@ MessageParser::Result MessageParser::parse(core::Buffer& input) {
     std::span<const uint8_t> slice[1];
     input.slices(slice);
     const auto* data = reinterpret_cast<const char*>(slice[0].data());
+    chunkBegin_ = data;
     const llhttp_errno_t rc = llhttp_execute(&parser_, data, slice[0].size());
+    rememberTail(data, llhttp_get_error_pos(&parser_) != nullptr && rc != HPE_OK
+                           ? static_cast<size_t>(llhttp_get_error_pos(&parser_) - data)
+                           : slice[0].size());
     if (rc == HPE_OK) {
       input.drain(slice[0].size());
       continue;
@@ -258,6 +304,15 @@ MessageParser::Result MessageParser::parse(core::Buffer& input) {
     return Result::kError;
   }
   return Result::kNeedMore;
+}
+
+void MessageParser::rememberTail(const char* data, size_t consumed) {
+  // Keep the last few consumed bytes: enough to see "LF + whitespace" across a chunk boundary.
+  const std::string_view chunk(data, consumed);
+  previousTail_.append(chunk.substr(chunk.size() > kTailBytes ? chunk.size() - kTailBytes : 0));
+  if (previousTail_.size() > kTailBytes) {
+    previousTail_.erase(0, previousTail_.size() - kTailBytes);
+  }
 }
 
 MessageParser::Result MessageParser::finish() {

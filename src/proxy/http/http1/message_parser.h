@@ -53,6 +53,8 @@ public:
 
   // Parses from `input`, draining what it consumed.
   Result parse(core::Buffer& input);
+  // After kUpgrade for an upgrade the caller declined: keep parsing HTTP/1 on this connection.
+  void resumeAfterUpgrade() { llhttp_resume_after_upgrade(&parser_); }
   // The connection closed: completes a response delimited by close, or reports truncation.
   Result finish();
 
@@ -71,6 +73,11 @@ private:
   int fail(int status, std::string detail);
   int onHeadersComplete();
   bool accountBytes(size_t n);
+  bool followsLineFold(const char* at, size_t n) const;
+  // The input byte `distance` positions before `at` ('\0' when unknown).
+  char byteBefore(const char* at, size_t distance) const;
+  void rememberTail(const char* data, size_t consumed);
+  static constexpr size_t kTailBytes = 64;
   int finishHeader();
 
   Kind kind_;
@@ -93,6 +100,8 @@ private:
   bool keepAlive_ = true;
   uint8_t minor_ = 1;
   ParseError error_;
+  const char* chunkBegin_ = nullptr; // the input handed to llhttp right now
+  std::string previousTail_;         // the end of the previous input, for checks across chunks
 };
 
 } // namespace meshd::proxy::http::http1
