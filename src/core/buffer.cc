@@ -119,8 +119,7 @@ void Buffer::move(Buffer& other, size_t length) {
   onLengthChanged();
 }
 
-void Buffer::drain(size_t length) {
-  MESHD_ASSERT(length <= length_, "drain past the end of a buffer");
+void Buffer::dropFront(size_t length) {
   size_t remaining = length;
   while (remaining > 0) {
     Slice& head = slices_.front();
@@ -132,6 +131,11 @@ void Buffer::drain(size_t length) {
       remaining = 0;
     }
   }
+}
+
+void Buffer::drain(size_t length) {
+  MESHD_ASSERT(length <= length_, "drain past the end of a buffer");
+  dropFront(length);
   // Drop empty slices at the front that a reservation left behind.
   while (!slices_.empty() && slices_.front().size() == 0 && slices_.size() > 1) {
     slices_.pop_front();
@@ -176,17 +180,7 @@ std::string_view Buffer::linearize(size_t length) {
     Slice merged = Slice::allocate(std::max(length, kDefaultSliceSize));
     copyOut(0, length, merged.storage.get());
     merged.end = length;
-    size_t remaining = length;
-    while (remaining > 0) {
-      Slice& head = slices_.front();
-      if (head.size() <= remaining) {
-        remaining -= head.size();
-        slices_.pop_front();
-      } else {
-        head.begin += remaining;
-        remaining = 0;
-      }
-    }
+    dropFront(length);
     slices_.push_front(std::move(merged));
   }
   return {reinterpret_cast<const char*>(slices_.front().data()), length};

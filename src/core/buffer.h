@@ -84,6 +84,8 @@ private:
   };
 
   Slice& appendSlice(size_t min_capacity);
+  // Removes the first `length` readable bytes' slices without updating length_ or notifying.
+  void dropFront(size_t length);
   // Copies bytes to the end without updating length_ or notifying.
   void appendBytes(const uint8_t* src, size_t size);
 
