@@ -29,8 +29,9 @@ bool isTchar(char c) {
          std::string_view("!#$%&'*+-.^_`|~").find(c) != std::string_view::npos;
 }
 
+// 1*DIGIT that fits in 64 bits (leading zeros allowed).
 bool parseDecimal(std::string_view text, uint64_t& out) {
-  if (text.empty() || text.size() > 19) {
+  if (text.empty()) {
     return false;
   }
   out = 0;
@@ -38,7 +39,11 @@ bool parseDecimal(std::string_view text, uint64_t& out) {
     if (c < '0' || c > '9') {
       return false;
     }
-    out = out * 10 + static_cast<uint64_t>(c - '0');
+    const auto digit = static_cast<uint64_t>(c - '0');
+    if (out > (UINT64_MAX - digit) / 10) {
+      return false;
+    }
+    out = out * 10 + digit;
   }
   return true;
 }
@@ -84,7 +89,8 @@ public:
   void onComplete() override {
     MESHD_ASSERT(inMessage_, "onComplete without onHead");
     if (expectedBody_ >= 0) {
-      MESHD_ASSERT(body_ == static_cast<uint64_t>(expectedBody_), "body shorter than Content-Length");
+      MESHD_ASSERT(body_ == static_cast<uint64_t>(expectedBody_),
+                   "body shorter than Content-Length");
     }
     inMessage_ = false;
     ++completed_;
@@ -160,8 +166,11 @@ private:
                    ":status not first");
       const int status = headers.status();
       MESHD_ASSERT(status >= 100 && status <= 999, ":status out of range");
-      const bool bodiless = noBody_ || status == 204 || status == 304 || status < 200;
-      if (bodiless) {
+      const bool bodiless =
+          noBody_ || status == 204 || status == 304 || (status >= 100 && status < 200);
+      if (status == 101) {
+        // Switching Protocols: what follows the head belongs to another protocol.
+      } else if (bodiless) {
         MESHD_ASSERT(end_stream, "bodiless response without end_stream");
         expectedBody_ = 0;
       } else if (!te && contentLengths == 1) {
@@ -189,6 +198,7 @@ struct Outcome {
   std::vector<std::string> events;
   std::vector<std::string> results;
   int errorStatus = 0;
+  std::string errorDetail; // for debugging a reproducer; not compared
 };
 
 // Parses `payload` delivered in pieces ending at `cuts` (sorted offsets), as a connection would:
@@ -236,10 +246,14 @@ Outcome run(MessageParser::Kind kind, ParserLimits limits, bool no_body, std::st
           MESHD_ASSERT(status == 400 || status == 431 || status == 501 || status == 505,
                        "unexpected request error status");
         } else {
-          MESHD_ASSERT(status == 502, "unexpected response error status");
+          // 502 for a bad response; the header limit and field-value checks shared with requests
+          // report 431 and 400 (harmless today: HttpClient answers 502 whatever the status).
+          MESHD_ASSERT(status == 502 || status == 431 || status == 400,
+                       "unexpected response error status");
         }
         MESHD_ASSERT(parser.parse(input) == MessageParser::Result::kError, "error not sticky");
         outcome.errorStatus = status;
+        outcome.errorDetail = parser.error().detail;
         stopped = true;
         break;
       }
@@ -247,6 +261,10 @@ Outcome run(MessageParser::Kind kind, ParserLimits limits, bool no_body, std::st
     }
   }
   if (!stopped) {
+    // The connection closes. Note: finish() right after a complete message (nothing pending)
+    // reports "connection closed mid-message" too: llhttp's finish state is only reset when the
+    // parser runs again after the pause in on_message_complete. HttpClient treats both the same
+    // way today, so the outcome is compared between runs but not asserted.
     const int completedBefore = recorder.completed();
     const auto result = parser.finish();
     if (result == MessageParser::Result::kMessageDone) {
@@ -254,6 +272,7 @@ Outcome run(MessageParser::Kind kind, ParserLimits limits, bool no_body, std::st
       outcome.results.emplace_back("done");
     } else if (result == MessageParser::Result::kError) {
       outcome.errorStatus = parser.error().status;
+      outcome.errorDetail = parser.error().detail;
     } else {
       MESHD_ASSERT(!recorder.inMessage(), "finish() left a message open without an error");
     }
@@ -262,8 +281,17 @@ Outcome run(MessageParser::Kind kind, ParserLimits limits, bool no_body, std::st
   return outcome;
 }
 
+// The header-size limit is checked as llhttp hands over each span, and where spans end depends on
+// how the input was cut: when an input is both over the limit and malformed further on, one cut
+// may report 431 and another the syntax error (400, or 502 for a response). Both reject the
+// message before its head is delivered (the events are compared too); any other difference is a
+// bug.
+bool sameError(int a, int b) {
+  return a == b || ((a == 431 || b == 431) && a != 0 && b != 0);
+}
+
 bool same(const Outcome& a, const Outcome& b) {
-  return a.events == b.events && a.results == b.results && a.errorStatus == b.errorStatus;
+  return a.events == b.events && a.results == b.results && sameError(a.errorStatus, b.errorStatus);
 }
 
 } // namespace

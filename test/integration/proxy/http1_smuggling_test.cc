@@ -13,14 +13,17 @@
 #include <cerrno>
 #include <chrono>
 #include <csignal>
+#include <cstdint>
 #include <cstdlib>
 #include <memory>
 #include <mutex>
 #include <optional>
+#include <ostream>
 #include <string>
 #include <string_view>
 #include <thread>
 #include <tuple>
+#include <utility>
 #include <vector>
 
 #include "fmt/format.h"
@@ -101,7 +104,7 @@ size_t chunkedLength(std::string_view data) {
         }
       }
     }
-    if (data.size() < pos + size + 2) {
+    if (size > data.size() || data.size() < pos + size + 2) {
       return std::string_view::npos;
     }
     pos += size + 2;
@@ -118,7 +121,8 @@ public:
     bool closed = false;
   };
 
-  RecordingBackend() {
+  explicit RecordingBackend(std::string response = std::string(kBackendResponse))
+      : response_(std::move(response)) {
     listenFd_ = ::socket(AF_INET, SOCK_STREAM, 0);
     sockaddr_in address{};
     address.sin_family = AF_INET;
@@ -241,17 +245,18 @@ private:
           }
           total += body;
         } else if (cl) {
-          total += std::strtoull(cl->c_str(), nullptr, 10);
-          if (pending.size() < total) {
+          const uint64_t length = std::strtoull(cl->c_str(), nullptr, 10);
+          if (length > pending.size() || pending.size() < total + length) {
             break;
           }
+          total += length;
         }
         pending.erase(0, total);
         {
           std::lock_guard lock(mutex_);
           ++connections_[index].requests;
         }
-        sendAll(fd, std::string(kBackendResponse));
+        sendAll(fd, response_);
       }
     }
     ::close(fd);
@@ -259,6 +264,7 @@ private:
     connections_[index].closed = true;
   }
 
+  const std::string response_;
   int listenFd_ = -1;
   uint16_t port_ = 0;
   std::atomic<bool> stopping_{false};
@@ -391,7 +397,9 @@ std::string escape(std::string_view bytes) {
 // stopped at the end and the backend's connections are read to EOF before the check.
 class ProxyFixture {
 public:
-  ProxyFixture() : proxy_(std::make_unique<MeshProxy>(bootstrap(backend_.port()))) {}
+  explicit ProxyFixture(std::string backend_response = std::string(kBackendResponse))
+      : backend_(std::move(backend_response)),
+        proxy_(std::make_unique<MeshProxy>(bootstrap(backend_.port()))) {}
 
   bool started() const { return proxy_->started(); }
   std::string logs() const { return proxy_->logs(); }
@@ -399,25 +407,18 @@ public:
   RecordingBackend& backend() { return backend_; }
 
   // Stops the proxy (SIGTERM; it has no open downstream connections by now) and waits until the
-  // backend has seen every upstream connection close, so its record is final.
+  // backend has seen every upstream connection close, so its record is final. False if the proxy
+  // did not exit cleanly (a sanitizer report makes the exit status non-zero).
   bool stopAndSettle() {
     proxy_->process().signal(SIGTERM);
-    const bool exited = proxy_->process().wait(15s).has_value();
-    return exited && backend_.waitAllClosed(10s);
+    const bool clean = proxy_->process().wait(15s) == 0;
+    return clean && backend_.waitAllClosed(10s);
   }
 
 private:
   RecordingBackend backend_;
   std::unique_ptr<MeshProxy> proxy_;
 };
-
-std::string repeat(std::string_view text, int count) {
-  std::string out;
-  for (int i = 0; i < count; ++i) {
-    out += text;
-  }
-  return out;
-}
 
 std::string manyHeaders(int count) {
   std::string out;
@@ -434,6 +435,10 @@ struct SmugglingCase {
   std::string request;
   int status; // the exact status the proxy must answer with
 };
+
+void PrintTo(const SmugglingCase& c, std::ostream* os) {
+  *os << c.name;
+}
 
 std::vector<SmugglingCase> smugglingCases() {
   const std::string post = "POST / HTTP/1.1\r\nHost: a\r\n";
@@ -464,14 +469,20 @@ std::vector<SmugglingCase> smugglingCases() {
       {"TransferEncodingGzipThenChunked",
        post + "Transfer-Encoding: gzip, chunked\r\n\r\n" + chunkedHello, 501},
       {"TransferEncodingGzipOnly", post + "Transfer-Encoding: gzip\r\n\r\nhello", 400},
+      // Observed: llhttp rejects a chunked that is not last, so these are 400 rather than 501.
       {"TransferEncodingChunkedTwiceInList",
-       post + "Transfer-Encoding: chunked, chunked\r\n\r\n" + chunkedHello, 501},
+       post + "Transfer-Encoding: chunked, chunked\r\n\r\n" + chunkedHello, 400},
       {"TransferEncodingChunkedInTwoFields",
        post + "Transfer-Encoding: chunked\r\nTransfer-Encoding: chunked\r\n\r\n" + chunkedHello,
-       501},
-      {"TransferEncodingXchunked", post + "Transfer-Encoding: xchunked\r\n\r\n" + chunkedHello, 400},
+       400},
+      {"TransferEncodingXchunked", post + "Transfer-Encoding: xchunked\r\n\r\n" + chunkedHello,
+       400},
       {"TransferEncodingVerticalTabBeforeChunked",
-       post + "Transfer-Encoding:\x0b" "chunked\r\n\r\n" + chunkedHello, 400},
+       post +
+           "Transfer-Encoding:\x0b"
+           "chunked\r\n\r\n" +
+           chunkedHello,
+       400},
       {"TransferEncodingFieldIndentedAfterRequestLine",
        "POST / HTTP/1.1\r\n Transfer-Encoding: chunked\r\nHost: a\r\n\r\n" + chunkedHello, 400},
       {"TransferEncodingInHttp10",
@@ -490,8 +501,14 @@ std::vector<SmugglingCase> smugglingCases() {
       {"BareCrSeparatingFields", post + "X-A: b\rTransfer-Encoding: chunked\r\n\r\n" + chunkedHello,
        400},
       {"NulInHeaderValue", get + std::string("X-A: b\0c\r\n\r\n", 12), 400},
-      {"ControlCharInHeaderValue", get + "X-A: b\x01" "c\r\n\r\n", 400},
-      {"DelInHeaderValue", get + "X-A: b\x7f" "c\r\n\r\n", 400},
+      {"ControlCharInHeaderValue",
+       get + "X-A: b\x01"
+             "c\r\n\r\n",
+       400},
+      {"DelInHeaderValue",
+       get + "X-A: b\x7f"
+             "c\r\n\r\n",
+       400},
       {"ParenInHeaderName", get + "X(A: b\r\n\r\n", 400},
       {"AtInHeaderName", get + "X@A: b\r\n\r\n", 400},
       {"SpaceInHeaderName", get + "X A: b\r\n\r\n", 400},
@@ -502,8 +519,7 @@ std::vector<SmugglingCase> smugglingCases() {
       // Chunked framing (RFC 9112 §7.1).
       {"ChunkSizeNotHex", post + teChunked + "zz\r\nhello\r\n0\r\n\r\n", 400},
       {"ChunkSizeNegative", post + teChunked + "-5\r\nhello\r\n0\r\n\r\n", 400},
-      {"ChunkSizeTooManyDigits", post + teChunked + "10000000000000005\r\nhello\r\n0\r\n\r\n",
-       400},
+      {"ChunkSizeTooManyDigits", post + teChunked + "10000000000000005\r\nhello\r\n0\r\n\r\n", 400},
       {"ChunkSizeSpaceThenJunk", post + teChunked + "5 junk\r\nhello\r\n0\r\n\r\n", 400},
       {"ChunkExtensionBareCr", post + teChunked + "5;a\rb\r\nhello\r\n0\r\n\r\n", 400},
       {"ChunkExtensionControlChar", post + teChunked + "5;a=\x01\r\nhello\r\n0\r\n\r\n", 400},
@@ -514,12 +530,24 @@ std::vector<SmugglingCase> smugglingCases() {
       {"RequestLineTrailingSpace", "GET / HTTP/1.1 \r\nHost: a\r\n\r\n", 400},
       {"RequestLineLowercaseVersion", "GET / http/1.1\r\nHost: a\r\n\r\n", 400},
       {"RequestLineHttp20", "GET / HTTP/2.0\r\nHost: a\r\n\r\n", 505},
-      {"RequestLineHttp09", "GET /\r\n\r\n", 400},
+      {"RequestLineHttp09", "GET /\r\n\r\n", 505}, // parsed as HTTP/0.9: not 1.x
       {"MethodWithParen", "G(T / HTTP/1.1\r\nHost: a\r\n\r\n", 400},
       {"MethodLowercaseUnknown", "gEt / HTTP/1.1\r\nHost: a\r\n\r\n", 400},
       {"AbsoluteFormFtpScheme", "GET ftp://x/ HTTP/1.1\r\nHost: a\r\n\r\n", 400},
       {"AbsoluteFormEmptyAuthority", "GET http:///x HTTP/1.1\r\nHost: a\r\n\r\n", 400},
       {"TargetWithoutLeadingSlash", "GET x HTTP/1.1\r\nHost: a\r\n\r\n", 400},
+      // Protocol switches that are not enabled: what follows the head is not HTTP, so it must be
+      // neither parsed as a next request nor tunnelled (Envoy: 404 for CONNECT without a
+      // connect_matcher route, 403 for an Upgrade without upgrade_configs). An Upgrade offer
+      // without the Connection token is no upgrade: see UpgradeWithoutConnectionTokenIsPlainHttp11.
+      {"ConnectNotEnabled",
+       "CONNECT backend:80 HTTP/1.1\r\nHost: backend:80\r\n\r\nGET /tunnelled HTTP/1.1\r\n"
+       "Host: a\r\n\r\n",
+       404},
+      {"UpgradeNotEnabled",
+       get + "Connection: upgrade\r\nUpgrade: websocket\r\n\r\nGET /after-upgrade HTTP/1.1\r\n"
+             "Host: a\r\n\r\n",
+       403},
       // Limits (max_request_headers_kb: 8, max_headers_count: 20; Envoy answers 431).
       {"HeaderSectionOver8KiB", get + "X-Big: " + std::string(9000, 'a') + "\r\n\r\n", 431},
       {"TwentyOneHeaders", get + manyHeaders(20) + "\r\n", 431},
@@ -529,10 +557,16 @@ std::vector<SmugglingCase> smugglingCases() {
 }
 
 enum class Mode {
-  kFresh,           // the request alone on a new connection
-  kAfterKeepAlive,  // after a valid keep-alive exchange: the worker holds a pooled upstream
-  kValidPipelined,  // a valid request pipelined right behind it must not be forwarded either
+  kFresh,          // the request alone on a new connection
+  kAfterKeepAlive, // after a valid keep-alive exchange: the worker holds a pooled upstream
+  kValidPipelined, // a valid request pipelined right behind it must not be forwarded either
 };
+
+void PrintTo(Mode mode, std::ostream* os) {
+  *os << (mode == Mode::kFresh            ? "Fresh"
+          : mode == Mode::kAfterKeepAlive ? "AfterKeepAlive"
+                                          : "ValidPipelined");
+}
 
 using Param = std::tuple<SmugglingCase, Mode>;
 
@@ -564,12 +598,19 @@ TEST_P(Http1SmugglingTest, RejectedClosedAndNeverForwarded) {
   ::close(fd);
 
   const Response response = firstResponse(received.bytes);
-  EXPECT_EQ(response.status, testCase.status) << "sent: " << escape(request)
-                                              << "\nreceived: " << escape(received.bytes);
+  EXPECT_EQ(response.status, testCase.status)
+      << "sent: " << escape(request) << "\nreceived: " << escape(received.bytes);
   EXPECT_TRUE(received.closed) << "the proxy kept the connection open after: "
                                << escape(received.bytes);
   EXPECT_EQ(received.bytes.size(), response.length)
       << "bytes after the first response: " << escape(received.bytes);
+  // If part of a rejected request did reach the backend, the upstream connection that carried it
+  // must be closed, never pooled: the next request on it would be read as the rest of this one.
+  if (response.status >= 400 && fixture.backend().totalBytes() > backendBytesBefore) {
+    EXPECT_TRUE(fixture.backend().waitAllClosed(5s))
+        << "an upstream connection carrying part of a rejected request stayed open:\n"
+        << escape(fixture.backend().dump());
+  }
 
   ASSERT_TRUE(fixture.stopAndSettle()) << fixture.logs();
   EXPECT_EQ(fixture.backend().totalBytes(), backendBytesBefore)
@@ -580,12 +621,7 @@ TEST_P(Http1SmugglingTest, RejectedClosedAndNeverForwarded) {
 
 std::string paramName(const ::testing::TestParamInfo<Param>& info) {
   const auto& [testCase, mode] = info.param;
-  switch (mode) {
-  case Mode::kFresh: return testCase.name + "_Fresh";
-  case Mode::kAfterKeepAlive: return testCase.name + "_AfterKeepAlive";
-  case Mode::kValidPipelined: return testCase.name + "_ValidPipelined";
-  }
-  return testCase.name;
+  return testCase.name + "_" + ::testing::PrintToString(mode);
 }
 
 INSTANTIATE_TEST_SUITE_P(Rfc9112, Http1SmugglingTest,
@@ -600,7 +636,7 @@ struct Exchange {
   std::string response;
 };
 
-Exchange exchange(uint16_t port, const std::string& request) {
+Exchange roundTrip(uint16_t port, const std::string& request) {
   Exchange out;
   out.fd = connectLoopback(port, 5s);
   if (out.fd >= 0 && sendAll(out.fd, request)) {
@@ -612,7 +648,7 @@ Exchange exchange(uint16_t port, const std::string& request) {
 TEST(Http1SmugglingControlTest, ValidGetReachesTheBackendOnce) {
   ProxyFixture fixture;
   ASSERT_TRUE(fixture.started()) << fixture.logs();
-  const Exchange ex = exchange(fixture.port(), "GET /get?q=1 HTTP/1.1\r\nHost: a\r\n\r\n");
+  const Exchange ex = roundTrip(fixture.port(), "GET /get?q=1 HTTP/1.1\r\nHost: a\r\n\r\n");
   ASSERT_GE(ex.fd, 0);
   EXPECT_EQ(firstResponse(ex.response).status, 200) << escape(ex.response);
   EXPECT_TRUE(ex.response.ends_with("\r\n\r\nok")) << escape(ex.response);
@@ -629,9 +665,9 @@ TEST(Http1SmugglingControlTest, ValidGetReachesTheBackendOnce) {
 TEST(Http1SmugglingControlTest, ValidChunkedPostReachesTheBackendOnce) {
   ProxyFixture fixture;
   ASSERT_TRUE(fixture.started()) << fixture.logs();
-  const Exchange ex =
-      exchange(fixture.port(), "POST /post HTTP/1.1\r\nHost: a\r\nTransfer-Encoding: chunked\r\n\r\n"
-                               "5\r\nhello\r\n6;ext=1\r\n world\r\n0\r\n\r\n");
+  const Exchange ex = roundTrip(
+      fixture.port(), "POST /post HTTP/1.1\r\nHost: a\r\nTransfer-Encoding: chunked\r\n\r\n"
+                      "5\r\nhello\r\n6;ext=1\r\n world\r\n0\r\n\r\n");
   ASSERT_GE(ex.fd, 0);
   EXPECT_EQ(firstResponse(ex.response).status, 200) << escape(ex.response);
   ::close(ex.fd);
@@ -664,12 +700,46 @@ TEST(Http1SmugglingControlTest, ValidChunkedPostReachesTheBackendOnce) {
   EXPECT_EQ(body, "hello world") << escape(bytes);
 }
 
+TEST(Http1SmugglingControlTest, ChunkedWithOptionalWhitespaceIsAccepted) {
+  ProxyFixture fixture;
+  ASSERT_TRUE(fixture.started()) << fixture.logs();
+  // OWS around a field value is not part of it (RFC 9110 §5.5), and codings are case-insensitive.
+  const Exchange ex = roundTrip(fixture.port(), "POST / HTTP/1.1\r\nHost: a\r\n"
+                                                "Transfer-Encoding: \t Chunked \r\n\r\n"
+                                                "5\r\nhello\r\n0\r\n\r\n");
+  ASSERT_GE(ex.fd, 0);
+  EXPECT_EQ(firstResponse(ex.response).status, 200) << escape(ex.response);
+  ::close(ex.fd);
+  ASSERT_TRUE(fixture.stopAndSettle()) << fixture.logs();
+  EXPECT_EQ(fixture.backend().totalRequests(), 1) << escape(fixture.backend().dump());
+}
+
+TEST(Http1SmugglingControlTest, UpgradeWithoutConnectionTokenIsPlainHttp11) {
+  ProxyFixture fixture;
+  ASSERT_TRUE(fixture.started()) << fixture.logs();
+  // Without "Connection: upgrade" the offer is no upgrade (RFC 9110 §7.8): the request is served
+  // as HTTP/1.1 and the hop-by-hop Upgrade field does not travel upstream.
+  const Exchange ex =
+      roundTrip(fixture.port(), "GET /h2c HTTP/1.1\r\nHost: a\r\nUpgrade: h2c\r\n\r\n");
+  ASSERT_GE(ex.fd, 0);
+  EXPECT_EQ(firstResponse(ex.response).status, 200) << escape(ex.response);
+  ::close(ex.fd);
+  ASSERT_TRUE(fixture.stopAndSettle()) << fixture.logs();
+  const auto connections = fixture.backend().connections();
+  ASSERT_EQ(connections.size(), 1u) << fixture.backend().dump();
+  EXPECT_EQ(connections[0].requests, 1);
+  EXPECT_TRUE(connections[0].bytes.starts_with("GET /h2c HTTP/1.1\r\n"))
+      << escape(connections[0].bytes);
+  EXPECT_EQ(lower(connections[0].bytes).find("upgrade"), std::string::npos)
+      << escape(connections[0].bytes);
+}
+
 TEST(Http1SmugglingControlTest, TwentyHeadersAreAccepted) {
   ProxyFixture fixture;
   ASSERT_TRUE(fixture.started()) << fixture.logs();
   // Host plus 19 more: exactly max_headers_count.
   const Exchange ex =
-      exchange(fixture.port(), "GET / HTTP/1.1\r\nHost: a\r\n" + manyHeaders(19) + "\r\n");
+      roundTrip(fixture.port(), "GET / HTTP/1.1\r\nHost: a\r\n" + manyHeaders(19) + "\r\n");
   ASSERT_GE(ex.fd, 0);
   EXPECT_EQ(firstResponse(ex.response).status, 200) << escape(ex.response);
   ::close(ex.fd);
@@ -733,7 +803,7 @@ TEST(Http1SmugglingControlTest, TruncatedBodyThenCloseNeverBleedsIntoAnotherRequ
   const uint16_t port = fixture.port();
   // Warm the pool of both workers so a reused upstream connection would be at hand.
   for (int i = 0; i < 4; ++i) {
-    const Exchange warm = exchange(port, std::string(kValidGet));
+    const Exchange warm = roundTrip(port, std::string(kValidGet));
     EXPECT_EQ(firstResponse(warm.response).status, 200) << escape(warm.response);
     ::close(warm.fd);
   }
@@ -747,7 +817,7 @@ TEST(Http1SmugglingControlTest, TruncatedBodyThenCloseNeverBleedsIntoAnotherRequ
   // Later requests (on new connections, to either worker) must each arrive as their own request.
   for (int i = 0; i < 4; ++i) {
     const Exchange after =
-        exchange(port, fmt::format("GET /after{} HTTP/1.1\r\nHost: a\r\n\r\n", i));
+        roundTrip(port, fmt::format("GET /after{} HTTP/1.1\r\nHost: a\r\n\r\n", i));
     EXPECT_EQ(firstResponse(after.response).status, 200) << escape(after.response);
     ::close(after.fd);
   }
@@ -766,6 +836,21 @@ TEST(Http1SmugglingControlTest, TruncatedBodyThenCloseNeverBleedsIntoAnotherRequ
   }
   // 4 warm-up requests and 4 later ones, each complete and answered.
   EXPECT_EQ(fixture.backend().totalRequests(), 8) << escape(fixture.backend().dump());
+}
+
+// Response side (found by test/fuzz/http1_parser_fuzz.cc): a status code is three digits (RFC 9112
+// §4); an upstream answering "HTTP/1.1 20 OK" sent an invalid response, which the proxy must turn
+// into a 502 rather than relay.
+TEST(Http1ResponseFramingTest, TwoDigitUpstreamStatusIsA502) {
+  ProxyFixture fixture("HTTP/1.1 20 OK\r\ncontent-length: 2\r\n\r\nok");
+  ASSERT_TRUE(fixture.started()) << fixture.logs();
+  const int fd = connectLoopback(fixture.port(), 5s);
+  ASSERT_GE(fd, 0);
+  ASSERT_TRUE(sendAll(fd, "GET / HTTP/1.1\r\nHost: a\r\nConnection: close\r\n\r\n"));
+  const Received received = readToEof(fd);
+  ::close(fd);
+  EXPECT_TRUE(received.bytes.starts_with("HTTP/1.1 502 ")) << escape(received.bytes);
+  ASSERT_TRUE(fixture.stopAndSettle()) << fixture.logs();
 }
 
 } // namespace
