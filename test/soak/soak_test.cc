@@ -7,8 +7,8 @@
 #include <unistd.h>
 
 #include <atomic>
-#include <filesystem>
 #include <cstdlib>
+#include <filesystem>
 #include <fstream>
 #include <thread>
 
@@ -88,10 +88,9 @@ protected:
     fs::permissions(dir_.path(), fs::perms::owner_all | fs::perms::group_read |
                                      fs::perms::group_exec | fs::perms::others_read |
                                      fs::perms::others_exec);
-    fs::permissions(large.parent_path(), fs::perms::owner_all | fs::perms::others_read |
-                                             fs::perms::others_exec);
-    fs::permissions(large, fs::perms::owner_read | fs::perms::owner_write |
-                               fs::perms::others_read);
+    fs::permissions(large.parent_path(),
+                    fs::perms::owner_all | fs::perms::others_read | fs::perms::others_exec);
+    fs::permissions(large, fs::perms::owner_read | fs::perms::owner_write | fs::perms::others_read);
     const auto conf = dir_.write("nginx.conf", fmt::format(R"(
 worker_processes 1;
 daemon off;

@@ -65,7 +65,9 @@ struct Case {
 };
 
 // Names the case in test output (CTest names include the printed parameter).
-void PrintTo(const Case& c, std::ostream* os) { *os << c.name; }
+void PrintTo(const Case& c, std::ostream* os) {
+  *os << c.name;
+}
 
 class BootstrapErrorsTest : public ::testing::TestWithParam<Case> {};
 
