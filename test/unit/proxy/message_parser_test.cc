@@ -165,6 +165,15 @@ TEST(MessageParserResponseTest, HeadResponseHasNoBodyDespiteContentLength) {
   EXPECT_TRUE(recorder.endStreams[0]);
 }
 
+TEST(MessageParserResponseTest, CloseBetweenMessagesIsNotATruncation) {
+  Recorder recorder;
+  MessageParser parser(MessageParser::Kind::kResponse, recorder);
+  core::Buffer input("HTTP/1.1 204 No Content\r\n\r\n");
+  EXPECT_EQ(parser.parse(input), Result::kMessageDone);
+  EXPECT_EQ(parser.finish(), Result::kNeedMore);
+  EXPECT_EQ(parser.error().status, 0);
+}
+
 TEST(MessageParserResponseTest, TruncatedResponseIsAnError) {
   Recorder recorder;
   MessageParser parser(MessageParser::Kind::kResponse, recorder);

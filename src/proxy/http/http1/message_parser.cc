@@ -319,10 +319,13 @@ MessageParser::Result MessageParser::finish() {
   if (error_.status != 0) {
     return Result::kError;
   }
+  if (!inMessage_) {
+    return Result::kNeedMore; // closed between messages: nothing was cut short
+  }
   messageDone_ = false;
   const llhttp_errno_t rc = llhttp_finish(&parser_);
-  if (messageDone_ || (rc == HPE_PAUSED && messageDone_)) {
-    return Result::kMessageDone;
+  if (messageDone_) {
+    return Result::kMessageDone; // a body delimited by the close
   }
   if (rc != HPE_OK || inMessage_) {
     error_ = ParseError{kind_ == Kind::kRequest ? 400 : 502, "connection closed mid-message"};
