@@ -7,6 +7,7 @@
 #include "fmt/format.h"
 #include "proxy/http/http1/serializer.h"
 #include "proxy/http/stream_info.h"
+#include "proxy/router/redirect.h"
 
 namespace meshd::proxy::http {
 namespace {
@@ -42,6 +43,28 @@ void removeHopByHop(HeaderMap& headers) {
                            "upgrade", "te", "trailer"}) {
     headers.remove(name);
   }
+}
+
+// "ip:port" (IPv6 in brackets), as x-envoy-original-dst-host carries it.
+std::optional<config::Endpoint> parseHostAndPort(std::string_view value) {
+  const size_t colon = value.rfind(':');
+  if (colon == std::string_view::npos) {
+    return std::nullopt;
+  }
+  std::string host(value.substr(0, colon));
+  if (host.size() > 2 && host.front() == '[' && host.back() == ']') {
+    host = host.substr(1, host.size() - 2);
+  }
+  uint32_t port = 0;
+  const std::string_view portText = value.substr(colon + 1);
+  boost::system::error_code error;
+  const auto ip = boost::asio::ip::make_address(host, error);
+  if (error ||
+      std::from_chars(portText.data(), portText.data() + portText.size(), port).ec != std::errc() ||
+      port == 0 || port > 65535) {
+    return std::nullopt;
+  }
+  return config::Endpoint(ip, static_cast<uint16_t>(port));
 }
 
 std::optional<std::chrono::milliseconds> timeoutHeader(const HeaderMap& headers) {
@@ -306,27 +329,7 @@ HttpConnectionManager::originalDestination(const upstream::Cluster& cluster,
     return std::nullopt;
   }
   if (cluster.config().originalDstUseHttpHeader) {
-    // x-envoy-original-dst-host: "ip:port" (IPv6 in brackets).
-    const std::string_view value = request.get("x-envoy-original-dst-host").value_or("");
-    const size_t colon = value.rfind(':');
-    if (colon == std::string_view::npos) {
-      return std::nullopt;
-    }
-    std::string host(value.substr(0, colon));
-    if (host.size() > 2 && host.front() == '[' && host.back() == ']') {
-      host = host.substr(1, host.size() - 2);
-    }
-    uint32_t port = 0;
-    const auto portText = value.substr(colon + 1);
-    boost::system::error_code error;
-    const auto ip = boost::asio::ip::make_address(host, error);
-    if (error ||
-        std::from_chars(portText.data(), portText.data() + portText.size(), port).ec !=
-            std::errc() ||
-        port == 0 || port > 65535) {
-      return std::nullopt;
-    }
-    return config::Endpoint(ip, static_cast<uint16_t>(port));
+    return parseHostAndPort(request.get("x-envoy-original-dst-host").value_or(""));
   }
   return localAddress_;
 }
@@ -585,50 +588,8 @@ void HttpConnectionManager::sendLocalReply(int status, std::string_view body, ui
 }
 
 void HttpConnectionManager::sendRedirect(const router::RedirectAction& redirect) {
-  const HeaderMap& request = stream_->request;
-  std::string authority(request.authority());
-  std::string host = authority;
-  std::string port;
-  if (const size_t colon = authority.rfind(':');
-      colon != std::string::npos && authority.find(']') == std::string::npos) {
-    host = authority.substr(0, colon);
-    port = authority.substr(colon + 1);
-  }
-  const std::string scheme = redirect.scheme.empty()
-                                 ? std::string(request.get(":scheme").value_or("http"))
-                                 : redirect.scheme;
-  if (!redirect.host.empty()) {
-    host = redirect.host;
-  }
-  const std::string oldScheme(request.get(":scheme").value_or("http"));
-  if (!redirect.host.empty()) {
-    port.clear(); // host_redirect replaces host and port (it may carry its own port)
-  }
-  if (redirect.port != 0) {
-    port = std::to_string(redirect.port);
-  } else if (!redirect.scheme.empty() &&
-             ((oldScheme == "http" && port == "80") || (oldScheme == "https" && port == "443"))) {
-    port.clear(); // a scheme change drops the old scheme's default port, as Envoy does
-  }
-  std::string path(request.path());
-  const size_t question = path.find('?');
-  std::string query = question == std::string::npos ? "" : path.substr(question);
-  path = path.substr(0, question);
-  if (!redirect.path.empty()) {
-    path = redirect.path;
-    if (path.find('?') != std::string::npos) {
-      query.clear(); // a path_redirect with a query replaces the request's query
-    }
-  } else if (!redirect.prefix.empty() &&
-             stream_->route->pathKind == router::Route::PathKind::kPrefix) {
-    path = redirect.prefix + path.substr(std::min(stream_->route->path.size(), path.size()));
-  }
-  if (redirect.stripQuery) {
-    query.clear();
-  }
   HeaderMap location;
-  location.add("location", fmt::format("{}://{}{}{}{}", scheme, host, port.empty() ? "" : ":", port,
-                                       path + query));
+  location.add("location", router::redirectLocation(redirect, *stream_->route, stream_->request));
   sendLocalReply(redirect.status, "", 0, &location);
 }
 
