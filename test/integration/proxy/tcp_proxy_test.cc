@@ -114,6 +114,24 @@ TEST(TcpProxyTest, LargeTransferWithBackPressureArrivesIntact) {
   EXPECT_TRUE(received == payload);
 }
 
+TEST(TcpProxyTest, TinyClusterBufferLimitStillRelaysEverything) {
+  // Bytes from the upstream wait under the cluster's limit: 1 KiB forces a pause after every
+  // read of the echo, and the transfer must still complete intact.
+  EchoServer backend;
+  MeshProxy proxy(bootstrap({backend.port()}, "", "\n    per_connection_buffer_limit_bytes: 1024"));
+  ASSERT_TRUE(proxy.started()) << proxy.logs();
+  const int fd = connectLoopback(proxy.listenerPort("front"), 30s);
+  ASSERT_GE(fd, 0);
+  const std::string payload(1 << 20, 'z');
+  std::string received;
+  std::thread reader([&] { received = readUntilClose(fd); });
+  ASSERT_TRUE(sendAll(fd, payload));
+  ::shutdown(fd, SHUT_WR);
+  reader.join();
+  ::close(fd);
+  EXPECT_EQ(received.size(), payload.size());
+}
+
 TEST(TcpProxyTest, RoundRobinsAcrossEndpoints) {
   EchoServer a("A");
   EchoServer b("B");

@@ -111,10 +111,16 @@ void TcpProxySession::onConnected() {
   read(toDownstream_);
 }
 
+uint32_t TcpProxySession::bufferLimit(const Pipe& pipe) const {
+  // Bytes from the upstream wait under the cluster's limit, bytes from the client under the
+  // listener's (per_connection_buffer_limit_bytes on each, as in Envoy).
+  return &pipe == &toDownstream_ ? cluster_->config().perConnectionBufferLimitBytes
+                                 : listener_.perConnectionBufferLimitBytes;
+}
+
 void TcpProxySession::read(Pipe& pipe) {
   // Back-pressure: a full outbound buffer stops reading until the peer takes the data.
-  if (pipe.reading || pipe.eof || closed_ ||
-      pipe.buffer.length() >= listener_.perConnectionBufferLimitBytes) {
+  if (pipe.reading || pipe.eof || closed_ || pipe.buffer.length() >= bufferLimit(pipe)) {
     return;
   }
   pipe.reading = true;

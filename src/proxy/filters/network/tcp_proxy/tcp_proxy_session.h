@@ -45,6 +45,7 @@ private:
 
   void connect();
   void onConnected();
+  uint32_t bufferLimit(const Pipe& pipe) const;
   void read(Pipe& pipe);
   void write(Pipe& pipe);
   void maybeFinish(Pipe& pipe);
