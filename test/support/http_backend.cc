@@ -125,17 +125,7 @@ std::string patternBytes(size_t n) {
 }
 
 HttpBackend::HttpBackend(std::string name) : name_(std::move(name)) {
-  listenFd_ = ::socket(AF_INET, SOCK_STREAM, 0);
-  const int one = 1;
-  ::setsockopt(listenFd_, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
-  sockaddr_in address{};
-  address.sin_family = AF_INET;
-  address.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-  socklen_t length = sizeof(address);
-  ::bind(listenFd_, reinterpret_cast<sockaddr*>(&address), sizeof(address));
-  ::listen(listenFd_, 256);
-  ::getsockname(listenFd_, reinterpret_cast<sockaddr*>(&address), &length);
-  port_ = ntohs(address.sin_port);
+  listenFd_ = listenLoopback(port_, 256);
   acceptor_ = std::thread([this] { acceptLoop(); });
 }
 

@@ -63,15 +63,7 @@ uint16_t MeshProxy::listenerPort(const std::string& name) const {
 }
 
 EchoServer::EchoServer(std::string greeting) : greeting_(std::move(greeting)) {
-  listenFd_ = ::socket(AF_INET, SOCK_STREAM, 0);
-  sockaddr_in address{};
-  address.sin_family = AF_INET;
-  address.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-  socklen_t length = sizeof(address);
-  ::bind(listenFd_, reinterpret_cast<sockaddr*>(&address), sizeof(address));
-  ::listen(listenFd_, 128);
-  ::getsockname(listenFd_, reinterpret_cast<sockaddr*>(&address), &length);
-  port_ = ntohs(address.sin_port);
+  listenFd_ = listenLoopback(port_, 128);
   acceptor_ = std::thread([this] {
     while (!stopping_) {
       pollfd pfd{listenFd_, POLLIN, 0};

@@ -123,15 +123,7 @@ public:
 
   explicit RecordingBackend(std::string response = std::string(kBackendResponse))
       : response_(std::move(response)) {
-    listenFd_ = ::socket(AF_INET, SOCK_STREAM, 0);
-    sockaddr_in address{};
-    address.sin_family = AF_INET;
-    address.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-    socklen_t length = sizeof(address);
-    ::bind(listenFd_, reinterpret_cast<sockaddr*>(&address), sizeof(address));
-    ::listen(listenFd_, 128);
-    ::getsockname(listenFd_, reinterpret_cast<sockaddr*>(&address), &length);
-    port_ = ntohs(address.sin_port);
+    listenFd_ = listenLoopback(port_, 128);
     acceptor_ = std::thread([this] { acceptLoop(); });
   }
 

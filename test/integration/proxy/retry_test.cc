@@ -32,15 +32,7 @@ public:
     std::chrono::milliseconds delay{0};
   };
   ScriptedBackend(std::initializer_list<Step> script = {}) : script_(script) {
-    fd_ = ::socket(AF_INET, SOCK_STREAM, 0);
-    sockaddr_in address{};
-    address.sin_family = AF_INET;
-    address.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-    socklen_t length = sizeof(address);
-    ::bind(fd_, reinterpret_cast<sockaddr*>(&address), sizeof(address));
-    ::listen(fd_, 64);
-    ::getsockname(fd_, reinterpret_cast<sockaddr*>(&address), &length);
-    port_ = ntohs(address.sin_port);
+    fd_ = listenLoopback(port_, 64);
     acceptor_ = std::thread([this] {
       while (!stop_) {
         pollfd pfd{fd_, POLLIN, 0};

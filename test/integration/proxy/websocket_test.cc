@@ -25,15 +25,7 @@ using namespace std::chrono_literals;
 class UpgradeBackend {
 public:
   explicit UpgradeBackend(std::string refusal = {}) : refusal_(std::move(refusal)) {
-    fd_ = ::socket(AF_INET, SOCK_STREAM, 0);
-    sockaddr_in address{};
-    address.sin_family = AF_INET;
-    address.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-    socklen_t length = sizeof(address);
-    ::bind(fd_, reinterpret_cast<sockaddr*>(&address), sizeof(address));
-    ::listen(fd_, 16);
-    ::getsockname(fd_, reinterpret_cast<sockaddr*>(&address), &length);
-    port_ = ntohs(address.sin_port);
+    fd_ = listenLoopback(port_, 16);
     thread_ = std::thread([this] { serve(); });
   }
   ~UpgradeBackend() {
