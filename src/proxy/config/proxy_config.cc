@@ -91,7 +91,6 @@ absl::StatusOr<ClusterConfig> buildCluster(const envoy::config::cluster::v3::Clu
       host.priority = locality.priority();
       host.localityWeight =
           locality.has_load_balancing_weight() ? locality.load_balancing_weight().value() : 0;
-      host.zone = locality.locality().zone();
       out.hosts.push_back(std::move(host));
     }
   }

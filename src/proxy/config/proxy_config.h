@@ -27,7 +27,6 @@ struct HostConfig {
   uint32_t weight = 1;         // load_balancing_weight
   uint32_t priority = 0;       // of its LocalityLbEndpoints; 0 is used first
   uint32_t localityWeight = 0; // 0: not set
-  std::string zone;
 };
 
 enum class LbPolicy { kRoundRobin, kLeastRequest, kRandom, kRingHash, kMaglev, kClusterProvided };

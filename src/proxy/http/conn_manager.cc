@@ -343,9 +343,14 @@ void HttpConnectionManager::forward(const router::RouteAction& action, bool end_
     sendLocalReply(503, "", kNoClusterFound);
     return;
   }
-  const auto endpoint = context_.balancers.pick(
-      *stream.cluster, upstream::PickContext{action.requestHash(request, peerAddress_),
-                                             originalDestination(*stream.cluster, request)});
+  // The first pick and every retry's use the same hash and destination, computed once here.
+  auto pickHost = [this, cluster = stream.cluster,
+                   pickContext =
+                       upstream::PickContext{action.requestHash(request, peerAddress_),
+                                             originalDestination(*stream.cluster, request)}] {
+    return context_.balancers.pick(*cluster, pickContext);
+  };
+  const auto endpoint = pickHost();
   if (!endpoint) {
     stream.cluster->stats().cxNoneHealthy.inc();
     sendLocalReply(503, "no healthy upstream", kNoHealthyUpstream);
@@ -386,21 +391,16 @@ void HttpConnectionManager::forward(const router::RouteAction& action, bool end_
   request.remove("x-envoy-upstream-rq-timeout-ms");
   options.requestBodyChunked = stream.requestChunked;
   options.bufferLimitBytes = listener_.perConnectionBufferLimitBytes;
-  HeaderMap upstreamHeaders = request;
+  const std::string upgrade(request.get("upgrade").value_or(""));
+  // The stream does not read its request headers after this: they move to the upstream.
+  HeaderMap upstreamHeaders = std::move(request);
   removeHopByHop(upstreamHeaders);
   if (!stream.upgrade.empty()) {
     upstreamHeaders.add("connection", "upgrade");
-    upstreamHeaders.add("upgrade", request.get("upgrade").value_or(""));
+    upstreamHeaders.add("upgrade", upgrade);
     end_stream = false; // the tunnel, if accepted, carries more bytes
   }
   options.retry = action.retryPolicy;
-  // Retries go to another pick of the same cluster, with the same hash and destination.
-  auto pickHost = [this, cluster = stream.cluster,
-                   pickContext =
-                       upstream::PickContext{action.requestHash(request, peerAddress_),
-                                             originalDestination(*stream.cluster, request)}] {
-    return context_.balancers.pick(*cluster, pickContext);
-  };
   stream.upstream = std::make_unique<router::UpstreamRequest>(
       context_.loop, context_.pool, context_.balancers, context_.random, stream.cluster, *endpoint,
       std::move(pickHost), std::move(upstreamHeaders), end_stream, options, *this);

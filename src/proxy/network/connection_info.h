@@ -12,7 +12,6 @@ namespace meshd::proxy::network {
 struct ConnectionInfo {
   boost::asio::ip::tcp::endpoint localAddress; // original destination when recovered
   boost::asio::ip::tcp::endpoint remoteAddress;
-  bool originalDestinationRecovered = false;
   std::string transportProtocol = "raw_buffer";  // "tls" when tls_inspector saw a ClientHello
   std::string serverName;                        // SNI
   std::vector<std::string> applicationProtocols; // ALPN, or "http/1.1"/"h2c" from http_inspector

@@ -151,7 +151,6 @@ void ProxyServer::onAccept(uint32_t worker, core::EventLoop& loop, const std::st
   if (listener->originalDst) {
     if (const auto original = network::originalDestination(socket.native_handle())) {
       info.localAddress = *original;
-      info.originalDestinationRecovered = true;
     }
   }
   auto dispatch = [this, worker, &loop, runtime, listener](boost::asio::ip::tcp::socket accepted,
