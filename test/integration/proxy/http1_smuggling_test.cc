@@ -536,6 +536,11 @@ std::vector<SmugglingCase> smugglingCases() {
        "CONNECT backend:80 HTTP/1.1\r\nHost: backend:80\r\n\r\nGET /tunnelled HTTP/1.1\r\n"
        "Host: a\r\n\r\n",
        404},
+      // A CONNECT request has no content (RFC 9110 §9.3.6): framing on it is a smuggling attempt.
+      {"ConnectWithContentLength",
+       "CONNECT backend:80 HTTP/1.1\r\nHost: backend:80\r\nContent-Length: 40\r\n\r\n"
+       "GET /smuggled HTTP/1.1\r\nHost: a\r\n\r\n",
+       400},
       {"UpgradeNotEnabled",
        get + "Connection: upgrade\r\nUpgrade: websocket\r\n\r\nGET /after-upgrade HTTP/1.1\r\n"
              "Host: a\r\n\r\n",

@@ -131,6 +131,11 @@ INSTANTIATE_TEST_SUITE_P(
                   "aaaaaaaaaaaaaaaaaaaaaaa"
                   "aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa\r\n\r\n",
                   431},
+        ErrorCase{"ConnectWithContentLength",
+                  "CONNECT a:443 HTTP/1.1\r\nhost: a:443\r\ncontent-length: 3\r\n\r\nabc", 400},
+        ErrorCase{"ConnectChunked",
+                  "CONNECT a:443 HTTP/1.1\r\nhost: a:443\r\ntransfer-encoding: chunked\r\n\r\n",
+                  400},
         ErrorCase{"BareLf", "GET / HTTP/1.1\nhost: a\n\n", 400},
         ErrorCase{"BadTarget", "GET abc HTTP/1.1\r\nhost: a\r\n\r\n", 400},
         ErrorCase{"Http2Version", "GET / HTTP/2.0\r\nhost: a\r\n\r\n", 505}),

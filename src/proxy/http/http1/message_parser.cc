@@ -197,6 +197,13 @@ int MessageParser::onHeadersComplete() {
         return fail(501, "unsupported transfer-encoding");
       }
     }
+    // A CONNECT request has no content (RFC 9110 §9.3.6): bytes after its head belong to the
+    // tunnel, so a framing header on it can only be an attempt to disagree with another parser.
+    if (std::string_view(method) == "CONNECT" &&
+        ((parser_.flags & F_CHUNKED) ||
+         ((parser_.flags & F_CONTENT_LENGTH) && parser_.content_length != 0))) {
+      return fail(400, "CONNECT request with a body");
+    }
     // Host: exactly one in HTTP/1.1 (RFC 9112 §3.2).
     const size_t hosts = head.count("host");
     if (hosts > 1 || (hosts == 0 && minor_ == 1)) {
