@@ -6,6 +6,7 @@
 #include "envoy/extensions/filters/listener/http_inspector/v3/http_inspector.pb.h"
 #include "envoy/extensions/filters/listener/original_dst/v3/original_dst.pb.h"
 #include "envoy/extensions/filters/listener/tls_inspector/v3/tls_inspector.pb.h"
+#include "envoy/extensions/filters/network/connection_limit/v3/connection_limit.pb.h"
 #include "envoy/extensions/filters/network/http_connection_manager/v3/http_connection_manager.pb.h"
 #include "envoy/extensions/filters/network/tcp_proxy/v3/tcp_proxy.pb.h"
 #include "fmt/format.h"
@@ -23,9 +24,28 @@ buildTcpProxy(const envoy::extensions::filters::network::tcp_proxy::v3::TcpProxy
   if (out.statPrefix.empty()) {
     return invalid(where + ".stat_prefix", "is required");
   }
-  out.cluster = proto.cluster();
-  if (!clusters.contains(out.cluster)) {
-    return invalid(where + ".cluster", fmt::format("unknown cluster '{}'", out.cluster));
+  if (proto.has_weighted_clusters()) {
+    const auto& weighted = proto.weighted_clusters();
+    for (int i = 0; i < weighted.clusters_size(); ++i) {
+      const auto& candidate = weighted.clusters(i);
+      const std::string at = fmt::format("{}.weighted_clusters.clusters[{}]", where, i);
+      if (!clusters.contains(candidate.name())) {
+        return invalid(at + ".name", fmt::format("unknown cluster '{}'", candidate.name()));
+      }
+      if (candidate.weight() == 0) {
+        return invalid(at + ".weight", "must be at least 1");
+      }
+      out.weightedClusters.push_back({candidate.name(), candidate.weight()});
+      out.totalWeight += candidate.weight();
+    }
+    if (out.weightedClusters.empty()) {
+      return invalid(where + ".weighted_clusters.clusters", "needs at least one cluster");
+    }
+  } else {
+    out.cluster = proto.cluster();
+    if (!clusters.contains(out.cluster)) {
+      return invalid(where + ".cluster", fmt::format("unknown cluster '{}'", out.cluster));
+    }
   }
   if (proto.has_idle_timeout()) {
     out.idleTimeout = toMillis(proto.idle_timeout());
@@ -92,8 +112,18 @@ absl::StatusOr<HttpConnectionManagerConfig> buildHttpConnectionManager(
       out.upgradeTypes.insert(http::toLower(upgrade.upgrade_type()));
     }
   }
-  if (proto.common_http_protocol_options().has_max_headers_count()) {
-    out.maxHeadersCount = proto.common_http_protocol_options().max_headers_count().value();
+  const auto& common = proto.common_http_protocol_options();
+  if (common.has_max_headers_count()) {
+    out.maxHeadersCount = common.max_headers_count().value();
+  }
+  if (common.has_idle_timeout()) {
+    out.idleTimeout = toMillis(common.idle_timeout());
+  }
+  if (common.has_max_requests_per_connection()) {
+    out.maxRequestsPerConnection = common.max_requests_per_connection().value();
+  }
+  if (proto.has_stream_idle_timeout()) {
+    out.streamIdleTimeout = toMillis(proto.stream_idle_timeout());
   }
   return out;
 }
@@ -141,13 +171,30 @@ buildFilterChain(const envoy::config::listener::v3::FilterChain& chain, const st
   out.name = chain.name();
   ASSIGN_OR_RETURN(out.match,
                    buildMatch(chain.filter_chain_match(), where + ".filter_chain_match"));
-  if (chain.filters_size() != 1) {
-    return invalid(
-        where + ".filters",
-        "exactly one network filter (tcp_proxy or http_connection_manager) is supported");
+  // Optionally connection_limit, then exactly one terminal filter.
+  const int terminal = chain.filters_size() - 1;
+  if (terminal < 0 || terminal > 1) {
+    return invalid(where + ".filters",
+                   "expected [connection_limit,] then tcp_proxy or http_connection_manager");
   }
-  const std::string filterPath = where + ".filters[0].typed_config";
-  const auto& typed = chain.filters(0).typed_config();
+  if (terminal == 1) {
+    const std::string limitPath = where + ".filters[0].typed_config";
+    envoy::extensions::filters::network::connection_limit::v3::ConnectionLimit limit;
+    if (!chain.filters(0).typed_config().UnpackTo(&limit)) {
+      return invalid(limitPath, "only connection_limit may precede the terminal filter");
+    }
+    if (limit.stat_prefix().empty()) {
+      return invalid(limitPath + ".stat_prefix", "is required");
+    }
+    if (!limit.has_max_connections() || limit.max_connections().value() == 0) {
+      return invalid(limitPath + ".max_connections", "must be at least 1");
+    }
+    out.connectionLimit = ConnectionLimitConfig{
+        limit.stat_prefix(), limit.max_connections().value(),
+        limit.has_delay() ? toMillis(limit.delay()) : std::chrono::milliseconds(0)};
+  }
+  const std::string filterPath = fmt::format("{}.filters[{}].typed_config", where, terminal);
+  const auto& typed = chain.filters(terminal).typed_config();
   envoy::extensions::filters::network::tcp_proxy::v3::TcpProxy tcpProxy;
   envoy::extensions::filters::network::http_connection_manager::v3::HttpConnectionManager hcm;
   if (typed.UnpackTo(&tcpProxy)) {

@@ -15,41 +15,20 @@
 #include "absl/status/statusor.h"
 #include "boost/asio/ip/tcp.hpp"
 #include "proxy/config/bootstrap_loader.h"
+#include "proxy/config/cluster_config.h"
 #include "proxy/router/route_table.h"
 
 namespace meshd::proxy::config {
 
-using Endpoint = boost::asio::ip::tcp::endpoint;
-
-// One upstream host of a cluster (an lb_endpoint with what its locality adds).
-struct HostConfig {
-  Endpoint address;
-  uint32_t weight = 1;         // load_balancing_weight
-  uint32_t priority = 0;       // of its LocalityLbEndpoints; 0 is used first
-  uint32_t localityWeight = 0; // 0: not set
-};
-
-enum class LbPolicy { kRoundRobin, kLeastRequest, kRandom, kRingHash, kMaglev, kClusterProvided };
-enum class ClusterType { kStatic, kOriginalDst };
-
-struct ClusterConfig {
-  std::string name;
-  std::chrono::milliseconds connectTimeout{5000};   // Envoy's default
-  uint32_t perConnectionBufferLimitBytes = 1 << 20; // Envoy's default (1 MiB)
-  ClusterType type = ClusterType::kStatic;
-  LbPolicy lbPolicy = LbPolicy::kRoundRobin;
-  // ORIGINAL_DST: take the destination from x-envoy-original-dst-host (use_http_header).
-  bool originalDstUseHttpHeader = false;
-  uint32_t leastRequestChoiceCount = 2;
-  uint64_t ringHashMinimumSize = 1024;
-  uint64_t ringHashMaximumSize = 8 * 1024 * 1024;
-  uint64_t maglevTableSize = 65537;
-  std::vector<HostConfig> hosts;
-};
-
 struct TcpProxyConfig {
+  struct WeightedCluster {
+    std::string name;
+    uint32_t weight = 0;
+  };
   std::string statPrefix;
-  std::string cluster;
+  std::string cluster;                           // or, when set, one of:
+  std::vector<WeightedCluster> weightedClusters; // picked per connection by weight
+  uint64_t totalWeight = 0;
   // Envoy's default is one hour; zero disables the timeout.
   std::chrono::milliseconds idleTimeout{std::chrono::hours(1)};
 };
@@ -63,6 +42,12 @@ struct HttpConnectionManagerConfig {
   size_t maxRequestHeadersBytes = 60 * 1024;
   uint32_t maxHeadersCount = 100;
   std::set<std::string> upgradeTypes; // enabled upgrade_configs, lowercase ("websocket")
+  // common_http_protocol_options.idle_timeout: a connection without a request for this long is
+  // closed (Envoy's default: one hour; zero: never).
+  std::chrono::milliseconds idleTimeout{std::chrono::hours(1)};
+  // No activity on a request for this long: 408 (Envoy's default: five minutes; zero: never).
+  std::chrono::milliseconds streamIdleTimeout{std::chrono::minutes(5)};
+  uint32_t maxRequestsPerConnection = 0; // zero: no limit
 };
 
 // An IP prefix (CidrRange).
@@ -83,9 +68,17 @@ struct FilterChainMatch {
   std::vector<uint16_t> sourcePorts;
 };
 
+// envoy.filters.network.connection_limit, ahead of the chain's terminal filter.
+struct ConnectionLimitConfig {
+  std::string statPrefix;
+  uint64_t maxConnections = 0;
+  std::chrono::milliseconds delay{0}; // before closing a connection over the limit
+};
+
 struct FilterChainConfig {
   std::string name;
   FilterChainMatch match;
+  std::optional<ConnectionLimitConfig> connectionLimit;
   // Exactly one of these network filters.
   std::optional<TcpProxyConfig> tcpProxy;
   std::optional<HttpConnectionManagerConfig> http;

@@ -88,7 +88,9 @@ HttpConnectionManager::HttpConnectionManager(WorkerContext context,
     : context_(context), runtime_(std::move(runtime)), listener_(listener), config_(*chain.http),
       stats_(runtime_->chainStats.at(&chain)), localAddress_(info.localAddress),
       parser_(http1::MessageParser::Kind::kRequest, *this,
-              http1::ParserLimits{config_.maxRequestHeadersBytes, config_.maxHeadersCount}) {
+              http1::ParserLimits{config_.maxRequestHeadersBytes, config_.maxHeadersCount}),
+      idleTimers_(context_.loop, core::RealTimeSource::instance(), *this, config_.idleTimeout),
+      limitSlot_(info.limitSlot) {
   boost::system::error_code error;
   const auto peer = socket.remote_endpoint(error);
   if (!error) {
@@ -113,9 +115,11 @@ HttpConnectionManager::~HttpConnectionManager() {
 
 void HttpConnectionManager::start() {
   socket_->start(shared_from_this());
+  idleTimers_.connectionIdle();
 }
 
 void HttpConnectionManager::onReadable(core::Buffer& input, bool eof) {
+  idleTimers_.streamActivity();
   parseMore(input);
   if (eof && stream_ && stream_->tunnel) {
     closeConnection(); // the client ended the tunnel
@@ -216,6 +220,11 @@ void HttpConnectionManager::onHead(HeaderMap&& headers, bool end_stream) {
   stream_->requestComplete = end_stream;
   stats_.httpDownstreamRqTotal.inc();
   stats_.httpDownstreamRqActive.inc();
+  idleTimers_.streamStarted(config_.streamIdleTimeout);
+  if (++requestCount_ == config_.maxRequestsPerConnection) {
+    stats_.httpDownstreamCxMaxRequestsReached.inc();
+    stream_->closeAfterResponse = true; // answered with Connection: close, then closed
+  }
   prepareRequest(*stream_);
   routeRequest(end_stream);
 }
@@ -337,6 +346,9 @@ HttpConnectionManager::originalDestination(const upstream::Cluster& cluster,
 void HttpConnectionManager::forward(const router::RouteAction& action, bool end_stream) {
   Stream& stream = *stream_;
   HeaderMap& request = stream.request;
+  if (action.idleTimeout) {
+    idleTimers_.setStreamIdleTimeout(*action.idleTimeout);
+  }
   stream.cluster = pickCluster(action, request);
   if (!stream.cluster) {
     stats_.httpNoCluster.inc();
@@ -496,6 +508,7 @@ void HttpConnectionManager::onUpstreamHead(HeaderMap&& headers, bool end_stream)
   if (!stream_) {
     return;
   }
+  idleTimers_.streamActivity();
   encodeResponseHead(headers, end_stream);
 }
 
@@ -503,6 +516,7 @@ void HttpConnectionManager::onUpstreamBody(std::string_view data) {
   if (!stream_ || stream_->headRequest) {
     return;
   }
+  idleTimers_.streamActivity();
   core::Buffer out;
   if (stream_->responseChunked) {
     http1::encodeChunk(data, out);
@@ -552,6 +566,7 @@ void HttpConnectionManager::onUpstreamFailure(int status, uint32_t flag, std::st
 }
 
 void HttpConnectionManager::onWriteDrained() {
+  idleTimers_.streamActivity();
   if (stream_ && stream_->upstream) {
     stream_->upstream->resumeResponse();
   }
@@ -612,9 +627,11 @@ void HttpConnectionManager::endStream() {
   // A client that half-closed cannot send another request: finish the connection.
   if (close || !parser_.keepAlive() || socket_->peerClosed()) {
     closing_ = true;
+    idleTimers_.stop();
     socket_->closeAfterFlush();
     return;
   }
+  idleTimers_.connectionIdle();
   if (readingPausedForResponse_) {
     readingPausedForResponse_ = false;
     socket_->resumeReading(); // hands over pipelined bytes already read
@@ -626,11 +643,33 @@ void HttpConnectionManager::closeConnection() {
     return;
   }
   closing_ = true;
+  idleTimers_.stop();
   if (stream_ && stream_->upstream) {
     stream_->upstream->cancel();
     context_.loop.deferredDelete(std::move(stream_->upstream));
   }
   socket_->close();
+}
+
+void HttpConnectionManager::onConnectionIdleTimeout() {
+  stats_.httpDownstreamCxIdleTimeout.inc();
+  closing_ = true;
+  socket_->closeAfterFlush();
+}
+
+void HttpConnectionManager::onStreamIdleTimeout() {
+  stats_.httpDownstreamRqIdleTimeout.inc();
+  if (!stream_ || stream_->responseStarted || stream_->tunnel) {
+    closeConnection(); // too late for a status: reset
+    return;
+  }
+  // As Envoy: 408 "stream timeout", flag SI; the request may be unfinished, so close after it.
+  stream_->closeAfterResponse = true;
+  if (stream_->upstream) {
+    stream_->upstream->cancel();
+    context_.loop.deferredDelete(std::move(stream_->upstream));
+  }
+  sendLocalReply(408, "stream timeout", kStreamIdleTimeout);
 }
 
 } // namespace meshd::proxy::http

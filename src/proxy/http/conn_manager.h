@@ -14,6 +14,7 @@
 #include "core/random.h"
 #include "proxy/http/header_map.h"
 #include "proxy/http/http1/message_parser.h"
+#include "proxy/http/idle_timers.h"
 #include "proxy/network/connection_info.h"
 #include "proxy/network/stream_socket.h"
 #include "proxy/router/upstream_request.h"
@@ -34,6 +35,7 @@ struct WorkerContext {
 class HttpConnectionManager : public network::StreamSocket::Handler,
                               public http1::MessageParser::Callbacks,
                               public router::UpstreamRequest::Callbacks,
+                              public IdleTimers::Callbacks,
                               public std::enable_shared_from_this<HttpConnectionManager> {
 public:
   HttpConnectionManager(WorkerContext context, boost::asio::ip::tcp::socket socket,
@@ -82,6 +84,9 @@ private:
   void onUpstreamFailure(int status, uint32_t flag, std::string_view body) override;
   void onUpstreamRequestDrained() override;
   void addResponseFlag(uint32_t flag) override;
+  // IdleTimers::Callbacks
+  void onConnectionIdleTimeout() override;
+  void onStreamIdleTimeout() override;
 
   void parseMore(core::Buffer& input);
   void forwardTunnelBytes(core::Buffer& input);
@@ -111,6 +116,9 @@ private:
   config::Endpoint localAddress_; // the original destination when the listener recovered it
   http1::MessageParser parser_;
   std::unique_ptr<Stream> stream_;
+  IdleTimers idleTimers_;
+  uint32_t requestCount_ = 0;
+  std::shared_ptr<void> limitSlot_; // connection_limit
   bool closing_ = false;
   bool readingPausedForResponse_ = false;
   bool declinedUpgrade_ = false; // the current request offered h2c; it stays HTTP/1.1

@@ -18,6 +18,7 @@ std::string responseFlagsToString(uint32_t flags) {
       {kDownstreamProtocolError, "DPE"},
       {kUpstreamProtocolError, "UPE"},
       {kUpstreamRetryLimitExceeded, "URX"},
+      {kStreamIdleTimeout, "SI"},
   };
   std::string out;
   for (const auto& [flag, name] : kNames) {

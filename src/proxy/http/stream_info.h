@@ -19,6 +19,7 @@ enum ResponseFlag : uint32_t {
   kDownstreamProtocolError = 1u << 8,         // DPE
   kUpstreamProtocolError = 1u << 9,           // UPE
   kUpstreamRetryLimitExceeded = 1u << 10,     // URX
+  kStreamIdleTimeout = 1u << 11,              // SI
 };
 
 // "NR", "UF,URX", or "-" when no flag is set (Envoy's %RESPONSE_FLAGS% format).

@@ -2,6 +2,7 @@
 // (the original destination when the listener recovers it) and what the listener filters saw.
 #pragma once
 
+#include <memory>
 #include <string>
 #include <vector>
 
@@ -15,6 +16,8 @@ struct ConnectionInfo {
   std::string transportProtocol = "raw_buffer";  // "tls" when tls_inspector saw a ClientHello
   std::string serverName;                        // SNI
   std::vector<std::string> applicationProtocols; // ALPN, or "http/1.1"/"h2c" from http_inspector
+  // Held for the connection's lifetime: its connection_limit slot, if the chain has a limit.
+  std::shared_ptr<void> limitSlot;
 };
 
 } // namespace meshd::proxy::network

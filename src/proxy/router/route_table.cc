@@ -237,6 +237,9 @@ absl::Status buildAction(const envoy::config::route::v3::Route& proto, Route& ro
     }
     out.hostRewriteLiteral = a.host_rewrite_literal();
     out.autoHostRewrite = a.has_auto_host_rewrite() && a.auto_host_rewrite().value();
+    if (a.has_idle_timeout()) {
+      out.idleTimeout = toMillis(a.idle_timeout());
+    }
     if (a.has_timeout()) {
       out.timeout = toMillis(a.timeout());
     }

@@ -120,6 +120,8 @@ struct RouteAction {
   std::string hostRewriteLiteral;
   bool autoHostRewrite = false;
   std::chrono::milliseconds timeout{15000}; // Envoy's default; 0 disables
+  // Overrides the connection manager's stream_idle_timeout for this route (0 disables).
+  std::optional<std::chrono::milliseconds> idleTimeout;
   std::vector<HashPolicy> hashPolicies;
   std::optional<RetryPolicy> retryPolicy;
 

@@ -6,6 +6,7 @@
 #include <fstream>
 #include <map>
 
+#include "boost/asio/steady_timer.hpp"
 #include "core/logging.h"
 #include "core/status.h"
 #include "fmt/format.h"
@@ -24,6 +25,18 @@ spdlog::logger& logger() {
 }
 
 constexpr auto kDrainPollInterval = std::chrono::milliseconds(50);
+
+// A connection over a connection_limit: closed at once, or after the filter's delay (the socket
+// stays open meanwhile, reading nothing, as Envoy does).
+void closeOverLimit(core::EventLoop& loop, boost::asio::ip::tcp::socket socket,
+                    std::chrono::milliseconds delay) {
+  if (delay.count() == 0) {
+    return; // the socket closes as it goes out of scope
+  }
+  auto timer = std::make_shared<boost::asio::steady_timer>(loop.context(), delay);
+  timer->async_wait([timer, held = std::make_shared<boost::asio::ip::tcp::socket>(
+                                std::move(socket))](const boost::system::error_code&) {});
+}
 
 } // namespace
 
@@ -160,6 +173,13 @@ void ProxyServer::onAccept(uint32_t worker, core::EventLoop& loop, const std::st
       runtime->listenerStats.at(listener->name).noFilterChainMatch.inc();
       return; // closing the socket is the answer, as in Envoy
     }
+    if (chain->connectionLimit) {
+      inspected.limitSlot = runtime->connectionLimiters.at(chain)->tryAcquire();
+      if (!inspected.limitSlot) {
+        closeOverLimit(loop, std::move(accepted), chain->connectionLimit->delay);
+        return;
+      }
+    }
     WorkerState& state = *workerStates_[worker];
     if (chain->http) {
       std::make_shared<http::HttpConnectionManager>(
@@ -168,7 +188,7 @@ void ProxyServer::onAccept(uint32_t worker, core::EventLoop& loop, const std::st
           ->start();
     } else {
       std::make_shared<filters::TcpProxySession>(loop, std::move(accepted), runtime, *listener,
-                                                 *chain, inspected, state.balancers)
+                                                 *chain, inspected, state.balancers, state.random)
           ->start();
     }
   };

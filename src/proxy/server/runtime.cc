@@ -56,6 +56,14 @@ ListenerStats ListenerStats::create(stats::Store& store, const config::ListenerC
         store.counter("http.downstream_rq_timeout", tags, "Requests whose route timeout expired");
     out.httpDownstreamCxProtocolError = store.counter("http.downstream_cx_protocol_error", tags,
                                                       "Connections closed for a protocol error");
+    out.httpDownstreamCxIdleTimeout =
+        store.counter("http.downstream_cx_idle_timeout", tags,
+                      "Connections closed by the connection idle timeout");
+    out.httpDownstreamCxMaxRequestsReached =
+        store.counter("http.downstream_cx_max_requests_reached", tags,
+                      "Connections closed after max_requests_per_connection requests");
+    out.httpDownstreamRqIdleTimeout = store.counter("http.downstream_rq_idle_timeout", tags,
+                                                    "Requests ended by the stream idle timeout");
   }
   return out;
 }
@@ -84,13 +92,19 @@ Runtime::build(config::ProxyConfig config,
     const auto bound = found != bound_listeners.end() ? found->second : listener.address;
     runtime->listenerStats.emplace(listener.name,
                                    ListenerStats::create(store, listener, nullptr, bound));
-    for (const auto& chain : listener.filterChains) {
+    auto addChain = [&](const config::FilterChainConfig& chain) {
       runtime->chainStats.emplace(&chain, ListenerStats::create(store, listener, &chain, bound));
+      if (chain.connectionLimit) {
+        runtime->connectionLimiters.emplace(&chain, std::make_shared<filters::ConnectionLimiter>(
+                                                        chain.connectionLimit->maxConnections,
+                                                        store, chain.connectionLimit->statPrefix));
+      }
+    };
+    for (const auto& chain : listener.filterChains) {
+      addChain(chain);
     }
     if (listener.defaultFilterChain) {
-      runtime->chainStats.emplace(
-          &*listener.defaultFilterChain,
-          ListenerStats::create(store, listener, &*listener.defaultFilterChain, bound));
+      addChain(*listener.defaultFilterChain);
     }
   }
   return runtime;

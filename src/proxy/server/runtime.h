@@ -9,6 +9,7 @@
 
 #include "core/stats/store.h"
 #include "proxy/config/proxy_config.h"
+#include "proxy/filters/network/connection_limit/connection_limiter.h"
 #include "proxy/upstream/cluster.h"
 
 namespace meshd::proxy::server {
@@ -34,6 +35,9 @@ struct ListenerStats {
   stats::Counter httpRqRedirect;
   stats::Counter httpDownstreamRqTimeout;
   stats::Counter httpDownstreamCxProtocolError;
+  stats::Counter httpDownstreamCxIdleTimeout;
+  stats::Counter httpDownstreamCxMaxRequestsReached;
+  stats::Counter httpDownstreamRqIdleTimeout;
 
   // `bound` is the address the listener really listens on (port 0 resolved); `chain` adds its
   // network filter's stats (null: the listener's own stats only).
@@ -47,6 +51,9 @@ struct Runtime {
   std::map<std::string, std::shared_ptr<const upstream::Cluster>> clusters;
   std::map<std::string, ListenerStats> listenerStats; // by listener name
   std::map<const config::FilterChainConfig*, ListenerStats> chainStats;
+  // connection_limit filters, by the chain they guard.
+  std::map<const config::FilterChainConfig*, std::shared_ptr<filters::ConnectionLimiter>>
+      connectionLimiters;
 
   const config::ListenerConfig* listener(const std::string& name) const;
 

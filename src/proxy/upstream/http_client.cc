@@ -51,6 +51,7 @@ void HttpClient::connect(std::function<void(bool)> done) {
 void HttpClient::sendHead(const http::HeaderMap& headers, bool end_stream, bool body_chunked,
                           ResponseHandler* handler) {
   handler_ = handler;
+  ++requests_;
   reusable_ = false;
   responseComplete_ = false;
   chunked_ = body_chunked && !end_stream;

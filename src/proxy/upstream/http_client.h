@@ -53,8 +53,13 @@ public:
   void shutdownWrite();
   // The handler is going away mid-exchange: the connection cannot be reused.
   void abort();
-  // True when the last exchange completed cleanly and the server allows another.
-  bool reusable() const { return reusable_ && socket_ && socket_->open(); }
+  // True when the last exchange completed cleanly, the server allows another and the cluster's
+  // max_requests_per_connection is not reached.
+  bool reusable() const {
+    return reusable_ && socket_ && socket_->open() &&
+           (cluster_->config().maxRequestsPerConnection == 0 ||
+            requests_ < cluster_->config().maxRequestsPerConnection);
+  }
   bool closed() const { return !socket_ || !socket_->open(); }
   const config::Endpoint& endpoint() const { return endpoint_; }
   const Cluster& cluster() const { return *cluster_; }
@@ -88,6 +93,7 @@ private:
   bool reusable_ = false;
   bool responseComplete_ = false;
   bool connected_ = false;
+  uint32_t requests_ = 0; // sent on this connection
 };
 
 } // namespace meshd::proxy::upstream

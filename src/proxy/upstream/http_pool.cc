@@ -5,18 +5,23 @@
 
 namespace meshd::proxy::upstream {
 
+HttpPool::HttpPool(core::EventLoop& loop, const core::TimeSource& time)
+    : loop_(loop), time_(time), expiryTimer_(loop.createTimer([this] { closeExpired(); })) {}
+
 HttpPool::~HttpPool() {
   closeAll();
 }
 
 void HttpPool::closeAll() {
   for (auto& [key, clients] : idle_) {
-    for (auto& client : clients) {
-      client->setIdleHook({});
-      client->close();
+    for (auto& idle : clients) {
+      idle.client->setIdleHook({});
+      idle.client->close();
     }
   }
   idle_.clear();
+  // The timer belongs to the loop, which may go away before the pool: the pool is closed for good.
+  expiryTimer_.reset();
 }
 
 void HttpPool::acquire(const std::shared_ptr<const Cluster>& cluster,
@@ -26,7 +31,7 @@ void HttpPool::acquire(const std::shared_ptr<const Cluster>& cluster,
   if (it != idle_.end()) {
     auto& clients = it->second;
     while (!clients.empty()) {
-      std::shared_ptr<HttpClient> client = std::move(clients.back());
+      std::shared_ptr<HttpClient> client = std::move(clients.back().client);
       clients.pop_back();
       client->setIdleHook({});
       if (client->reusable()) {
@@ -39,27 +44,70 @@ void HttpPool::acquire(const std::shared_ptr<const Cluster>& cluster,
   client->connect([client, ready = std::move(ready)](bool ok) { ready(ok ? client : nullptr); });
 }
 
+void HttpPool::forget(IdleClient& idle) {
+  // Called from the client's own callbacks or while walking the pool: close now, release the
+  // last reference later.
+  idle.client->setIdleHook({});
+  idle.client->close();
+  loop_.post([doomed = std::move(idle.client)] {});
+}
+
 void HttpPool::release(std::shared_ptr<HttpClient> client) {
   auto& clients = idle_[Key{&client->cluster(), client->endpoint()}];
-  if (!client->reusable() || clients.size() >= kMaxIdlePerEndpoint) {
-    // Called from the client's own callbacks: close now, release the last reference later.
-    client->close();
-    loop_.post([doomed = std::move(client)] {});
+  IdleClient idle{std::move(client), core::MonotonicTime::max()};
+  if (!idle.client->reusable() || clients.size() >= kMaxIdlePerEndpoint) {
+    forget(idle);
     return;
   }
-  std::weak_ptr<HttpClient> weak = client;
-  client->setIdleHook([this, weak] {
+  const auto timeout = idle.client->cluster().config().idleTimeout;
+  if (timeout.count() > 0) {
+    idle.expiresAt = time_.monotonicNow() + timeout;
+    armExpiry(idle.expiresAt);
+  }
+  std::weak_ptr<HttpClient> weak = idle.client;
+  idle.client->setIdleHook([this, weak] {
     // The server closed an idle connection: forget it.
-    // The hook runs inside the client's own callback, so its last reference is released later.
     if (auto closed = weak.lock()) {
       auto found = idle_.find(Key{&closed->cluster(), closed->endpoint()});
       if (found != idle_.end()) {
-        std::erase(found->second, closed);
+        std::erase_if(found->second, [&](const IdleClient& i) { return i.client == closed; });
       }
       loop_.post([doomed = std::move(closed)] {});
     }
   });
-  clients.push_back(std::move(client));
+  clients.push_back(std::move(idle));
+}
+
+void HttpPool::armExpiry(core::MonotonicTime at) {
+  if (!expiryTimer_) {
+    return; // closed
+  }
+  if (expiryTimer_->enabled() && armedFor_ <= at) {
+    return; // the pending sweep comes first and re-arms for what is left
+  }
+  armedFor_ = at;
+  expiryTimer_->enable(std::max(core::MonotonicTime::duration::zero(), at - time_.monotonicNow()));
+}
+
+void HttpPool::closeExpired() {
+  const core::MonotonicTime now = time_.monotonicNow();
+  core::MonotonicTime next = core::MonotonicTime::max();
+  for (auto it = idle_.begin(); it != idle_.end();) {
+    std::vector<IdleClient> kept;
+    for (IdleClient& idle : it->second) {
+      if (idle.expiresAt <= now) {
+        forget(idle);
+      } else {
+        next = std::min(next, idle.expiresAt);
+        kept.push_back(std::move(idle));
+      }
+    }
+    it->second = std::move(kept);
+    it = it->second.empty() ? idle_.erase(it) : std::next(it);
+  }
+  if (next != core::MonotonicTime::max()) {
+    armExpiry(next);
+  }
 }
 
 size_t HttpPool::idleCount() const {

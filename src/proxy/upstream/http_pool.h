@@ -1,6 +1,7 @@
 // HttpPool: one worker's idle HTTP/1.1 connections, per cluster and endpoint. A request takes an
-// idle connection when there is one (keep-alive reuse) or opens a new one; a connection that
-// finished its exchange cleanly comes back. Idle connections closed by the server are dropped.
+// idle connection when there is one (keep-alive reuse, most recently used first) or opens a new
+// one; a connection that finished its exchange cleanly comes back. Idle connections closed by the
+// server are dropped, and ones idle longer than their cluster's idle_timeout are closed.
 #pragma once
 
 #include <functional>
@@ -9,13 +10,15 @@
 #include <vector>
 
 #include "core/event_loop.h"
+#include "core/time_source.h"
 #include "proxy/upstream/http_client.h"
 
 namespace meshd::proxy::upstream {
 
 class HttpPool {
 public:
-  explicit HttpPool(core::EventLoop& loop) : loop_(loop) {}
+  explicit HttpPool(core::EventLoop& loop,
+                    const core::TimeSource& time = core::RealTimeSource::instance());
   ~HttpPool();
 
   // Calls `ready(client)` with a connected client, or with nullptr when connecting failed.
@@ -26,15 +29,27 @@ public:
   void release(std::shared_ptr<HttpClient> client);
 
   size_t idleCount() const;
-  // Closes every idle connection (shutdown).
+  // Closes every idle connection (shutdown, while the loop still exists); idle expiry stops.
   void closeAll();
 
 private:
   using Key = std::pair<const Cluster*, config::Endpoint>;
+  struct IdleClient {
+    std::shared_ptr<HttpClient> client;
+    core::MonotonicTime expiresAt; // MonotonicTime::max(): never
+  };
   static constexpr size_t kMaxIdlePerEndpoint = 128;
 
+  void forget(IdleClient& idle);
+  void armExpiry(core::MonotonicTime at);
+  void closeExpired();
+
   core::EventLoop& loop_;
-  std::map<Key, std::vector<std::shared_ptr<HttpClient>>> idle_;
+  const core::TimeSource& time_;
+  std::unique_ptr<core::Timer> expiryTimer_;
+  core::MonotonicTime armedFor_;
+  // Oldest first: clients are taken from and returned to the back.
+  std::map<Key, std::vector<IdleClient>> idle_;
 };
 
 } // namespace meshd::proxy::upstream

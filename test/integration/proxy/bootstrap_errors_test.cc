@@ -108,7 +108,31 @@ INSTANTIATE_TEST_SUITE_P(
                      "address: not-an-ip, port_value: 1"),
              "socket_address.address: 'not-an-ip' is not an IP address"},
         Case{"YamlSyntax", replace(kValid, "name: front", "name: [front"), "line "},
-        Case{"DuplicateListener", duplicateListener(), "duplicate listener name 'front'"}),
+        Case{"DuplicateListener", duplicateListener(), "duplicate listener name 'front'"},
+        Case{"UpstreamHttp2", replace(kValid, "connect_timeout: 1s", R"(connect_timeout: 1s
+    typed_extension_protocol_options:
+      envoy.extensions.upstreams.http.v3.HttpProtocolOptions:
+        "@type": type.googleapis.com/envoy.extensions.upstreams.http.v3.HttpProtocolOptions
+        explicit_http_config: { http2_protocol_options: {} })"),
+             "explicit_http_config.http2_protocol_options: field is not supported by mesh-proxy"},
+        Case{"TwoTerminalFilters",
+             replace(kValid, "      - name: envoy.filters.network.tcp_proxy",
+                     std::string("      - name: first\n        typed_config:\n          ") +
+                         kTcpProxyConfig + "\n      - name: envoy.filters.network.tcp_proxy"),
+             "filters[0].typed_config: only connection_limit may precede the terminal filter"},
+        Case{"ConnectionLimitWithoutMax",
+             replace(kValid, "      - name: envoy.filters.network.tcp_proxy",
+                     R"(      - name: envoy.filters.network.connection_limit
+        typed_config:
+          "@type": type.googleapis.com/envoy.extensions.filters.network.connection_limit.v3.ConnectionLimit
+          stat_prefix: lim
+      - name: envoy.filters.network.tcp_proxy)"),
+             "filters[0].typed_config.max_connections: must be at least 1"},
+        Case{"WeightedClusterUnknown",
+             replace(kValid, "cluster: backend",
+                     "weighted_clusters: { clusters: [ { name: backend, weight: 1 }, { name: "
+                     "gone, weight: 1 } ] }"),
+             "typed_config.weighted_clusters.clusters[1].name: unknown cluster 'gone'"}),
     [](const ::testing::TestParamInfo<Case>& param_info) { return param_info.param.name; });
 
 TEST(BootstrapErrorsTest, MissingFileAndFlags) {

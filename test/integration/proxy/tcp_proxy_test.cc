@@ -155,6 +155,141 @@ TEST(TcpProxyTest, RoundRobinsAcrossEndpoints) {
   }
 }
 
+// A listener whose chain runs `filters` (YAML list items) in front of clusters "a" and "b".
+std::string twoClusterBootstrap(const std::string& filters, uint16_t a_port, uint16_t b_port) {
+  auto cluster = [](const char* name, uint16_t port) {
+    return fmt::format(R"(
+  - name: {0}
+    type: STATIC
+    load_assignment:
+      cluster_name: {0}
+      endpoints:
+      - lb_endpoints:
+        - endpoint: {{ address: {{ socket_address: {{ address: 127.0.0.1, port_value: {1} }} }} }})",
+                       name, port);
+  };
+  return fmt::format(R"(
+node: {{ id: test-proxy, cluster: test }}
+admin:
+  address: {{ socket_address: {{ address: 127.0.0.1, port_value: 0 }} }}
+static_resources:
+  listeners:
+  - name: front
+    address: {{ socket_address: {{ address: 127.0.0.1, port_value: 0 }} }}
+    filter_chains:
+    - filters:{}
+  clusters:{}{}
+)",
+                     filters, cluster("a", a_port), cluster("b", b_port));
+}
+
+// What a connection to `port` receives when it sends nothing.
+std::string greetingFrom(uint16_t port) {
+  const int fd = connectLoopback(port);
+  if (fd < 0) {
+    return "<connect failed>";
+  }
+  ::shutdown(fd, SHUT_WR);
+  std::string received = readUntilClose(fd);
+  ::close(fd);
+  return received;
+}
+
+TEST(TcpProxyTest, WeightedClustersSplitConnectionsByWeight) {
+  EchoServer a("A");
+  EchoServer b("B");
+  MeshProxy proxy(twoClusterBootstrap(R"(
+      - name: envoy.filters.network.tcp_proxy
+        typed_config:
+          "@type": type.googleapis.com/envoy.extensions.filters.network.tcp_proxy.v3.TcpProxy
+          stat_prefix: front
+          weighted_clusters:
+            clusters: [ { name: a, weight: 3 }, { name: b, weight: 1 } ])",
+                                      a.port(), b.port()));
+  ASSERT_TRUE(proxy.started()) << proxy.logs();
+  const uint16_t port = proxy.listenerPort("front");
+  constexpr int kConnections = 200;
+  std::map<std::string, int> served;
+  for (int i = 0; i < kConnections; ++i) {
+    ++served[greetingFrom(port)];
+  }
+  // Binomial(200, 0.75): mean 150, standard deviation 6.1; allow five of them.
+  EXPECT_EQ(served["A"] + served["B"], kConnections);
+  EXPECT_NEAR(served["A"], 150, 31);
+  EXPECT_TRUE(statReaches(proxy, "cluster.a.upstream_cx_total", std::to_string(served["A"])));
+}
+
+TEST(TcpProxyTest, ConnectionLimitClosesConnectionsOverTheLimit) {
+  EchoServer a("A");
+  EchoServer b("B");
+  MeshProxy proxy(twoClusterBootstrap(R"(
+      - name: envoy.filters.network.connection_limit
+        typed_config:
+          "@type": type.googleapis.com/envoy.extensions.filters.network.connection_limit.v3.ConnectionLimit
+          stat_prefix: lim
+          max_connections: 2
+      - name: envoy.filters.network.tcp_proxy
+        typed_config:
+          "@type": type.googleapis.com/envoy.extensions.filters.network.tcp_proxy.v3.TcpProxy
+          stat_prefix: front
+          cluster: a)",
+                                      a.port(), b.port()));
+  ASSERT_TRUE(proxy.started()) << proxy.logs();
+  const uint16_t port = proxy.listenerPort("front");
+  // Two connections held open, each seen through to the backend (its greeting arrived).
+  std::vector<int> held;
+  for (int i = 0; i < 2; ++i) {
+    const int fd = connectLoopback(port);
+    ASSERT_GE(fd, 0);
+    char greeting = 0;
+    ASSERT_EQ(::recv(fd, &greeting, 1, MSG_WAITALL), 1);
+    EXPECT_EQ(greeting, 'A');
+    held.push_back(fd);
+  }
+  EXPECT_TRUE(statReaches(proxy, "connection_limit.lim.active_connections", "2"));
+  // A third is closed without reaching the backend.
+  EXPECT_EQ(greetingFrom(port), "");
+  EXPECT_TRUE(statReaches(proxy, "connection_limit.lim.limited_connections", "1"));
+  EXPECT_EQ(a.connections(), 2);
+  // Closing one frees its slot.
+  ::close(held.back());
+  held.pop_back();
+  EXPECT_TRUE(statReaches(proxy, "connection_limit.lim.active_connections", "1"));
+  EXPECT_EQ(greetingFrom(port), "A");
+  for (const int fd : held) {
+    ::close(fd);
+  }
+}
+
+TEST(TcpProxyTest, ConnectionLimitDelayHoldsTheRejectedConnectionOpen) {
+  EchoServer a("A");
+  EchoServer b("B");
+  MeshProxy proxy(twoClusterBootstrap(R"(
+      - name: envoy.filters.network.connection_limit
+        typed_config:
+          "@type": type.googleapis.com/envoy.extensions.filters.network.connection_limit.v3.ConnectionLimit
+          stat_prefix: lim
+          max_connections: 1
+          delay: 0.4s
+      - name: envoy.filters.network.tcp_proxy
+        typed_config:
+          "@type": type.googleapis.com/envoy.extensions.filters.network.tcp_proxy.v3.TcpProxy
+          stat_prefix: front
+          cluster: a)",
+                                      a.port(), b.port()));
+  ASSERT_TRUE(proxy.started()) << proxy.logs();
+  const uint16_t port = proxy.listenerPort("front");
+  const int first = connectLoopback(port);
+  ASSERT_GE(first, 0);
+  char greeting = 0;
+  ASSERT_EQ(::recv(first, &greeting, 1, MSG_WAITALL), 1);
+  const auto started = std::chrono::steady_clock::now();
+  EXPECT_EQ(greetingFrom(port), "");
+  // Closed no sooner than the delay (a lower bound only: never an upper bound on timing).
+  EXPECT_GE(std::chrono::steady_clock::now() - started, 350ms);
+  ::close(first);
+}
+
 TEST(TcpProxyTest, ConnectFailureClosesTheDownstreamAndCounts) {
   const uint16_t deadPort = pickFreePort();
   MeshProxy proxy(bootstrap({deadPort}));

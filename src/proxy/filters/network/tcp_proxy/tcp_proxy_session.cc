@@ -16,6 +16,22 @@ spdlog::logger& logger() {
   return instance;
 }
 
+// The cluster for one connection: the configured one, or one of the weighted clusters.
+const std::string& pickCluster(const config::TcpProxyConfig& config,
+                               core::RandomGenerator& random) {
+  if (config.weightedClusters.empty()) {
+    return config.cluster;
+  }
+  uint64_t point = random.uniform(config.totalWeight);
+  for (const auto& candidate : config.weightedClusters) {
+    if (point < candidate.weight) {
+      return candidate.name;
+    }
+    point -= candidate.weight;
+  }
+  return config.weightedClusters.back().name;
+}
+
 } // namespace
 
 TcpProxySession::TcpProxySession(core::EventLoop& loop, boost::asio::ip::tcp::socket downstream,
@@ -23,11 +39,13 @@ TcpProxySession::TcpProxySession(core::EventLoop& loop, boost::asio::ip::tcp::so
                                  const config::ListenerConfig& listener,
                                  const config::FilterChainConfig& chain,
                                  const network::ConnectionInfo& info,
-                                 upstream::WorkerLoadBalancers& balancers)
+                                 upstream::WorkerLoadBalancers& balancers,
+                                 core::RandomGenerator& random)
     : loop_(loop), downstream_(std::move(downstream)), upstream_(loop.context()),
       runtime_(std::move(runtime)), listener_(listener), config_(*chain.tcpProxy),
       originalDestination_(info.localAddress), listenerStats_(runtime_->chainStats.at(&chain)),
-      cluster_(runtime_->clusters.at(chain.tcpProxy->cluster)), balancers_(balancers) {
+      cluster_(runtime_->clusters.at(pickCluster(*chain.tcpProxy, random))), balancers_(balancers),
+      limitSlot_(info.limitSlot) {
   toUpstream_.from = &downstream_;
   toUpstream_.to = &upstream_;
   toUpstream_.readBytes = listenerStats_.tcpDownstreamRxBytes;

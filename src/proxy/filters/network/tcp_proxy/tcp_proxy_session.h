@@ -11,6 +11,7 @@
 #include "boost/asio/ip/tcp.hpp"
 #include "core/buffer.h"
 #include "core/event_loop.h"
+#include "core/random.h"
 #include "proxy/network/connection_info.h"
 #include "proxy/server/runtime.h"
 #include "proxy/upstream/cluster.h"
@@ -22,7 +23,8 @@ public:
   TcpProxySession(core::EventLoop& loop, boost::asio::ip::tcp::socket downstream,
                   std::shared_ptr<const server::Runtime> runtime,
                   const config::ListenerConfig& listener, const config::FilterChainConfig& chain,
-                  const network::ConnectionInfo& info, upstream::WorkerLoadBalancers& balancers);
+                  const network::ConnectionInfo& info, upstream::WorkerLoadBalancers& balancers,
+                  core::RandomGenerator& random);
   ~TcpProxySession();
 
   void start();
@@ -62,6 +64,7 @@ private:
   const server::ListenerStats& listenerStats_;
   std::shared_ptr<const upstream::Cluster> cluster_;
   upstream::WorkerLoadBalancers& balancers_;
+  std::shared_ptr<void> limitSlot_; // connection_limit
   Pipe toUpstream_;
   Pipe toDownstream_;
   std::unique_ptr<core::Timer> connectTimer_;

@@ -1,0 +1,132 @@
+// Building one ClusterConfig from an Envoy Cluster (cluster_config.h).
+#include "proxy/config/cluster_config.h"
+
+#include "core/status.h"
+#include "envoy/extensions/upstreams/http/v3/http_protocol_options.pb.h"
+#include "fmt/format.h"
+#include "proxy/config/conversions.h"
+
+namespace meshd::proxy::config {
+namespace {
+
+constexpr std::string_view kHttpProtocolOptions =
+    "envoy.extensions.upstreams.http.v3.HttpProtocolOptions";
+
+// typed_extension_protocol_options: the upstream HTTP connection settings.
+absl::Status applyProtocolOptions(const envoy::config::cluster::v3::Cluster& cluster,
+                                  const std::string& where, ClusterConfig& out) {
+  for (const auto& [name, any] : cluster.typed_extension_protocol_options()) {
+    const std::string at = fmt::format("{}.typed_extension_protocol_options[{}]", where, name);
+    envoy::extensions::upstreams::http::v3::HttpProtocolOptions options;
+    if (name != kHttpProtocolOptions || !any.UnpackTo(&options)) {
+      return invalid(at, fmt::format("only {} is supported", kHttpProtocolOptions));
+    }
+    if (options.has_explicit_http_config() &&
+        !options.explicit_http_config().has_http_protocol_options()) {
+      return invalid(at + ".explicit_http_config", "mesh-proxy speaks HTTP/1.1 to upstreams");
+    }
+    const auto& common = options.common_http_protocol_options();
+    if (common.has_max_headers_count()) {
+      return invalid(at + ".common_http_protocol_options.max_headers_count",
+                     "not supported for upstream connections");
+    }
+    if (common.has_idle_timeout()) {
+      out.idleTimeout = toMillis(common.idle_timeout());
+    }
+    if (common.has_max_requests_per_connection()) {
+      out.maxRequestsPerConnection = common.max_requests_per_connection().value();
+    }
+  }
+  return absl::OkStatus();
+}
+
+} // namespace
+
+absl::StatusOr<ClusterConfig> buildCluster(const envoy::config::cluster::v3::Cluster& cluster,
+                                           const std::string& where) {
+  ClusterConfig out;
+  out.name = cluster.name();
+  if (out.name.empty()) {
+    return invalid(where + ".name", "a cluster needs a name");
+  }
+  if (cluster.has_connect_timeout()) {
+    out.connectTimeout = toMillis(cluster.connect_timeout());
+    if (out.connectTimeout.count() <= 0) {
+      return invalid(where + ".connect_timeout", "must be positive");
+    }
+  }
+  if (cluster.has_per_connection_buffer_limit_bytes()) {
+    out.perConnectionBufferLimitBytes = cluster.per_connection_buffer_limit_bytes().value();
+  }
+  using Cluster = envoy::config::cluster::v3::Cluster;
+  switch (cluster.lb_policy()) {
+  case Cluster::ROUND_ROBIN: out.lbPolicy = LbPolicy::kRoundRobin; break;
+  case Cluster::LEAST_REQUEST: out.lbPolicy = LbPolicy::kLeastRequest; break;
+  case Cluster::RANDOM: out.lbPolicy = LbPolicy::kRandom; break;
+  case Cluster::RING_HASH: out.lbPolicy = LbPolicy::kRingHash; break;
+  case Cluster::MAGLEV: out.lbPolicy = LbPolicy::kMaglev; break;
+  case Cluster::CLUSTER_PROVIDED: out.lbPolicy = LbPolicy::kClusterProvided; break;
+  default: return invalid(where + ".lb_policy", "not supported");
+  }
+  if (cluster.type() == Cluster::ORIGINAL_DST) {
+    // Each connection goes where it was originally addressed: no endpoints, no balancing.
+    out.type = ClusterType::kOriginalDst;
+    if (out.lbPolicy != LbPolicy::kClusterProvided) {
+      return invalid(where + ".lb_policy", "an ORIGINAL_DST cluster needs CLUSTER_PROVIDED");
+    }
+    if (cluster.has_load_assignment()) {
+      return invalid(where + ".load_assignment", "an ORIGINAL_DST cluster takes no endpoints");
+    }
+    out.originalDstUseHttpHeader = cluster.original_dst_lb_config().use_http_header();
+  } else if (out.lbPolicy == LbPolicy::kClusterProvided) {
+    return invalid(where + ".lb_policy", "CLUSTER_PROVIDED needs an ORIGINAL_DST cluster");
+  }
+  if (cluster.least_request_lb_config().has_choice_count()) {
+    out.leastRequestChoiceCount = cluster.least_request_lb_config().choice_count().value();
+    if (out.leastRequestChoiceCount < 2) {
+      return invalid(where + ".least_request_lb_config.choice_count", "must be at least 2");
+    }
+  }
+  if (cluster.ring_hash_lb_config().has_minimum_ring_size()) {
+    out.ringHashMinimumSize = cluster.ring_hash_lb_config().minimum_ring_size().value();
+  }
+  if (cluster.ring_hash_lb_config().has_maximum_ring_size()) {
+    out.ringHashMaximumSize = cluster.ring_hash_lb_config().maximum_ring_size().value();
+  }
+  if (out.ringHashMinimumSize == 0 || out.ringHashMinimumSize > out.ringHashMaximumSize) {
+    return invalid(where + ".ring_hash_lb_config",
+                   "need 0 < minimum_ring_size <= maximum_ring_size");
+  }
+  if (cluster.maglev_lb_config().has_table_size()) {
+    out.maglevTableSize = cluster.maglev_lb_config().table_size().value();
+    if (out.maglevTableSize < 2) {
+      return invalid(where + ".maglev_lb_config.table_size", "must be at least 2");
+    }
+  }
+  RETURN_IF_ERROR(applyProtocolOptions(cluster, where, out));
+  const auto& assignment = cluster.load_assignment();
+  for (int l = 0; l < assignment.endpoints_size(); ++l) {
+    const auto& locality = assignment.endpoints(l);
+    for (int e = 0; e < locality.lb_endpoints_size(); ++e) {
+      const auto& lbEndpoint = locality.lb_endpoints(e);
+      const std::string at =
+          fmt::format("{}.load_assignment.endpoints[{}].lb_endpoints[{}]", where, l, e);
+      HostConfig host;
+      ASSIGN_OR_RETURN(host.address,
+                       toEndpoint(lbEndpoint.endpoint().address(), at + ".endpoint.address"));
+      if (lbEndpoint.has_load_balancing_weight()) {
+        host.weight = lbEndpoint.load_balancing_weight().value();
+        if (host.weight == 0) {
+          return invalid(at + ".load_balancing_weight", "must be at least 1");
+        }
+      }
+      host.priority = locality.priority();
+      host.localityWeight =
+          locality.has_load_balancing_weight() ? locality.load_balancing_weight().value() : 0;
+      out.hosts.push_back(std::move(host));
+    }
+  }
+  return out;
+}
+
+} // namespace meshd::proxy::config

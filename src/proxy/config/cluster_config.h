@@ -1,0 +1,53 @@
+// One upstream cluster's config (envoy.config.cluster.v3.Cluster), validated, with Envoy's
+// defaults filled in. Built from a bootstrap's static clusters today and from CDS with xDS.
+#pragma once
+
+#include <chrono>
+#include <cstdint>
+#include <string>
+#include <vector>
+
+#include "absl/status/statusor.h"
+#include "boost/asio/ip/tcp.hpp"
+#include "envoy/config/cluster/v3/cluster.pb.h"
+
+namespace meshd::proxy::config {
+
+using Endpoint = boost::asio::ip::tcp::endpoint;
+
+// One upstream host of a cluster (an lb_endpoint with what its locality adds).
+struct HostConfig {
+  Endpoint address;
+  uint32_t weight = 1;         // load_balancing_weight
+  uint32_t priority = 0;       // of its LocalityLbEndpoints; 0 is used first
+  uint32_t localityWeight = 0; // 0: not set
+};
+
+enum class LbPolicy { kRoundRobin, kLeastRequest, kRandom, kRingHash, kMaglev, kClusterProvided };
+enum class ClusterType { kStatic, kOriginalDst };
+
+struct ClusterConfig {
+  std::string name;
+  std::chrono::milliseconds connectTimeout{5000};   // Envoy's default
+  uint32_t perConnectionBufferLimitBytes = 1 << 20; // Envoy's default (1 MiB)
+  ClusterType type = ClusterType::kStatic;
+  LbPolicy lbPolicy = LbPolicy::kRoundRobin;
+  // ORIGINAL_DST: take the destination from x-envoy-original-dst-host (use_http_header).
+  bool originalDstUseHttpHeader = false;
+  uint32_t leastRequestChoiceCount = 2;
+  uint64_t ringHashMinimumSize = 1024;
+  uint64_t ringHashMaximumSize = 8 * 1024 * 1024;
+  uint64_t maglevTableSize = 65537;
+  // Upstream connections (HttpProtocolOptions.common_http_protocol_options): an idle pooled
+  // connection is closed after `idleTimeout` (Envoy's default: one hour; zero: never), and a
+  // connection carries at most `maxRequestsPerConnection` requests (zero: no limit).
+  std::chrono::milliseconds idleTimeout{std::chrono::hours(1)};
+  uint32_t maxRequestsPerConnection = 0;
+  std::vector<HostConfig> hosts;
+};
+
+// Validates one Cluster; errors name the field under `where` (e.g. "static_resources.clusters[0]").
+absl::StatusOr<ClusterConfig> buildCluster(const envoy::config::cluster::v3::Cluster& cluster,
+                                           const std::string& where);
+
+} // namespace meshd::proxy::config
