@@ -508,6 +508,12 @@ std::vector<SmugglingCase> smugglingCases() {
       // Host (RFC 9112 §3.2).
       {"MissingHostHttp11", "GET / HTTP/1.1\r\nX-A: b\r\n\r\n", 400},
       {"TwoHostFields", "GET / HTTP/1.1\r\nHost: a\r\nHost: b\r\n\r\n", 400},
+      // OWS after "chunked" is legal, but llhttp would not frame the body as chunked: the
+      // body must not become a second request.
+      {"TeChunkedTrailingTab",
+       post +
+           "Transfer-Encoding: chunked\t\r\n\r\n0\r\n\r\nGET /smuggled HTTP/1.1\r\nHost: a\r\n\r\n",
+       400},
       // Chunked framing (RFC 9112 §7.1).
       {"ChunkSizeNotHex", post + teChunked + "zz\r\nhello\r\n0\r\n\r\n", 400},
       {"ChunkSizeNegative", post + teChunked + "-5\r\nhello\r\n0\r\n\r\n", 400},

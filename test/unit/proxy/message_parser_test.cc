@@ -136,6 +136,10 @@ INSTANTIATE_TEST_SUITE_P(
         ErrorCase{"ConnectChunked",
                   "CONNECT a:443 HTTP/1.1\r\nhost: a:443\r\ntransfer-encoding: chunked\r\n\r\n",
                   400},
+        ErrorCase{"ChunkedWithTrailingTab",
+                  "POST / HTTP/1.1\r\nhost: a\r\ntransfer-encoding: chunked\t\r\n\r\n"
+                  "5\r\nhello\r\n0\r\n\r\n",
+                  400},
         ErrorCase{"BareLf", "GET / HTTP/1.1\nhost: a\n\n", 400},
         ErrorCase{"BadTarget", "GET abc HTTP/1.1\r\nhost: a\r\n\r\n", 400},
         ErrorCase{"Http2Version", "GET / HTTP/2.0\r\nhost: a\r\n\r\n", 505}),
@@ -185,6 +189,15 @@ TEST(MessageParserResponseTest, TruncatedResponseIsAnError) {
   core::Buffer input("HTTP/1.1 200 OK\r\ncontent-length: 10\r\n\r\nabc");
   EXPECT_EQ(parser.parse(input), Result::kNeedMore);
   EXPECT_EQ(parser.finish(), Result::kError);
+}
+
+TEST(MessageParserResponseTest, ChunkedThatLlhttpWouldNotFrameIsRejected) {
+  Recorder recorder;
+  MessageParser parser(MessageParser::Kind::kResponse, recorder);
+  core::Buffer input("HTTP/1.1 200 OK\r\ntransfer-encoding: chunked\t\r\n\r\n2\r\nxy\r\n0\r\n\r\n");
+  EXPECT_EQ(parser.parse(input), Result::kError);
+  EXPECT_EQ(parser.error().status, 502);
+  EXPECT_TRUE(recorder.heads.empty());
 }
 
 } // namespace

@@ -196,6 +196,11 @@ int MessageParser::onHeadersComplete() {
       if (toLower(trim(*te)) != "chunked") {
         return fail(501, "unsupported transfer-encoding");
       }
+      // What we read as "chunked" llhttp must frame as chunked too (it does not take a trailing
+      // tab, for one): otherwise the body would be parsed as the next request.
+      if (!(parser_.flags & F_CHUNKED)) {
+        return fail(400, "invalid transfer-encoding");
+      }
     }
     // A CONNECT request has no content (RFC 9110 §9.3.6): bytes after its head belong to the
     // tunnel, so a framing header on it can only be an attempt to disagree with another parser.
@@ -264,6 +269,10 @@ int MessageParser::onHeadersComplete() {
       return 1;
     }
     const bool bodiless = noBody_ || code == 204 || code == 304;
+    if (const auto te = head.getJoined("transfer-encoding");
+        te && !bodiless && lastCoding(*te) == "chunked" && !(parser_.flags & F_CHUNKED)) {
+      return fail(502, "invalid transfer-encoding"); // read as chunked here, not by llhttp
+    }
     const bool framed = parser_.flags & (F_CHUNKED | F_CONTENT_LENGTH);
     endStream = bodiless || (framed && !(parser_.flags & F_CHUNKED) && parser_.content_length == 0);
     if (bodiless) {
