@@ -124,8 +124,9 @@ std::string patternBytes(size_t n) {
   return out;
 }
 
-HttpBackend::HttpBackend(std::string name) : name_(std::move(name)) {
-  listenFd_ = listenLoopback(port_, 256);
+HttpBackend::HttpBackend(std::string name, const std::string& ip, uint16_t port)
+    : name_(std::move(name)), port_(port) {
+  listenFd_ = listenOn(ip, port_, 256);
   acceptor_ = std::thread([this] { acceptLoop(); });
 }
 

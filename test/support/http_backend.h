@@ -66,7 +66,9 @@ bool equalsIgnoreCase(const std::string& a, const std::string& b);
 // connection after the response.
 class HttpBackend {
 public:
-  explicit HttpBackend(std::string name = {});
+  // Listens on ip:port (port 0: one the kernel picks; see port()).
+  explicit HttpBackend(std::string name = {}, const std::string& ip = "127.0.0.1",
+                       uint16_t port = 0);
   ~HttpBackend();
   HttpBackend(const HttpBackend&) = delete;
   HttpBackend& operator=(const HttpBackend&) = delete;

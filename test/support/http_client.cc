@@ -11,10 +11,19 @@
 namespace meshd::testing {
 
 int listenLoopback(uint16_t& port, int backlog) {
+  port = 0;
+  return listenOn("127.0.0.1", port, backlog);
+}
+
+int listenOn(const std::string& ip, uint16_t& port, int backlog) {
   const int fd = ::socket(AF_INET, SOCK_STREAM, 0);
   sockaddr_in address{};
   address.sin_family = AF_INET;
-  address.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  address.sin_port = htons(port);
+  if (::inet_pton(AF_INET, ip.c_str(), &address.sin_addr) != 1) {
+    ::close(fd);
+    return -1;
+  }
   socklen_t length = sizeof(address);
   if (::bind(fd, reinterpret_cast<sockaddr*>(&address), sizeof(address)) != 0 ||
       ::listen(fd, backlog) != 0 ||

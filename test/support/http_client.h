@@ -25,6 +25,8 @@ inline HttpResult httpGet(uint16_t port, const std::string& target) {
 // A listening TCP socket on 127.0.0.1 with a kernel-chosen port (stored in `port`); -1 on error.
 // For the small servers tests write.
 int listenLoopback(uint16_t& port, int backlog = 128);
+// The same on `ip` (a 127.x.y.z address) and `port` (0: chosen by the kernel, stored back).
+int listenOn(const std::string& ip, uint16_t& port, int backlog = 128);
 
 // Connects to 127.0.0.1:port with a receive timeout; returns the fd or -1.
 int connectLoopback(uint16_t port, std::chrono::milliseconds timeout = std::chrono::seconds(10));

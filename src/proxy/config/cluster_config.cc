@@ -2,6 +2,7 @@
 #include "proxy/config/cluster_config.h"
 
 #include "core/status.h"
+#include "envoy/extensions/network/dns_resolver/cares/v3/cares_dns_resolver.pb.h"
 #include "envoy/extensions/upstreams/http/v3/http_protocol_options.pb.h"
 #include "fmt/format.h"
 #include "proxy/config/conversions.h"
@@ -35,6 +36,39 @@ absl::Status applyProtocolOptions(const envoy::config::cluster::v3::Cluster& clu
     }
     if (common.has_max_requests_per_connection()) {
       out.maxRequestsPerConnection = common.max_requests_per_connection().value();
+    }
+  }
+  return absl::OkStatus();
+}
+
+// STRICT_DNS: refresh, lookup family and resolvers.
+absl::Status applyDnsOptions(const envoy::config::cluster::v3::Cluster& cluster,
+                             const std::string& where, ClusterConfig& out) {
+  using Cluster = envoy::config::cluster::v3::Cluster;
+  if (cluster.has_dns_refresh_rate()) {
+    out.dnsRefreshRate = toMillis(cluster.dns_refresh_rate());
+    if (out.dnsRefreshRate.count() < 1) {
+      return invalid(where + ".dns_refresh_rate", "must be at least 1ms");
+    }
+  }
+  out.respectDnsTtl = cluster.respect_dns_ttl();
+  switch (cluster.dns_lookup_family()) {
+  case Cluster::V4_ONLY: out.dnsLookupFamily = DnsLookupFamily::kV4Only; break;
+  case Cluster::V6_ONLY: out.dnsLookupFamily = DnsLookupFamily::kV6Only; break;
+  case Cluster::V4_PREFERRED: out.dnsLookupFamily = DnsLookupFamily::kV4Preferred; break;
+  case Cluster::ALL: out.dnsLookupFamily = DnsLookupFamily::kAll; break;
+  default: out.dnsLookupFamily = DnsLookupFamily::kAuto; break;
+  }
+  if (cluster.has_typed_dns_resolver_config()) {
+    const std::string at = where + ".typed_dns_resolver_config.typed_config";
+    envoy::extensions::network::dns_resolver::cares::v3::CaresDnsResolverConfig cares;
+    if (!cluster.typed_dns_resolver_config().typed_config().UnpackTo(&cares)) {
+      return invalid(at, "only the c-ares resolver (CaresDnsResolverConfig) is supported");
+    }
+    for (int i = 0; i < cares.resolvers_size(); ++i) {
+      ASSIGN_OR_RETURN(Endpoint resolver,
+                       toEndpoint(cares.resolvers(i), fmt::format("{}.resolvers[{}]", at, i)));
+      out.dnsResolvers.push_back(resolver);
     }
   }
   return absl::OkStatus();
@@ -81,6 +115,10 @@ absl::StatusOr<ClusterConfig> buildCluster(const envoy::config::cluster::v3::Clu
   } else if (out.lbPolicy == LbPolicy::kClusterProvided) {
     return invalid(where + ".lb_policy", "CLUSTER_PROVIDED needs an ORIGINAL_DST cluster");
   }
+  if (cluster.type() == Cluster::STRICT_DNS) {
+    out.type = ClusterType::kStrictDns;
+    RETURN_IF_ERROR(applyDnsOptions(cluster, where, out));
+  }
   if (cluster.least_request_lb_config().has_choice_count()) {
     out.leastRequestChoiceCount = cluster.least_request_lb_config().choice_count().value();
     if (out.leastRequestChoiceCount < 2) {
@@ -112,8 +150,23 @@ absl::StatusOr<ClusterConfig> buildCluster(const envoy::config::cluster::v3::Clu
       const std::string at =
           fmt::format("{}.load_assignment.endpoints[{}].lb_endpoints[{}]", where, l, e);
       HostConfig host;
-      ASSIGN_OR_RETURN(host.address,
-                       toEndpoint(lbEndpoint.endpoint().address(), at + ".endpoint.address"));
+      if (out.type == ClusterType::kStrictDns) {
+        // A name (or an IP literal) to resolve; the hosts come from its answers.
+        const auto& address = lbEndpoint.endpoint().address();
+        const auto& socket = address.socket_address();
+        if (!address.has_socket_address() || socket.address().empty()) {
+          return invalid(at + ".endpoint.address", "a STRICT_DNS endpoint needs a name");
+        }
+        if (socket.port_value() == 0 || socket.port_value() > 65535) {
+          return invalid(at + ".endpoint.address.socket_address.port_value",
+                         fmt::format("{} is not a port", socket.port_value()));
+        }
+        out.dnsTargets.push_back(
+            {socket.address(), static_cast<uint16_t>(socket.port_value()), {}});
+      } else {
+        ASSIGN_OR_RETURN(host.address,
+                         toEndpoint(lbEndpoint.endpoint().address(), at + ".endpoint.address"));
+      }
       if (lbEndpoint.has_load_balancing_weight()) {
         host.weight = lbEndpoint.load_balancing_weight().value();
         if (host.weight == 0) {
@@ -123,7 +176,11 @@ absl::StatusOr<ClusterConfig> buildCluster(const envoy::config::cluster::v3::Clu
       host.priority = locality.priority();
       host.localityWeight =
           locality.has_load_balancing_weight() ? locality.load_balancing_weight().value() : 0;
-      out.hosts.push_back(std::move(host));
+      if (out.type == ClusterType::kStrictDns) {
+        out.dnsTargets.back().hostTemplate = std::move(host);
+      } else {
+        out.hosts.push_back(std::move(host));
+      }
     }
   }
   return out;

@@ -21,10 +21,23 @@ struct HostConfig {
   uint32_t weight = 1;         // load_balancing_weight
   uint32_t priority = 0;       // of its LocalityLbEndpoints; 0 is used first
   uint32_t localityWeight = 0; // 0: not set
+  std::string hostname;        // STRICT_DNS: the name it was resolved from (auto_host_rewrite)
+
+  bool operator==(const HostConfig&) const = default;
+};
+
+// A STRICT_DNS endpoint before resolution: every address the name resolves to becomes a host
+// with the endpoint's port, weight and locality.
+struct DnsTarget {
+  std::string hostname;
+  uint16_t port = 0;
+  HostConfig hostTemplate; // weight, priority and locality weight of the hosts it yields
 };
 
 enum class LbPolicy { kRoundRobin, kLeastRequest, kRandom, kRingHash, kMaglev, kClusterProvided };
-enum class ClusterType { kStatic, kOriginalDst };
+enum class ClusterType { kStatic, kStrictDns, kOriginalDst };
+// dns_lookup_family. kAuto: IPv6 addresses when the name has any, else IPv4 (Envoy's AUTO).
+enum class DnsLookupFamily { kAuto, kV4Only, kV6Only, kV4Preferred, kAll };
 
 struct ClusterConfig {
   std::string name;
@@ -43,7 +56,13 @@ struct ClusterConfig {
   // connection carries at most `maxRequestsPerConnection` requests (zero: no limit).
   std::chrono::milliseconds idleTimeout{std::chrono::hours(1)};
   uint32_t maxRequestsPerConnection = 0;
-  std::vector<HostConfig> hosts;
+  std::vector<HostConfig> hosts; // STRICT_DNS: empty until the names resolve
+  // STRICT_DNS.
+  std::vector<DnsTarget> dnsTargets;
+  std::chrono::milliseconds dnsRefreshRate{5000}; // Envoy's default
+  bool respectDnsTtl = false;                     // refresh when the answer's TTL says so instead
+  DnsLookupFamily dnsLookupFamily = DnsLookupFamily::kAuto;
+  std::vector<Endpoint> dnsResolvers; // c-ares resolvers; empty: the system's (resolv.conf)
 };
 
 // Validates one Cluster; errors name the field under `where` (e.g. "static_resources.clusters[0]").

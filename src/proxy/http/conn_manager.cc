@@ -388,9 +388,14 @@ void HttpConnectionManager::forward(const router::RouteAction& action, bool end_
   }
   if (!action.hostRewriteLiteral.empty()) {
     request.set(":authority", action.hostRewriteLiteral);
+  } else if (action.autoHostRewrite && endpoint->index != upstream::PickedHost::kNoIndex) {
+    // The host's DNS name; STATIC and ORIGINAL_DST hosts have none, so (as in Envoy) nothing
+    // changes for them. A retry to another host keeps the first host's name.
+    const std::string& hostname = stream.cluster->config().hosts[endpoint->index].hostname;
+    if (!hostname.empty()) {
+      request.set(":authority", hostname);
+    }
   }
-  // auto_host_rewrite uses the host's hostname; STATIC and ORIGINAL_DST hosts have none, so (as in
-  // Envoy) it changes nothing until clusters with hostnames (DNS, EDS) arrive.
   if (stream.weightedCluster != nullptr) {
     stream.weightedCluster->requestHeaders.apply(request);
   }

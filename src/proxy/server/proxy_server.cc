@@ -81,16 +81,22 @@ absl::Status ProxyServer::start() {
   if (absl::Status status = bindListeners(*config); !status.ok()) {
     return status;
   }
-  std::map<std::string, boost::asio::ip::tcp::endpoint> boundEndpoints;
   for (const auto& bound : boundListeners_) {
-    boundEndpoints[bound.name] = bound.endpoint;
+    boundEndpoints_[bound.name] = bound.endpoint;
   }
   const std::shared_ptr<const Runtime> runtime =
-      Runtime::build(std::move(*config), boundEndpoints, store_);
+      Runtime::build(std::move(*config), boundEndpoints_, store_);
 
   workers_.start([this](uint32_t) { store_.bindCurrentThread(); });
   runtime_.publish(runtime);
-  startAccepting();
+  // As Envoy, listeners accept once every cluster is initialized (DNS clusters resolved).
+  dns_ = std::make_unique<upstream::DnsClusterRefresher>(
+      main_, store_, [this](const std::string& cluster, std::vector<config::HostConfig> hosts) {
+        updateClusterHosts(cluster, std::move(hosts));
+      });
+  if (absl::Status status = dns_->start(runtime->config, [this] { becomeLive(); }); !status.ok()) {
+    return status;
+  }
 
   registerAdminEndpoints();
   if (const auto& admin = runtime->config.adminAddress) {
@@ -107,10 +113,27 @@ absl::Status ProxyServer::start() {
   }
 
   signals_ = std::make_unique<core::ShutdownSignals>(main_, [this](int) { shutdown(); });
+  return absl::OkStatus();
+}
+
+void ProxyServer::becomeLive() {
+  if (state_ == ServerState::kDraining) {
+    return; // shut down before the clusters were ready
+  }
+  startAccepting();
   state_ = ServerState::kLive;
+  const auto runtime = runtime_.latest();
   MESHD_LOG(logger(), info, "mesh-proxy live: {} listener(s), {} cluster(s), {} worker(s)",
             runtime->config.listeners.size(), runtime->clusters.size(), options_.concurrency);
-  return absl::OkStatus();
+}
+
+void ProxyServer::updateClusterHosts(const std::string& cluster,
+                                     std::vector<config::HostConfig> hosts) {
+  // A new runtime with the cluster's new hosts; requests already routed keep the old one.
+  const std::shared_ptr<const Runtime> current = runtime_.latest();
+  config::ProxyConfig config = current->config;
+  config.clusters.at(cluster).hosts = std::move(hosts);
+  runtime_.publish(Runtime::build(std::move(config), boundEndpoints_, store_, current.get()));
 }
 
 absl::Status ProxyServer::bindListeners(const config::ProxyConfig& config) {

@@ -4,6 +4,7 @@
 
 #include <chrono>
 #include <cstdint>
+#include <map>
 #include <memory>
 #include <string>
 #include <vector>
@@ -17,6 +18,7 @@
 #include "core/worker_pool.h"
 #include "proxy/network/listener.h"
 #include "proxy/server/runtime.h"
+#include "proxy/upstream/dns_cluster_refresher.h"
 
 namespace meshd::proxy::server {
 
@@ -55,6 +57,9 @@ private:
   // On a worker: listener filters, filter chain selection, then the chain's network filter.
   void onAccept(uint32_t worker, core::EventLoop& loop, const std::string& listener_name,
                 boost::asio::ip::tcp::socket socket);
+  // Once every cluster is initialized: listeners start accepting.
+  void becomeLive();
+  void updateClusterHosts(const std::string& cluster, std::vector<config::HostConfig> hosts);
   void registerAdminEndpoints();
   void drainListeners();
   int64_t activeDownstreamConnections() const;
@@ -69,11 +74,14 @@ private:
   core::WorkerPool workers_;
   core::SnapshotSlot<Runtime> runtime_;
   std::vector<BoundListener> boundListeners_;
+  std::map<std::string, boost::asio::ip::tcp::endpoint> boundEndpoints_; // by listener name
   core::AdminHttpServer admin_;
   std::unique_ptr<core::ShutdownSignals> signals_;
   std::unique_ptr<core::Timer> drainTimer_;
   std::chrono::steady_clock::time_point drainDeadline_;
   ServerState state_ = ServerState::kInitializing;
+  // Last: destroyed first, while the main loop it uses still exists.
+  std::unique_ptr<upstream::DnsClusterRefresher> dns_;
 };
 
 } // namespace meshd::proxy::server

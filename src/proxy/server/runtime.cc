@@ -80,7 +80,7 @@ const config::ListenerConfig* Runtime::listener(const std::string& name) const {
 std::shared_ptr<const Runtime>
 Runtime::build(config::ProxyConfig config,
                const std::map<std::string, boost::asio::ip::tcp::endpoint>& bound_listeners,
-               stats::Store& store) {
+               stats::Store& store, const Runtime* previous) {
   auto runtime = std::make_shared<Runtime>();
   for (const auto& [name, cluster] : config.clusters) {
     runtime->clusters.emplace(name, std::make_shared<const upstream::Cluster>(cluster, store));
@@ -92,19 +92,35 @@ Runtime::build(config::ProxyConfig config,
     const auto bound = found != bound_listeners.end() ? found->second : listener.address;
     runtime->listenerStats.emplace(listener.name,
                                    ListenerStats::create(store, listener, nullptr, bound));
-    auto addChain = [&](const config::FilterChainConfig& chain) {
+    const config::ListenerConfig* before = previous ? previous->listener(listener.name) : nullptr;
+    // `chain` is the index'th chain of `listener` (the default chain: index -1).
+    auto addChain = [&](const config::FilterChainConfig& chain, int index) {
       runtime->chainStats.emplace(&chain, ListenerStats::create(store, listener, &chain, bound));
-      if (chain.connectionLimit) {
-        runtime->connectionLimiters.emplace(&chain, std::make_shared<filters::ConnectionLimiter>(
-                                                        chain.connectionLimit->maxConnections,
-                                                        store, chain.connectionLimit->statPrefix));
+      if (!chain.connectionLimit) {
+        return;
       }
+      const config::FilterChainConfig* old = nullptr;
+      if (before != nullptr) {
+        old = index < 0 ? (before->defaultFilterChain ? &*before->defaultFilterChain : nullptr)
+              : static_cast<size_t>(index) < before->filterChains.size()
+                  ? &before->filterChains[static_cast<size_t>(index)]
+                  : nullptr;
+      }
+      if (old != nullptr && old->connectionLimit &&
+          old->connectionLimit->maxConnections == chain.connectionLimit->maxConnections &&
+          old->connectionLimit->statPrefix == chain.connectionLimit->statPrefix) {
+        runtime->connectionLimiters.emplace(&chain, previous->connectionLimiters.at(old));
+        return;
+      }
+      runtime->connectionLimiters.emplace(&chain, std::make_shared<filters::ConnectionLimiter>(
+                                                      chain.connectionLimit->maxConnections, store,
+                                                      chain.connectionLimit->statPrefix));
     };
-    for (const auto& chain : listener.filterChains) {
-      addChain(chain);
+    for (size_t i = 0; i < listener.filterChains.size(); ++i) {
+      addChain(listener.filterChains[i], static_cast<int>(i));
     }
     if (listener.defaultFilterChain) {
-      addChain(*listener.defaultFilterChain);
+      addChain(*listener.defaultFilterChain, -1);
     }
   }
   return runtime;

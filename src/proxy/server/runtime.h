@@ -57,10 +57,12 @@ struct Runtime {
 
   const config::ListenerConfig* listener(const std::string& name) const;
 
+  // `previous` (the runtime being replaced, if any) hands over what must outlive a rebuild: the
+  // connection_limit counters of chains whose limit did not change.
   static std::shared_ptr<const Runtime>
   build(config::ProxyConfig config,
         const std::map<std::string, boost::asio::ip::tcp::endpoint>& bound_listeners,
-        stats::Store& store);
+        stats::Store& store, const Runtime* previous = nullptr);
 };
 
 } // namespace meshd::proxy::server

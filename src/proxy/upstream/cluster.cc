@@ -1,6 +1,8 @@
 // Cluster stats and round-robin picking (cluster.h).
 #include "proxy/upstream/cluster.h"
 
+#include <atomic>
+
 #include "fmt/format.h"
 
 namespace meshd::proxy::upstream {
@@ -37,6 +39,11 @@ ClusterStats ClusterStats::create(stats::Store& store, const std::string& cluste
                                      fmt::format("Upstream responses with a {}xx status", i + 1));
   }
   return out;
+}
+
+uint64_t Cluster::nextId() {
+  static std::atomic<uint64_t> next{1};
+  return next.fetch_add(1, std::memory_order_relaxed);
 }
 
 } // namespace meshd::proxy::upstream

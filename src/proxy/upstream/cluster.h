@@ -40,7 +40,11 @@ class Cluster {
 public:
   Cluster(config::ClusterConfig config, stats::Store& store)
       : config_(std::move(config)), stats_(ClusterStats::create(store, config_.name)),
-        selection_(config_) {}
+        selection_(config_), id_(nextId()) {}
+
+  // Unique per Cluster object: a cluster rebuilt with new hosts under the same name gets a new
+  // id, so per-worker state keyed by name knows to start over.
+  uint64_t id() const { return id_; }
 
   const config::ClusterConfig& config() const { return config_; }
   const std::string& name() const { return config_.name; }
@@ -51,6 +55,9 @@ private:
   config::ClusterConfig config_;
   ClusterStats stats_;
   HostSelection selection_;
+  uint64_t id_;
+
+  static uint64_t nextId();
 };
 
 } // namespace meshd::proxy::upstream

@@ -13,10 +13,12 @@ HttpPool::~HttpPool() {
 }
 
 void HttpPool::closeAll() {
-  for (auto& [key, clients] : idle_) {
-    for (auto& idle : clients) {
-      idle.client->setIdleHook({});
-      idle.client->close();
+  for (auto& [name, endpoints] : idle_) {
+    for (auto& [endpoint, clients] : endpoints) {
+      for (auto& idle : clients) {
+        idle.client->setIdleHook({});
+        idle.client->close();
+      }
     }
   }
   idle_.clear();
@@ -27,8 +29,10 @@ void HttpPool::closeAll() {
 void HttpPool::acquire(const std::shared_ptr<const Cluster>& cluster,
                        const config::Endpoint& endpoint,
                        std::function<void(std::shared_ptr<HttpClient>)> ready) {
-  auto it = idle_.find(Key{cluster.get(), endpoint});
-  if (it != idle_.end()) {
+  const auto byCluster = idle_.find(cluster->name());
+  const auto it = byCluster == idle_.end() ? decltype(byCluster->second.end()){}
+                                           : byCluster->second.find(endpoint);
+  if (byCluster != idle_.end() && it != byCluster->second.end()) {
     auto& clients = it->second;
     while (!clients.empty()) {
       std::shared_ptr<HttpClient> client = std::move(clients.back().client);
@@ -53,7 +57,7 @@ void HttpPool::forget(IdleClient& idle) {
 }
 
 void HttpPool::release(std::shared_ptr<HttpClient> client) {
-  auto& clients = idle_[Key{&client->cluster(), client->endpoint()}];
+  IdleList& clients = idle_[client->cluster().name()][client->endpoint()];
   IdleClient idle{std::move(client), core::MonotonicTime::max()};
   if (!idle.client->reusable() || clients.size() >= kMaxIdlePerEndpoint) {
     forget(idle);
@@ -68,9 +72,12 @@ void HttpPool::release(std::shared_ptr<HttpClient> client) {
   idle.client->setIdleHook([this, weak] {
     // The server closed an idle connection: forget it.
     if (auto closed = weak.lock()) {
-      auto found = idle_.find(Key{&closed->cluster(), closed->endpoint()});
-      if (found != idle_.end()) {
-        std::erase_if(found->second, [&](const IdleClient& i) { return i.client == closed; });
+      const auto byCluster = idle_.find(closed->cluster().name());
+      if (byCluster != idle_.end()) {
+        const auto found = byCluster->second.find(closed->endpoint());
+        if (found != byCluster->second.end()) {
+          std::erase_if(found->second, [&](const IdleClient& i) { return i.client == closed; });
+        }
       }
       loop_.post([doomed = std::move(closed)] {});
     }
@@ -92,18 +99,22 @@ void HttpPool::armExpiry(core::MonotonicTime at) {
 void HttpPool::closeExpired() {
   const core::MonotonicTime now = time_.monotonicNow();
   core::MonotonicTime next = core::MonotonicTime::max();
-  for (auto it = idle_.begin(); it != idle_.end();) {
-    std::vector<IdleClient> kept;
-    for (IdleClient& idle : it->second) {
-      if (idle.expiresAt <= now) {
-        forget(idle);
-      } else {
-        next = std::min(next, idle.expiresAt);
-        kept.push_back(std::move(idle));
+  for (auto byCluster = idle_.begin(); byCluster != idle_.end();) {
+    auto& endpoints = byCluster->second;
+    for (auto it = endpoints.begin(); it != endpoints.end();) {
+      IdleList kept;
+      for (IdleClient& idle : it->second) {
+        if (idle.expiresAt <= now) {
+          forget(idle);
+        } else {
+          next = std::min(next, idle.expiresAt);
+          kept.push_back(std::move(idle));
+        }
       }
+      it->second = std::move(kept);
+      it = it->second.empty() ? endpoints.erase(it) : std::next(it);
     }
-    it->second = std::move(kept);
-    it = it->second.empty() ? idle_.erase(it) : std::next(it);
+    byCluster = endpoints.empty() ? idle_.erase(byCluster) : std::next(byCluster);
   }
   if (next != core::MonotonicTime::max()) {
     armExpiry(next);
@@ -112,8 +123,10 @@ void HttpPool::closeExpired() {
 
 size_t HttpPool::idleCount() const {
   size_t count = 0;
-  for (const auto& [key, clients] : idle_) {
-    count += clients.size();
+  for (const auto& [name, endpoints] : idle_) {
+    for (const auto& [endpoint, clients] : endpoints) {
+      count += clients.size();
+    }
   }
   return count;
 }

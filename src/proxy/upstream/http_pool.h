@@ -1,5 +1,5 @@
-// HttpPool: one worker's idle HTTP/1.1 connections, per cluster and endpoint. A request takes an
-// idle connection when there is one (keep-alive reuse, most recently used first) or opens a new
+// HttpPool: one worker's idle HTTP/1.1 connections, per cluster name and endpoint. A request takes
+// an idle connection when there is one (keep-alive reuse, most recently used first) or opens a new
 // one; a connection that finished its exchange cleanly comes back. Idle connections closed by the
 // server are dropped, and ones idle longer than their cluster's idle_timeout are closed.
 #pragma once
@@ -7,6 +7,7 @@
 #include <functional>
 #include <map>
 #include <memory>
+#include <string>
 #include <vector>
 
 #include "core/event_loop.h"
@@ -33,7 +34,6 @@ public:
   void closeAll();
 
 private:
-  using Key = std::pair<const Cluster*, config::Endpoint>;
   struct IdleClient {
     std::shared_ptr<HttpClient> client;
     core::MonotonicTime expiresAt; // MonotonicTime::max(): never
@@ -48,8 +48,9 @@ private:
   const core::TimeSource& time_;
   std::unique_ptr<core::Timer> expiryTimer_;
   core::MonotonicTime armedFor_;
-  // Oldest first: clients are taken from and returned to the back.
-  std::map<Key, std::vector<IdleClient>> idle_;
+  using IdleList = std::vector<IdleClient>; // oldest first: taken from and returned to the back
+  // By cluster name (so a cluster rebuilt with new hosts keeps its connections), then endpoint.
+  std::map<std::string, std::map<config::Endpoint, IdleList>, std::less<>> idle_;
 };
 
 } // namespace meshd::proxy::upstream

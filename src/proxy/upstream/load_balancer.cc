@@ -122,7 +122,11 @@ size_t HostSelection::maglevLookup(uint64_t hash) const {
 }
 
 WorkerLoadBalancers::State& WorkerLoadBalancers::state(const Cluster& cluster) {
-  State& s = states_[&cluster];
+  State& s = states_[cluster.name()];
+  if (s.clusterId != cluster.id()) {
+    s = State{}; // the cluster was rebuilt (new hosts): start over
+    s.clusterId = cluster.id();
+  }
   const size_t n = cluster.selection().hosts().size();
   if (s.active.size() != n) {
     s.active.assign(n, 0);

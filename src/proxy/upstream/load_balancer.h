@@ -10,6 +10,7 @@
 #include <cstdint>
 #include <memory>
 #include <optional>
+#include <string>
 #include <string_view>
 #include <unordered_map>
 #include <vector>
@@ -76,6 +77,7 @@ public:
 
 private:
   struct State {
+    uint64_t clusterId = 0;       // Cluster::id() this state was built for
     uint64_t next = 0;            // rotation for uniform weights
     std::vector<int64_t> current; // smooth weighted round robin
     std::vector<uint32_t> active; // active requests per host position
@@ -84,7 +86,7 @@ private:
   size_t weightedRandom(const HostSelection& selection);
 
   core::RandomGenerator& random_;
-  std::unordered_map<const Cluster*, State> states_;
+  std::unordered_map<std::string, State> states_; // by cluster name
 };
 
 } // namespace meshd::proxy::upstream
