@@ -13,34 +13,48 @@
 
 namespace meshd::proxy::config {
 
-absl::StatusOr<Bootstrap> parseBootstrap(std::string_view text, std::string_view source) {
+absl::Status parseEnvoyMessage(std::string_view text, std::string_view source,
+                               std::string_view what, google::protobuf::Message& message) {
   auto json = core::yamlToJson(text);
   if (!json.ok()) {
     return absl::InvalidArgumentError(fmt::format("{}: {}", source, json.status().message()));
   }
-  Bootstrap bootstrap;
   google::protobuf::util::JsonParseOptions options;
   options.ignore_unknown_fields = false;
-  const auto parsed = google::protobuf::util::JsonStringToMessage(*json, &bootstrap, options);
+  const auto parsed = google::protobuf::util::JsonStringToMessage(*json, &message, options);
   if (!parsed.ok()) {
-    return absl::InvalidArgumentError(fmt::format("{}: not a valid Envoy v3 Bootstrap: {}", source,
-                                                  parsed.message().as_string()));
+    return absl::InvalidArgumentError(
+        fmt::format("{}: not a valid Envoy v3 {}: {}", source, what, parsed.message().as_string()));
   }
-  const absl::Status supported = checkSupportedFields(bootstrap);
+  const absl::Status supported = checkSupportedFields(message);
   if (!supported.ok()) {
     return absl::InvalidArgumentError(fmt::format("{}: {}", source, supported.message()));
   }
+  return absl::OkStatus();
+}
+
+absl::StatusOr<Bootstrap> parseBootstrap(std::string_view text, std::string_view source) {
+  Bootstrap bootstrap;
+  RETURN_IF_ERROR(parseEnvoyMessage(text, source, "Bootstrap", bootstrap));
   return bootstrap;
 }
 
-absl::StatusOr<Bootstrap> loadBootstrapFile(const std::string& path) {
+absl::StatusOr<std::string> readFile(const std::string& path) {
   std::ifstream in(path, std::ios::binary);
   if (!in) {
-    return absl::NotFoundError(fmt::format("cannot read bootstrap file '{}'", path));
+    return absl::NotFoundError(fmt::format("cannot read '{}'", path));
   }
   std::ostringstream text;
   text << in.rdbuf();
-  return parseBootstrap(text.str(), path);
+  return text.str();
+}
+
+absl::StatusOr<Bootstrap> loadBootstrapFile(const std::string& path) {
+  auto text = readFile(path);
+  if (!text.ok()) {
+    return absl::NotFoundError(fmt::format("cannot read bootstrap file '{}'", path));
+  }
+  return parseBootstrap(*text, path);
 }
 
 } // namespace meshd::proxy::config

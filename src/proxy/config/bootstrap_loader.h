@@ -16,4 +16,10 @@ using envoy::config::bootstrap::v3::Bootstrap;
 absl::StatusOr<Bootstrap> parseBootstrap(std::string_view text, std::string_view source);
 absl::StatusOr<Bootstrap> loadBootstrapFile(const std::string& path);
 
+// Any Envoy message from YAML or JSON text, as strictly as a bootstrap: unknown fields are errors
+// and everything set must be supported. `what` names the message kind in errors.
+absl::Status parseEnvoyMessage(std::string_view text, std::string_view source,
+                               std::string_view what, google::protobuf::Message& message);
+absl::StatusOr<std::string> readFile(const std::string& path);
+
 } // namespace meshd::proxy::config

@@ -74,7 +74,90 @@ absl::Status applyDnsOptions(const envoy::config::cluster::v3::Cluster& cluster,
   return absl::OkStatus();
 }
 
+// One lb_endpoint's weight and its locality's priority and weight.
+absl::StatusOr<HostConfig>
+hostTemplate(const envoy::config::endpoint::v3::LocalityLbEndpoints& locality,
+             const envoy::config::endpoint::v3::LbEndpoint& endpoint, const std::string& at) {
+  HostConfig host;
+  if (endpoint.has_load_balancing_weight()) {
+    host.weight = endpoint.load_balancing_weight().value();
+    if (host.weight == 0) {
+      return invalid(at + ".load_balancing_weight", "must be at least 1");
+    }
+  }
+  host.priority = locality.priority();
+  host.localityWeight =
+      locality.has_load_balancing_weight() ? locality.load_balancing_weight().value() : 0;
+  return host;
+}
+
+// STRICT_DNS: names (or IP literals) to resolve; the hosts come from their answers.
+absl::StatusOr<std::vector<DnsTarget>>
+buildDnsTargets(const envoy::config::endpoint::v3::ClusterLoadAssignment& assignment,
+                const std::string& where) {
+  std::vector<DnsTarget> out;
+  for (int l = 0; l < assignment.endpoints_size(); ++l) {
+    const auto& locality = assignment.endpoints(l);
+    for (int e = 0; e < locality.lb_endpoints_size(); ++e) {
+      const auto& lbEndpoint = locality.lb_endpoints(e);
+      const std::string at =
+          fmt::format("{}.load_assignment.endpoints[{}].lb_endpoints[{}]", where, l, e);
+      const auto& address = lbEndpoint.endpoint().address();
+      const auto& socket = address.socket_address();
+      if (!address.has_socket_address() || socket.address().empty()) {
+        return invalid(at + ".endpoint.address", "a STRICT_DNS endpoint needs a name");
+      }
+      if (socket.port_value() == 0 || socket.port_value() > 65535) {
+        return invalid(at + ".endpoint.address.socket_address.port_value",
+                       fmt::format("{} is not a port", socket.port_value()));
+      }
+      ASSIGN_OR_RETURN(HostConfig host, hostTemplate(locality, lbEndpoint, at));
+      out.push_back({socket.address(), static_cast<uint16_t>(socket.port_value()), host});
+    }
+  }
+  return out;
+}
+
+// EDS: where the assignment comes from. mesh-proxy reads it from a file here; ADS arrives with
+// the xDS client.
+absl::Status applyEdsConfig(const envoy::config::cluster::v3::Cluster& cluster,
+                            const std::string& where, ClusterConfig& out) {
+  out.type = ClusterType::kEds;
+  const auto& eds = cluster.eds_cluster_config();
+  out.edsServiceName = eds.service_name().empty() ? cluster.name() : eds.service_name();
+  if (cluster.has_load_assignment()) {
+    return invalid(where + ".load_assignment", "an EDS cluster gets its endpoints from EDS");
+  }
+  if (!eds.eds_config().has_path_config_source()) {
+    return invalid(where + ".eds_cluster_config.eds_config",
+                   "mesh-proxy reads EDS from path_config_source (ADS comes with xDS)");
+  }
+  out.edsPath = eds.eds_config().path_config_source().path();
+  if (out.edsPath.empty()) {
+    return invalid(where + ".eds_cluster_config.eds_config.path_config_source.path", "is required");
+  }
+  return absl::OkStatus();
+}
+
 } // namespace
+
+absl::StatusOr<std::vector<HostConfig>>
+buildHosts(const envoy::config::endpoint::v3::ClusterLoadAssignment& assignment,
+           const std::string& where) {
+  std::vector<HostConfig> out;
+  for (int l = 0; l < assignment.endpoints_size(); ++l) {
+    const auto& locality = assignment.endpoints(l);
+    for (int e = 0; e < locality.lb_endpoints_size(); ++e) {
+      const auto& lbEndpoint = locality.lb_endpoints(e);
+      const std::string at = fmt::format("{}.endpoints[{}].lb_endpoints[{}]", where, l, e);
+      ASSIGN_OR_RETURN(HostConfig host, hostTemplate(locality, lbEndpoint, at));
+      ASSIGN_OR_RETURN(host.address,
+                       toEndpoint(lbEndpoint.endpoint().address(), at + ".endpoint.address"));
+      out.push_back(std::move(host));
+    }
+  }
+  return out;
+}
 
 absl::StatusOr<ClusterConfig> buildCluster(const envoy::config::cluster::v3::Cluster& cluster,
                                            const std::string& where) {
@@ -142,46 +225,13 @@ absl::StatusOr<ClusterConfig> buildCluster(const envoy::config::cluster::v3::Clu
     }
   }
   RETURN_IF_ERROR(applyProtocolOptions(cluster, where, out));
-  const auto& assignment = cluster.load_assignment();
-  for (int l = 0; l < assignment.endpoints_size(); ++l) {
-    const auto& locality = assignment.endpoints(l);
-    for (int e = 0; e < locality.lb_endpoints_size(); ++e) {
-      const auto& lbEndpoint = locality.lb_endpoints(e);
-      const std::string at =
-          fmt::format("{}.load_assignment.endpoints[{}].lb_endpoints[{}]", where, l, e);
-      HostConfig host;
-      if (out.type == ClusterType::kStrictDns) {
-        // A name (or an IP literal) to resolve; the hosts come from its answers.
-        const auto& address = lbEndpoint.endpoint().address();
-        const auto& socket = address.socket_address();
-        if (!address.has_socket_address() || socket.address().empty()) {
-          return invalid(at + ".endpoint.address", "a STRICT_DNS endpoint needs a name");
-        }
-        if (socket.port_value() == 0 || socket.port_value() > 65535) {
-          return invalid(at + ".endpoint.address.socket_address.port_value",
-                         fmt::format("{} is not a port", socket.port_value()));
-        }
-        out.dnsTargets.push_back(
-            {socket.address(), static_cast<uint16_t>(socket.port_value()), {}});
-      } else {
-        ASSIGN_OR_RETURN(host.address,
-                         toEndpoint(lbEndpoint.endpoint().address(), at + ".endpoint.address"));
-      }
-      if (lbEndpoint.has_load_balancing_weight()) {
-        host.weight = lbEndpoint.load_balancing_weight().value();
-        if (host.weight == 0) {
-          return invalid(at + ".load_balancing_weight", "must be at least 1");
-        }
-      }
-      host.priority = locality.priority();
-      host.localityWeight =
-          locality.has_load_balancing_weight() ? locality.load_balancing_weight().value() : 0;
-      if (out.type == ClusterType::kStrictDns) {
-        out.dnsTargets.back().hostTemplate = std::move(host);
-      } else {
-        out.hosts.push_back(std::move(host));
-      }
-    }
+  if (cluster.type() == Cluster::EDS) {
+    RETURN_IF_ERROR(applyEdsConfig(cluster, where, out));
+  }
+  if (out.type == ClusterType::kStrictDns) {
+    ASSIGN_OR_RETURN(out.dnsTargets, buildDnsTargets(cluster.load_assignment(), where));
+  } else {
+    ASSIGN_OR_RETURN(out.hosts, buildHosts(cluster.load_assignment(), where + ".load_assignment"));
   }
   return out;
 }

@@ -35,7 +35,7 @@ struct DnsTarget {
 };
 
 enum class LbPolicy { kRoundRobin, kLeastRequest, kRandom, kRingHash, kMaglev, kClusterProvided };
-enum class ClusterType { kStatic, kStrictDns, kOriginalDst };
+enum class ClusterType { kStatic, kStrictDns, kEds, kOriginalDst };
 // dns_lookup_family. kAuto: IPv6 addresses when the name has any, else IPv4 (Envoy's AUTO).
 enum class DnsLookupFamily { kAuto, kV4Only, kV6Only, kV4Preferred, kAll };
 
@@ -63,10 +63,19 @@ struct ClusterConfig {
   bool respectDnsTtl = false;                     // refresh when the answer's TTL says so instead
   DnsLookupFamily dnsLookupFamily = DnsLookupFamily::kAuto;
   std::vector<Endpoint> dnsResolvers; // c-ares resolvers; empty: the system's (resolv.conf)
+  // EDS: the ClusterLoadAssignment named `edsServiceName` (eds_cluster_config.service_name, else
+  // the cluster's name), from the file `edsPath` (eds_config.path_config_source).
+  std::string edsServiceName;
+  std::string edsPath;
 };
 
 // Validates one Cluster; errors name the field under `where` (e.g. "static_resources.clusters[0]").
 absl::StatusOr<ClusterConfig> buildCluster(const envoy::config::cluster::v3::Cluster& cluster,
                                            const std::string& where);
+
+// The hosts of a ClusterLoadAssignment whose addresses are IPs (STATIC, EDS).
+absl::StatusOr<std::vector<HostConfig>>
+buildHosts(const envoy::config::endpoint::v3::ClusterLoadAssignment& assignment,
+           const std::string& where);
 
 } // namespace meshd::proxy::config

@@ -11,6 +11,7 @@
 #include "core/status.h"
 #include "fmt/format.h"
 #include "proxy/config/bootstrap_loader.h"
+#include "proxy/config/eds_file.h"
 #include "proxy/filters/network/tcp_proxy/tcp_proxy_session.h"
 #include "proxy/http/conn_manager.h"
 #include "proxy/network/filter_chain_matcher.h"
@@ -78,6 +79,17 @@ absl::Status ProxyServer::start() {
     return absl::InvalidArgumentError(
         fmt::format("{}: {}", options_.configPath, config.status().message()));
   }
+  // EDS clusters start with their file's assignment; a bad file fails the start, naming it.
+  for (auto& [name, cluster] : config->clusters) {
+    if (cluster.type == config::ClusterType::kEds) {
+      auto hosts = config::loadEdsFile(cluster.edsPath, cluster.edsServiceName);
+      if (!hosts.ok()) {
+        return absl::InvalidArgumentError(
+            fmt::format("cluster '{}': {}", name, hosts.status().message()));
+      }
+      cluster.hosts = std::move(*hosts);
+    }
+  }
   if (absl::Status status = bindListeners(*config); !status.ok()) {
     return status;
   }
@@ -90,13 +102,15 @@ absl::Status ProxyServer::start() {
   workers_.start([this](uint32_t) { store_.bindCurrentThread(); });
   runtime_.publish(runtime);
   // As Envoy, listeners accept once every cluster is initialized (DNS clusters resolved).
-  dns_ = std::make_unique<upstream::DnsClusterRefresher>(
-      main_, store_, [this](const std::string& cluster, std::vector<config::HostConfig> hosts) {
-        updateClusterHosts(cluster, std::move(hosts));
-      });
+  auto onHosts = [this](const std::string& cluster, std::vector<config::HostConfig> hosts) {
+    updateClusterHosts(cluster, std::move(hosts));
+  };
+  dns_ = std::make_unique<upstream::DnsClusterRefresher>(main_, store_, onHosts);
   if (absl::Status status = dns_->start(runtime->config, [this] { becomeLive(); }); !status.ok()) {
     return status;
   }
+  eds_ = std::make_unique<upstream::EdsFileWatcher>(main_, store_, onHosts);
+  eds_->start(runtime->config);
 
   registerAdminEndpoints();
   if (const auto& admin = runtime->config.adminAddress) {

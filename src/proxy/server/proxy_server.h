@@ -19,6 +19,7 @@
 #include "proxy/network/listener.h"
 #include "proxy/server/runtime.h"
 #include "proxy/upstream/dns_cluster_refresher.h"
+#include "proxy/upstream/eds_file_watcher.h"
 
 namespace meshd::proxy::server {
 
@@ -80,8 +81,9 @@ private:
   std::unique_ptr<core::Timer> drainTimer_;
   std::chrono::steady_clock::time_point drainDeadline_;
   ServerState state_ = ServerState::kInitializing;
-  // Last: destroyed first, while the main loop it uses still exists.
+  // Last: destroyed first, while the main loop they use still exists.
   std::unique_ptr<upstream::DnsClusterRefresher> dns_;
+  std::unique_ptr<upstream::EdsFileWatcher> eds_;
 };
 
 } // namespace meshd::proxy::server
