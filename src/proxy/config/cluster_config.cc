@@ -86,6 +86,10 @@ hostTemplate(const envoy::config::endpoint::v3::LocalityLbEndpoints& locality,
     }
   }
   host.priority = locality.priority();
+  using envoy::config::core::v3::HealthStatus;
+  const HealthStatus status = endpoint.health_status();
+  host.healthy = status != HealthStatus::UNHEALTHY && status != HealthStatus::DRAINING &&
+                 status != HealthStatus::TIMEOUT;
   host.localityWeight =
       locality.has_load_balancing_weight() ? locality.load_balancing_weight().value() : 0;
   return host;

@@ -22,6 +22,9 @@ struct HostConfig {
   uint32_t priority = 0;       // of its LocalityLbEndpoints; 0 is used first
   uint32_t localityWeight = 0; // 0: not set
   std::string hostname;        // STRICT_DNS: the name it was resolved from (auto_host_rewrite)
+  // EDS health_status: UNHEALTHY, DRAINING and TIMEOUT hosts take no traffic unless their
+  // priority level is in panic.
+  bool healthy = true;
 
   bool operator==(const HostConfig&) const = default;
 };

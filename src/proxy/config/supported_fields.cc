@@ -179,7 +179,8 @@ const std::map<std::string, MessageRules>& supportedTable() {
       {"envoy.config.endpoint.v3.LocalityLbEndpoints",
        {{"lb_endpoints", "locality", "load_balancing_weight", "priority"}, {}}},
       {"envoy.config.core.v3.Locality", {{"region", "zone", "sub_zone"}, {}}},
-      {"envoy.config.endpoint.v3.LbEndpoint", {{"endpoint", "load_balancing_weight"}, {}}},
+      {"envoy.config.endpoint.v3.LbEndpoint",
+       {{"endpoint", "load_balancing_weight", "health_status"}, {}}},
       {"envoy.config.endpoint.v3.Endpoint", {{"address"}, {}}},
   };
   return *table;

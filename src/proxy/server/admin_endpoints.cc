@@ -141,8 +141,13 @@ void ProxyServer::registerAdminEndpoints() {
       for (const auto& host : cluster->config().hosts) {
         const std::string id =
             fmt::format("{}::{}:{}", name, host.address.address().to_string(), host.address.port());
-        out += fmt::format("{}::health_flags::healthy\n{}::weight::{}\n{}::priority::{}\n", id, id,
-                           host.weight, id, host.priority);
+        // Envoy's spelling: "healthy", or the flag that makes the host unhealthy.
+        out += fmt::format("{}::health_flags::{}\n{}::weight::{}\n{}::priority::{}\n", id,
+                           host.healthy ? "healthy" : "/failed_eds_health", id, host.weight, id,
+                           host.priority);
+        if (!host.hostname.empty()) {
+          out += fmt::format("{}::hostname::{}\n", id, host.hostname);
+        }
       }
       out += fmt::format("{}::upstream_cx_total::{}\n{}::upstream_cx_active::{}\n"
                          "{}::upstream_cx_connect_fail::{}\n",

@@ -3,6 +3,7 @@
 
 #include <algorithm>
 #include <cmath>
+#include <map>
 #include <numeric>
 
 #include "fmt/format.h"
@@ -23,17 +24,28 @@ uint64_t hash64(std::string_view data, uint64_t seed) {
   return h ^ (h >> 31);
 }
 
-HostSelection::HostSelection(const config::ClusterConfig& config) {
-  if (config.hosts.empty()) {
-    return;
+namespace {
+
+// Envoy's defaults: a level with 1/1.4 of its hosts healthy still takes all its traffic; below
+// half healthy it is in panic and uses all its hosts.
+constexpr uint32_t kOverprovisioningPercent = 140;
+constexpr uint32_t kPanicThresholdPercent = 50;
+
+} // namespace
+
+PriorityLevel::PriorityLevel(const config::ClusterConfig& config,
+                             const std::vector<size_t>& members) {
+  priority_ = config.hosts[members.front()].priority;
+  size_t healthy = 0;
+  for (const size_t i : members) {
+    healthy += config.hosts[i].healthy ? 1 : 0;
   }
-  uint32_t level = UINT32_MAX;
-  for (const auto& host : config.hosts) {
-    level = std::min(level, host.priority);
-  }
-  for (size_t i = 0; i < config.hosts.size(); ++i) {
+  health_ = static_cast<uint32_t>(
+      std::min<uint64_t>(100, kOverprovisioningPercent * healthy / members.size()));
+  panic_ = healthy * 100 < kPanicThresholdPercent * members.size();
+  for (const size_t i : members) {
     const auto& host = config.hosts[i];
-    if (host.priority != level) {
+    if (!host.healthy && !panic_) {
       continue;
     }
     // With locality weights, a host's share is its locality's weight split among its hosts.
@@ -51,7 +63,63 @@ HostSelection::HostSelection(const config::ClusterConfig& config) {
   }
 }
 
-void HostSelection::buildRing(const config::ClusterConfig& config) {
+HostSelection::HostSelection(const config::ClusterConfig& config) {
+  std::map<uint32_t, std::vector<size_t>> byPriority;
+  for (size_t i = 0; i < config.hosts.size(); ++i) {
+    byPriority[config.hosts[i].priority].push_back(i);
+  }
+  uint32_t totalHealth = 0;
+  for (const auto& [priority, members] : byPriority) {
+    levels_.emplace_back(config, members);
+    totalHealth += levels_.back().health();
+  }
+  if (levels_.empty()) {
+    return;
+  }
+  loads_.assign(levels_.size(), 0);
+  if (totalHealth == 0) {
+    loads_[0] = 100; // nothing healthy anywhere: the first level, in panic, takes everything
+    return;
+  }
+  // Each level takes what its health allows of what is left, health scaled up when the levels
+  // together cannot take everything; rounding leftovers go to the first level that takes any.
+  const uint32_t normalized = std::min<uint32_t>(100, totalHealth);
+  uint32_t remaining = 100;
+  for (size_t i = 0; i < levels_.size(); ++i) {
+    loads_[i] = std::min(remaining, levels_[i].health() * 100 / normalized);
+    remaining -= loads_[i];
+  }
+  for (size_t i = 0; i < levels_.size() && remaining > 0; ++i) {
+    if (loads_[i] > 0) {
+      loads_[i] += remaining;
+      remaining = 0;
+    }
+  }
+}
+
+size_t HostSelection::chooseLevel(uint64_t point) const {
+  uint64_t below = 0;
+  for (size_t i = 0; i < loads_.size(); ++i) {
+    below += loads_[i];
+    if (point % 100 < below) {
+      return i;
+    }
+  }
+  return 0;
+}
+
+std::optional<std::pair<size_t, size_t>> HostSelection::find(size_t host) const {
+  for (size_t l = 0; l < levels_.size(); ++l) {
+    const auto& hosts = levels_[l].hosts();
+    const auto it = std::find(hosts.begin(), hosts.end(), host);
+    if (it != hosts.end()) {
+      return std::make_pair(l, static_cast<size_t>(it - hosts.begin()));
+    }
+  }
+  return std::nullopt;
+}
+
+void PriorityLevel::buildRing(const config::ClusterConfig& config) {
   // Each host gets entries in proportion to its weight, scaled so the ring has at least the
   // minimum size and at most the maximum.
   const double minWeight = *std::min_element(weights_.begin(), weights_.end());
@@ -73,7 +141,7 @@ void HostSelection::buildRing(const config::ClusterConfig& config) {
   std::sort(ring_.begin(), ring_.end());
 }
 
-void HostSelection::buildMaglev(const config::ClusterConfig& config) {
+void PriorityLevel::buildMaglev(const config::ClusterConfig& config) {
   // Maglev (Eisenbud et al., NSDI 2016) with weights: each turn, a host fills as many slots as
   // its weight relative to the largest weight allows, from its own permutation of the table.
   const uint64_t size = config.maglevTableSize;
@@ -109,7 +177,7 @@ void HostSelection::buildMaglev(const config::ClusterConfig& config) {
   }
 }
 
-size_t HostSelection::ringLookup(uint64_t hash) const {
+size_t PriorityLevel::ringLookup(uint64_t hash) const {
   auto it = std::lower_bound(ring_.begin(), ring_.end(), std::make_pair(hash, uint32_t{0}));
   if (it == ring_.end()) {
     it = ring_.begin();
@@ -117,27 +185,27 @@ size_t HostSelection::ringLookup(uint64_t hash) const {
   return it->second;
 }
 
-size_t HostSelection::maglevLookup(uint64_t hash) const {
+size_t PriorityLevel::maglevLookup(uint64_t hash) const {
   return maglev_[hash % maglev_.size()];
 }
 
 WorkerLoadBalancers::State& WorkerLoadBalancers::state(const Cluster& cluster) {
   State& s = states_[cluster.name()];
   if (s.clusterId != cluster.id()) {
-    s = State{}; // the cluster was rebuilt (new hosts): start over
+    // The cluster was rebuilt (new hosts): start over.
+    s = State{};
     s.clusterId = cluster.id();
-  }
-  const size_t n = cluster.selection().hosts().size();
-  if (s.active.size() != n) {
-    s.active.assign(n, 0);
-    s.current.assign(n, 0);
+    for (const auto& level : cluster.selection().levels()) {
+      s.levels.push_back(LevelState{0, std::vector<int64_t>(level.hosts().size(), 0),
+                                    std::vector<uint32_t>(level.hosts().size(), 0)});
+    }
   }
   return s;
 }
 
-size_t WorkerLoadBalancers::weightedRandom(const HostSelection& selection) {
-  const uint64_t point = random_.uniform(selection.totalWeight());
-  const auto& cumulative = selection.cumulativeWeights();
+size_t WorkerLoadBalancers::weightedRandom(const PriorityLevel& level) {
+  const uint64_t point = random_.uniform(level.totalWeight());
+  const auto& cumulative = level.cumulativeWeights();
   return static_cast<size_t>(std::upper_bound(cumulative.begin(), cumulative.end(), point) -
                              cumulative.begin());
 }
@@ -151,22 +219,33 @@ std::optional<PickedHost> WorkerLoadBalancers::pick(const Cluster& cluster,
     return PickedHost{PickedHost::kNoIndex, *context.originalDestination};
   }
   const HostSelection& selection = cluster.selection();
-  const size_t n = selection.hosts().size();
+  if (selection.empty()) {
+    return std::nullopt;
+  }
+  const bool hashed = cluster.config().lbPolicy == config::LbPolicy::kRingHash ||
+                      cluster.config().lbPolicy == config::LbPolicy::kMaglev;
+  const uint64_t hash = hashed ? context.hash.value_or(random_.next()) : 0;
+  // A consistent hash also picks the level, so a key stays on its host while loads hold.
+  const size_t l = selection.levels().size() == 1
+                       ? 0
+                       : selection.chooseLevel(hashed ? hash : random_.uniform(100));
+  const PriorityLevel& level = selection.levels()[l];
+  const size_t n = level.hosts().size();
   if (n == 0) {
     return std::nullopt;
   }
   size_t position = 0;
   switch (cluster.config().lbPolicy) {
   case config::LbPolicy::kRoundRobin: {
-    State& s = state(cluster);
-    if (selection.uniformWeights()) {
+    LevelState& s = state(cluster).levels[l];
+    if (level.uniformWeights()) {
       position = s.next++ % n;
       break;
     }
     // Smooth weighted round robin: spreads a heavy host's turns instead of bunching them.
-    const auto total = static_cast<int64_t>(selection.totalWeight());
+    const auto total = static_cast<int64_t>(level.totalWeight());
     for (size_t i = 0; i < n; ++i) {
-      s.current[i] += selection.weights()[i];
+      s.current[i] += level.weights()[i];
       if (s.current[i] > s.current[position]) {
         position = i;
       }
@@ -175,44 +254,37 @@ std::optional<PickedHost> WorkerLoadBalancers::pick(const Cluster& cluster,
     break;
   }
   case config::LbPolicy::kLeastRequest: {
-    State& s = state(cluster);
-    position = weightedRandom(selection);
+    LevelState& s = state(cluster).levels[l];
+    position = weightedRandom(level);
     for (uint32_t c = 1; c < cluster.config().leastRequestChoiceCount; ++c) {
-      const size_t candidate = weightedRandom(selection);
+      const size_t candidate = weightedRandom(level);
       if (s.active[candidate] < s.active[position]) {
         position = candidate;
       }
     }
     break;
   }
-  case config::LbPolicy::kRandom: position = weightedRandom(selection); break;
-  case config::LbPolicy::kRingHash:
-    position = selection.ringLookup(context.hash.value_or(random_.next()));
-    break;
-  case config::LbPolicy::kMaglev:
-    position = selection.maglevLookup(context.hash.value_or(random_.next()));
-    break;
+  case config::LbPolicy::kRandom: position = weightedRandom(level); break;
+  case config::LbPolicy::kRingHash: position = level.ringLookup(hash); break;
+  case config::LbPolicy::kMaglev: position = level.maglevLookup(hash); break;
   case config::LbPolicy::kClusterProvided: break; // only ORIGINAL_DST, handled above
   }
-  const size_t index = selection.hosts()[position];
+  const size_t index = level.hosts()[position];
   return PickedHost{index, cluster.config().hosts[index].address};
 }
 
 void WorkerLoadBalancers::requestStarted(const Cluster& cluster, size_t host) {
-  State& s = state(cluster);
-  const auto& hosts = cluster.selection().hosts();
-  const auto it = std::find(hosts.begin(), hosts.end(), host);
-  if (it != hosts.end()) {
-    ++s.active[static_cast<size_t>(it - hosts.begin())];
+  if (const auto found = cluster.selection().find(host)) {
+    ++state(cluster).levels[found->first].active[found->second];
   }
 }
 
 void WorkerLoadBalancers::requestFinished(const Cluster& cluster, size_t host) {
-  State& s = state(cluster);
-  const auto& hosts = cluster.selection().hosts();
-  const auto it = std::find(hosts.begin(), hosts.end(), host);
-  if (it != hosts.end() && s.active[static_cast<size_t>(it - hosts.begin())] > 0) {
-    --s.active[static_cast<size_t>(it - hosts.begin())];
+  if (const auto found = cluster.selection().find(host)) {
+    uint32_t& active = state(cluster).levels[found->first].active[found->second];
+    if (active > 0) {
+      --active;
+    }
   }
 }
 

@@ -1,9 +1,10 @@
 // Load balancing over a cluster's hosts (Envoy's lb_policy): ROUND_ROBIN (smooth weighted),
 // LEAST_REQUEST (power of N choices on active requests), RANDOM (weighted), RING_HASH and MAGLEV
-// (consistent hashing on the route's hash policy). Only the lowest priority level that has hosts
-// is used; failover to the next level arrives with health checking.
+// (consistent hashing on the route's hash policy), within priority levels: a request first picks
+// a level by the levels' loads (Envoy's priority load with overprovisioning factor 1.4, so a level
+// with too few healthy hosts spills traffic to the next), then a host of that level.
 //
-// The hash tables are immutable and built once per cluster (HashTables); the mutable state
+// The levels and their hash tables are immutable and built once per cluster; the mutable state
 // (rotation, active request counts) lives in each worker's WorkerLoadBalancers, lock-free.
 #pragma once
 
@@ -22,12 +23,20 @@ namespace meshd::proxy::upstream {
 
 class Cluster;
 
-// The hosts of the priority level in use and the consistent-hash tables over them.
-class HostSelection {
+// One priority level: the hosts requests may go to (its healthy hosts, or all of them when too
+// few are healthy: Envoy's panic mode) and the consistent-hash tables over them.
+class PriorityLevel {
 public:
-  explicit HostSelection(const config::ClusterConfig& config);
+  // `members`: indexes into config.hosts of the hosts of this priority.
+  PriorityLevel(const config::ClusterConfig& config, const std::vector<size_t>& members);
 
-  // Indexes into config.hosts of the level in use, and their weights.
+  uint32_t priority() const { return priority_; }
+  // Percent of the level's hosts that are healthy, times the overprovisioning factor, capped at
+  // 100: how much of the traffic the level can take.
+  uint32_t health() const { return health_; }
+  bool panic() const { return panic_; }
+
+  // Indexes into config.hosts of the hosts to pick from, and their weights.
   const std::vector<size_t>& hosts() const { return hosts_; }
   const std::vector<uint32_t>& weights() const { return weights_; }
   const std::vector<uint64_t>& cumulativeWeights() const { return prefixWeights_; }
@@ -48,6 +57,28 @@ private:
   uint64_t totalWeight_ = 0;
   std::vector<std::pair<uint64_t, uint32_t>> ring_; // (hash, position), sorted
   std::vector<uint32_t> maglev_;
+  uint32_t priority_ = 0;
+  uint32_t health_ = 0;
+  bool panic_ = false;
+};
+
+// A cluster's priority levels (lowest priority value first) and the share of requests each gets.
+class HostSelection {
+public:
+  explicit HostSelection(const config::ClusterConfig& config);
+
+  bool empty() const { return levels_.empty(); }
+  const std::vector<PriorityLevel>& levels() const { return levels_; }
+  // Percent of requests per level (sums to 100 when there are levels).
+  const std::vector<uint32_t>& loads() const { return loads_; }
+  // The level for a request, from a uniform point in [0, 100).
+  size_t chooseLevel(uint64_t point) const;
+  // The level holding config.hosts[host] among its pickable hosts, and its position there.
+  std::optional<std::pair<size_t, size_t>> find(size_t host) const;
+
+private:
+  std::vector<PriorityLevel> levels_;
+  std::vector<uint32_t> loads_;
 };
 
 // 64-bit hashing for hash policies and tables (stable across processes and runs).
@@ -76,14 +107,17 @@ public:
   void requestFinished(const Cluster& cluster, size_t host);
 
 private:
-  struct State {
-    uint64_t clusterId = 0;       // Cluster::id() this state was built for
+  struct LevelState {
     uint64_t next = 0;            // rotation for uniform weights
     std::vector<int64_t> current; // smooth weighted round robin
     std::vector<uint32_t> active; // active requests per host position
   };
+  struct State {
+    uint64_t clusterId = 0; // Cluster::id() this state was built for
+    std::vector<LevelState> levels;
+  };
   State& state(const Cluster& cluster);
-  size_t weightedRandom(const HostSelection& selection);
+  size_t weightedRandom(const PriorityLevel& level);
 
   core::RandomGenerator& random_;
   std::unordered_map<std::string, State> states_; // by cluster name

@@ -10,6 +10,7 @@
 #include "fmt/format.h"
 #include "test/integration/proxy/http_test_helpers.h"
 #include "test/support/http_backend.h"
+#include "test/support/http_client.h"
 #include "test/support/mesh_proxy.h"
 #include "test/support/process.h"
 #include "test/support/temp_dir.h"
@@ -116,6 +117,43 @@ TEST_F(EdsFileTest, EmptyAssignmentLeavesNoHealthyUpstream) {
   ASSERT_NO_FATAL_FAILURE(start());
   publish(edsFile("backend", {}));
   EXPECT_TRUE(waitFor([&] { return fetchGet(port_, "/echo").status == 503; }, 10s));
+}
+
+// Priority 0 holds backend a with `health`; priority 1 holds backend b.
+std::string failoverFile(uint16_t a_port, uint16_t b_port, const std::string& health) {
+  return fmt::format(R"(resources:
+- "@type": type.googleapis.com/envoy.config.endpoint.v3.ClusterLoadAssignment
+  cluster_name: backend
+  endpoints:
+  - priority: 0
+    lb_endpoints:
+    - endpoint: {{ address: {{ socket_address: {{ address: 127.0.0.1, port_value: {} }} }} }}
+      health_status: {}
+  - priority: 1
+    lb_endpoints:
+    - endpoint: {{ address: {{ socket_address: {{ address: 127.0.0.1, port_value: {} }} }} }}
+)",
+                     a_port, health, b_port);
+}
+
+TEST_F(EdsFileTest, UnhealthyPriorityFailsOverToTheNextAndBack) {
+  publish(failoverFile(a_.port(), b_.port(), "HEALTHY"));
+  ASSERT_NO_FATAL_FAILURE(start());
+  for (int i = 0; i < 10; ++i) {
+    EXPECT_EQ(servedBy(), "a");
+  }
+  publish(failoverFile(a_.port(), b_.port(), "UNHEALTHY"));
+  EXPECT_TRUE(waitFor([&] { return servedBy() == "b"; }, 10s));
+  for (int i = 0; i < 10; ++i) {
+    EXPECT_EQ(servedBy(), "b"); // all of it: priority 0 has no healthy host
+  }
+  const std::string clusters = httpGet(proxy_->adminPort(), "/clusters").body;
+  EXPECT_NE(clusters.find(
+                fmt::format("backend::127.0.0.1:{}::health_flags::/failed_eds_health", a_.port())),
+            std::string::npos)
+      << clusters;
+  publish(failoverFile(a_.port(), b_.port(), "HEALTHY"));
+  EXPECT_TRUE(waitFor([&] { return servedBy() == "a"; }, 10s));
 }
 
 TEST_F(EdsFileTest, BadFileAtStartIsRefusedNamingIt) {

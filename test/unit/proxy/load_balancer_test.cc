@@ -13,7 +13,8 @@ namespace meshd::proxy::upstream {
 namespace {
 
 config::ClusterConfig clusterConfig(config::LbPolicy policy, std::vector<uint32_t> weights,
-                                    std::vector<uint32_t> priorities = {}) {
+                                    std::vector<uint32_t> priorities = {},
+                                    std::vector<bool> healthy = {}) {
   config::ClusterConfig config;
   config.name = "c";
   config.lbPolicy = policy;
@@ -23,6 +24,7 @@ config::ClusterConfig clusterConfig(config::LbPolicy policy, std::vector<uint32_
                                     static_cast<uint16_t>(8000 + i));
     host.weight = weights[i];
     host.priority = i < priorities.size() ? priorities[i] : 0;
+    host.healthy = i < healthy.size() ? healthy[i] : true;
     config.hosts.push_back(host);
   }
   return config;
@@ -96,6 +98,73 @@ TEST(LoadBalancerTest, OnlyTheLowestPriorityWithHostsIsUsed) {
   const auto counts = distribution(balancers, cluster, 10);
   EXPECT_EQ(counts.size(), 1u);
   EXPECT_EQ(counts.at(1), 10);
+}
+
+TEST(PriorityTest, LevelWithTooFewHealthyHostsSpillsToTheNext) {
+  stats::Store store;
+  core::DefaultRandomGenerator random(7);
+  WorkerLoadBalancers balancers(random);
+  // P0: two of four healthy (50% x 1.4 = 70% of the traffic); P1 takes the other 30%.
+  Cluster cluster(clusterConfig(config::LbPolicy::kRoundRobin, {1, 1, 1, 1, 1, 1},
+                                {0, 0, 0, 0, 1, 1}, {true, true, false, false, true, true}),
+                  store);
+  EXPECT_EQ(cluster.selection().loads(), (std::vector<uint32_t>{70, 30}));
+  const auto counts = distribution(balancers, cluster, 10000);
+  EXPECT_EQ(counts.count(2) + counts.count(3), 0u); // unhealthy hosts take nothing
+  // Binomial(10000, 0.7): standard deviation 46; five of them.
+  EXPECT_NEAR(counts.at(0) + counts.at(1), 7000, 230);
+  EXPECT_NEAR(counts.at(4) + counts.at(5), 3000, 230);
+}
+
+TEST(PriorityTest, OverprovisioningKeepsAMostlyHealthyLevelWhole) {
+  stats::Store store;
+  // Four of five healthy: 80% x 1.4 caps at 100%, P1 gets nothing.
+  Cluster cluster(clusterConfig(config::LbPolicy::kRandom, {1, 1, 1, 1, 1, 1}, {0, 0, 0, 0, 0, 1},
+                                {true, true, true, true, false, true}),
+                  store);
+  EXPECT_EQ(cluster.selection().loads(), (std::vector<uint32_t>{100, 0}));
+}
+
+TEST(PriorityTest, LevelInPanicUsesAllItsHosts) {
+  stats::Store store;
+  core::DefaultRandomGenerator random(3);
+  WorkerLoadBalancers balancers(random);
+  // One of four healthy (25% < the 50% panic threshold), and no other level: all four serve.
+  Cluster cluster(
+      clusterConfig(config::LbPolicy::kRoundRobin, {1, 1, 1, 1}, {}, {true, false, false, false}),
+      store);
+  EXPECT_TRUE(cluster.selection().levels()[0].panic());
+  EXPECT_EQ(distribution(balancers, cluster, 400).size(), 4u);
+}
+
+TEST(PriorityTest, NothingHealthyAnywhereGoesToTheFirstLevel) {
+  stats::Store store;
+  core::DefaultRandomGenerator random(3);
+  WorkerLoadBalancers balancers(random);
+  Cluster cluster(clusterConfig(config::LbPolicy::kLeastRequest, {1, 1, 1, 1}, {0, 0, 1, 1},
+                                {false, false, false, false}),
+                  store);
+  EXPECT_EQ(cluster.selection().loads(), (std::vector<uint32_t>{100, 0}));
+  const auto counts = distribution(balancers, cluster, 200);
+  EXPECT_EQ(counts.count(2) + counts.count(3), 0u);
+  EXPECT_EQ(counts.size(), 2u);
+}
+
+TEST(PriorityTest, ConsistentHashKeepsAKeyOnItsHostAcrossLevels) {
+  stats::Store store;
+  core::DefaultRandomGenerator random(3);
+  WorkerLoadBalancers balancers(random);
+  Cluster cluster(clusterConfig(config::LbPolicy::kMaglev, {1, 1, 1, 1, 1, 1}, {0, 0, 0, 0, 1, 1},
+                                {true, true, false, false, true, true}),
+                  store);
+  for (uint64_t key = 0; key < 50; ++key) {
+    const PickContext context{hash64(std::to_string(key)), std::nullopt};
+    const auto first = balancers.pick(cluster, context);
+    ASSERT_TRUE(first);
+    for (int again = 0; again < 5; ++again) {
+      EXPECT_EQ(balancers.pick(cluster, context)->index, first->index) << key;
+    }
+  }
 }
 
 class ConsistentHashTest : public ::testing::TestWithParam<config::LbPolicy> {};
