@@ -614,8 +614,20 @@ void HttpConnectionManager::sendRedirect(const router::RedirectAction& redirect)
 }
 
 void HttpConnectionManager::countResponse(int status) {
-  if (status >= 100 && status < 600) {
-    stats_.httpDownstreamRqByClass[static_cast<size_t>(status / 100 - 1)].inc();
+  if (status < 100 || status >= 600) {
+    return;
+  }
+  const auto statusClass = static_cast<size_t>(status / 100 - 1);
+  stats_.httpDownstreamRqByClass[statusClass].inc();
+  if (stream_ && stream_->cluster && stream_->virtualHost != nullptr) {
+    const auto found = runtime_->virtualHostStats.find(stream_->virtualHost);
+    if (found != runtime_->virtualHostStats.end()) {
+      found->second.rqTotal.inc();
+      found->second.rqByClass[statusClass].inc();
+      found->second.rqTime.record(std::chrono::duration<double, std::milli>(
+                                      std::chrono::steady_clock::now() - stream_->startedAt)
+                                      .count());
+    }
   }
 }
 

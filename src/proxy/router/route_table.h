@@ -173,6 +173,7 @@ public:
   const Route* findRoute(const http::HeaderMap& headers, const VirtualHost** vhost_out) const;
 
   const std::string& name() const { return name_; }
+  const std::vector<VirtualHost>& virtualHosts() const { return virtualHosts_; }
   const HeaderMutation& requestHeaders() const { return requestHeaders_; }
   const HeaderMutation& responseHeaders() const { return responseHeaders_; }
 

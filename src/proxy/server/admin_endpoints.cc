@@ -19,19 +19,28 @@ using core::AdminResponse;
 constexpr const char* kJson = "application/json";
 constexpr const char* kVersion = "meshd-0.1.0";
 
-// Envoy's flat stat name: the tag value goes back into the dotted name after the first segment
+// Envoy's flat stat name: each tag value goes back into the dotted name after its segment
 // ("cluster.upstream_cx_total" + envoy_cluster_name=backend ->
 // "cluster.backend.upstream_cx_total").
 std::string flatName(const stats::MetricInfo& info) {
-  if (info.tags.size() != 1 || !info.tags[0].first.starts_with("envoy_")) {
-    return info.name;
+  // The i-th tag's value follows the i-th component of the name ("vhost.vcluster.x" with two
+  // tags -> "vhost.<host>.vcluster.<cluster>.x").
+  for (const auto& [key, value] : info.tags) {
+    if (!key.starts_with("envoy_")) {
+      return info.name;
+    }
   }
-  const size_t dot = info.name.find('.');
-  if (dot == std::string::npos) {
-    return info.name;
+  std::string out;
+  size_t start = 0;
+  for (const auto& [key, value] : info.tags) {
+    const size_t dot = info.name.find('.', start);
+    if (dot == std::string::npos) {
+      return info.name;
+    }
+    out += info.name.substr(start, dot - start + 1) + value + ".";
+    start = dot + 1;
   }
-  return fmt::format("{}.{}.{}", info.name.substr(0, dot), info.tags[0].second,
-                     info.name.substr(dot + 1));
+  return out + info.name.substr(start);
 }
 
 std::string statsText(const stats::Store& store) {

@@ -68,6 +68,25 @@ ListenerStats ListenerStats::create(stats::Store& store, const config::ListenerC
   return out;
 }
 
+VirtualHostStats VirtualHostStats::create(stats::Store& store, const std::string& virtual_host) {
+  const stats::Tags tags = {{"envoy_virtual_host", virtual_host},
+                            {"envoy_virtual_cluster", "other"}};
+  VirtualHostStats out{
+      .rqTotal = store.counter("vhost.vcluster.upstream_rq_total", tags,
+                               "Requests the virtual host routed upstream"),
+      .rqByClass = {},
+      .rqTime = store.histogram("vhost.vcluster.upstream_rq_time", tags,
+                                stats::defaultDurationBucketsMs(),
+                                "Time to the response head in milliseconds"),
+  };
+  for (int i = 0; i < 5; ++i) {
+    out.rqByClass[static_cast<size_t>(i)] =
+        store.counter(fmt::format("vhost.vcluster.upstream_rq_{}xx", i + 1), tags,
+                      fmt::format("Upstream responses with a {}xx status", i + 1));
+  }
+  return out;
+}
+
 const config::ListenerConfig* Runtime::listener(const std::string& name) const {
   for (const auto& candidate : config.listeners) {
     if (candidate.name == name) {
@@ -96,6 +115,12 @@ Runtime::build(config::ProxyConfig config,
     // `chain` is the index'th chain of `listener` (the default chain: index -1).
     auto addChain = [&](const config::FilterChainConfig& chain, int index) {
       runtime->chainStats.emplace(&chain, ListenerStats::create(store, listener, &chain, bound));
+      if (chain.http) {
+        for (const auto& virtualHost : chain.http->routes->virtualHosts()) {
+          runtime->virtualHostStats.emplace(&virtualHost,
+                                            VirtualHostStats::create(store, virtualHost.name));
+        }
+      }
       if (!chain.connectionLimit) {
         return;
       }

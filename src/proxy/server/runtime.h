@@ -6,6 +6,7 @@
 #include <map>
 #include <memory>
 #include <string>
+#include <unordered_map>
 
 #include "core/stats/store.h"
 #include "proxy/config/proxy_config.h"
@@ -46,11 +47,22 @@ struct ListenerStats {
                               const boost::asio::ip::tcp::endpoint& bound);
 };
 
+// Envoy's catch-all virtual cluster stats of one virtual host (vhost.<name>.vcluster.other.*):
+// requests the virtual host routed upstream, by response class, and their time.
+struct VirtualHostStats {
+  stats::Counter rqTotal;
+  std::array<stats::Counter, 5> rqByClass; // 1xx..5xx
+  stats::Histogram rqTime;                 // milliseconds, to the response head
+
+  static VirtualHostStats create(stats::Store& store, const std::string& virtual_host);
+};
+
 struct Runtime {
   config::ProxyConfig config;
   std::map<std::string, std::shared_ptr<const upstream::Cluster>> clusters;
   std::map<std::string, ListenerStats> listenerStats; // by listener name
   std::map<const config::FilterChainConfig*, ListenerStats> chainStats;
+  std::unordered_map<const router::VirtualHost*, VirtualHostStats> virtualHostStats;
   // connection_limit filters, by the chain they guard.
   std::map<const config::FilterChainConfig*, std::shared_ptr<filters::ConnectionLimiter>>
       connectionLimiters;

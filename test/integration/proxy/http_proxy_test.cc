@@ -108,6 +108,9 @@ TEST_F(HttpProxyTest, ForwardsGetAndReturnsTheBackendResponse) {
       << statOf(*proxy_, "http.ingress.downstream_rq_2xx");
   EXPECT_TRUE(statReaches(*proxy_, "cluster.backend.upstream_rq_total", "1"))
       << statOf(*proxy_, "cluster.backend.upstream_rq_total");
+  // The virtual host's catch-all virtual cluster, as Envoy names it.
+  EXPECT_EQ(statOf(*proxy_, "vhost.all.vcluster.other.upstream_rq_total"), "1");
+  EXPECT_EQ(statOf(*proxy_, "vhost.all.vcluster.other.upstream_rq_2xx"), "1");
 }
 
 TEST_F(HttpProxyTest, ForwardsPostBodyAndOtherMethods) {
