@@ -1,0 +1,44 @@
+// TypeState: one stream's state for one resource type — subscription, what the client holds, and
+// the version/nonce/ACK/NACK bookkeeping.
+#pragma once
+
+#include <cstdint>
+#include <optional>
+#include <string>
+
+#include "absl/container/flat_hash_map.h"
+#include "control/xds/resource_snapshot.h"
+#include "control/xds/stream_debug.h"
+#include "control/xds/subscription.h"
+#include "control/xds/type_urls.h"
+
+namespace meshd::control::xds {
+
+struct TypeState {
+  explicit TypeState(std::string type_url)
+      : typeUrl(std::move(type_url)), subscription(isFullStateType(typeUrl)) {}
+
+  std::string typeUrl;
+  Subscription subscription;
+  // What the client holds as far as the server knows: name → resource (and so version) sent.
+  // NACKed responses are not rolled back: the client is sent a resource again only when it changes.
+  absl::flat_hash_map<std::string, ResourcePtr> held;
+  // The snapshot's map for this type at the last comparison (kept so pointer equality is sound).
+  ResourceMapPtr comparedMap;
+  bool compared = false;
+  // The subscription changed or a new snapshot arrived: compare again.
+  bool dirty = false;
+  // Send a SotW response even if no resource changed (first request, or a changed subscription of
+  // a full-state type: the client learns which names do not exist).
+  bool forceResponse = false;
+  bool responded = false;
+
+  std::string lastVersionSent;
+  std::string lastNonceSent;
+  std::string lastAckedVersion;
+  std::optional<NackInfo> lastNack;
+  uint64_t acks = 0;
+  uint64_t nacks = 0;
+};
+
+} // namespace meshd::control::xds
