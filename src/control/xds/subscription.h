@@ -9,6 +9,7 @@
 // first request with no names for a wildcard-capable type is the legacy wildcard.
 #pragma once
 
+#include <cstdint>
 #include <string>
 #include <vector>
 
@@ -36,11 +37,14 @@ public:
   std::vector<std::string> sortedNames() const;
 
 private:
+  bool sameAs(const NameList& names, uint64_t list_hash) const;
+
   bool wildcardCapable_;
   bool wildcard_ = false;
   // Once a client has named resources, an empty list no longer means the legacy wildcard.
   bool everNamed_ = false;
   bool seenRequest_ = false;
+  uint64_t lastListHash_ = 0;
   absl::flat_hash_set<std::string> names_;
 };
 

@@ -37,6 +37,17 @@ TEST(SubscriptionTest, NamesReplaceTheWildcardAndEmptyThenMeansNothing) {
   EXPECT_TRUE(listeners.empty());
 }
 
+TEST(SubscriptionTest, RepeatedAndReorderedListsAreCompared) {
+  Subscription endpoints(false);
+  EXPECT_TRUE(endpoints.applySotw(list({"a", "b"})));
+  EXPECT_FALSE(endpoints.applySotw(list({"a", "b"})));
+  EXPECT_FALSE(endpoints.applySotw(list({"b", "a"})));
+  EXPECT_TRUE(endpoints.applySotw(list({"a", "a"})));
+  EXPECT_EQ(endpoints.sortedNames(), std::vector<std::string>{"a"});
+  EXPECT_TRUE(endpoints.applySotw(list({"a", "c"})));
+  EXPECT_EQ(endpoints.sortedNames(), (std::vector<std::string>{"a", "c"}));
+}
+
 TEST(SubscriptionTest, StarIsAnExplicitWildcard) {
   Subscription endpoints(false);
   EXPECT_TRUE(endpoints.applySotw(list({"*", "x"})));
