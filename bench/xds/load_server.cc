@@ -1,6 +1,7 @@
 // The server process of the xDS load benchmark (see load_server.h).
 #include "bench/xds/load_server.h"
 
+#include <malloc.h>
 #include <sys/resource.h>
 #include <unistd.h>
 
@@ -197,6 +198,9 @@ void writeLine(int fd, const std::string& line) {
       writeLine(answer_fd, "ok");
     } else if (command == kWaitAcked) {
       writeLine(answer_fd, std::to_string(acks.waitMicros(std::chrono::seconds(60))));
+    } else if (command == kTrim) {
+      malloc_trim(0);
+      writeLine(answer_fd, "ok");
     } else if (command == kReport) {
       writeLine(answer_fd, fmt::format("{} {} {}", cpuMicros(), rssKib(), server.streamCount()));
     }

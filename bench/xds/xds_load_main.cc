@@ -278,8 +278,11 @@ int run(const Options& options) {
     if (!route.proxyMs.empty())
       printRow("one route (RDS)", route);
     const LoadServerClient::Report end = server.report();
-    std::printf("\nserver RSS after the changes: %.1f MiB\n",
-                static_cast<double>(end.rssKib) / 1024);
+    server.command(kTrim);
+    const LoadServerClient::Report trimmed = server.report();
+    std::printf("\nserver RSS after the changes: %.1f MiB (%.1f MiB after malloc_trim)\n",
+                static_cast<double>(end.rssKib) / 1024,
+                static_cast<double>(trimmed.rssKib) / 1024);
     status = endpoint.failures + route.failures > 0 ? 1 : 0;
   }
 

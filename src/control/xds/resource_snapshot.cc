@@ -26,8 +26,13 @@ ResourcePtr ResourceSnapshot::find(const std::string& type_url, const std::strin
   return it == map->end() ? nullptr : it->second;
 }
 
+const TypeChanges* ResourceSnapshot::changes(const std::string& type_url) const {
+  auto it = changes_.find(type_url);
+  return it == changes_.end() ? nullptr : &it->second;
+}
+
 ResourceSnapshotBuilder::ResourceSnapshotBuilder(const ResourceSnapshot& base)
-    : types_(base.types_) {}
+    : types_(base.types_), base_(base.types_) {}
 
 ResourceMap& ResourceSnapshotBuilder::mutableType(const std::string& type_url) {
   auto owned = owned_.find(type_url);
@@ -63,6 +68,7 @@ void ResourceSnapshotBuilder::addAny(std::string name, google::protobuf::Any bod
   resource->name = name;
   resource->version = std::move(version);
   resource->body = std::move(body);
+  touched_[type_url].insert(name);
   mutableType(type_url)[std::move(name)] = std::move(resource);
 }
 
@@ -71,6 +77,7 @@ bool ResourceSnapshotBuilder::remove(const std::string& type_url, const std::str
   if (shared == types_.end() || !shared->second->contains(name)) {
     return false;
   }
+  touched_[type_url].insert(name);
   mutableType(type_url).erase(name);
   return true;
 }
@@ -78,7 +85,16 @@ bool ResourceSnapshotBuilder::remove(const std::string& type_url, const std::str
 SnapshotPtr ResourceSnapshotBuilder::build() {
   auto snapshot = std::make_shared<ResourceSnapshot>();
   snapshot->types_ = types_;
-  owned_.clear(); // later changes copy again, so the built snapshot stays immutable
+  for (auto& [type_url, names] : touched_) {
+    auto base = base_.find(type_url);
+    if (base != base_.end()) {
+      snapshot->changes_[type_url] = TypeChanges{base->second, {names.begin(), names.end()}};
+    }
+  }
+  // Later changes copy again (the built snapshot stays immutable) and are relative to it.
+  owned_.clear();
+  touched_.clear();
+  base_ = types_;
   return snapshot;
 }
 

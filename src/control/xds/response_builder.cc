@@ -2,6 +2,7 @@
 // (see response_builder.h).
 #include "control/xds/response_builder.h"
 
+#include <string>
 #include <vector>
 
 #include "control/xds/version_hash.h"
@@ -29,92 +30,122 @@ void forEachWanted(const Subscription& subscription, const ResourceMap* resource
   }
 }
 
-// Order-independent hash of the (name, version) pairs a client should hold: the response's
-// version_info, identical for identical states.
+// One (name, version) pair's share of the state hash (a sum, so order does not matter).
 uint64_t entryHash(const Resource& resource) {
   return fnv1a64(resource.version, fnv1a64(resource.name));
 }
 
-// What a comparison found: the wanted resources the client lacks at their current version.
+bool heldAtVersion(const TypeState& state, const ResourcePtr& resource) {
+  const Resource* held = state.held.find(resource->name);
+  return held != nullptr && (held == resource.get() || held->version == resource->version);
+}
+
+// What a comparison found.
 struct Comparison {
-  std::vector<ResourcePtr> changed;
-  std::vector<ResourcePtr> wanted; // every wanted resource (full-state SotW only)
+  std::vector<ResourcePtr> changed; // wanted, and not held at their current version
+  std::vector<std::string> deleted; // held and still subscribed, but gone from the snapshot
+  bool droppedUnsubscribed = false; // held entries forgotten because no longer subscribed
   uint64_t stateHash = 0;
-  size_t heldWanted = 0; // held entries that are still wanted and present
 };
 
-Comparison compare(const TypeState& state, const ResourceMap* resources, bool keep_wanted) {
+// Looks at every subscribed resource and every held one.
+Comparison compareAll(TypeState& state, const ResourceMap* resources) {
   Comparison result;
+  size_t held_wanted = 0; // held entries still wanted and present
   forEachWanted(state.subscription, resources, [&](const ResourcePtr& resource) {
     result.stateHash += entryHash(*resource);
-    if (keep_wanted) {
-      result.wanted.push_back(resource);
+    if (state.held.contains(resource->name)) {
+      ++held_wanted;
     }
-    auto held = state.held.find(resource->name);
-    if (held != state.held.end()) {
-      ++result.heldWanted;
-      if (held->second == resource || held->second->version == resource->version) {
-        return;
-      }
+    if (!heldAtVersion(state, resource)) {
+      result.changed.push_back(resource);
     }
-    result.changed.push_back(resource);
   });
+  if (held_wanted == state.held.size()) {
+    return result;
+  }
+  state.held.eraseIf(
+      [&](const std::string& name) {
+        bool exists = resources != nullptr && resources->contains(name);
+        return !exists || !state.subscription.wants(name);
+      },
+      [&](const std::string& name) {
+        if (state.subscription.wants(name)) {
+          result.deleted.push_back(name);
+        } else {
+          result.droppedUnsubscribed = true;
+        }
+      });
   return result;
 }
 
-// Forgets held resources that are no longer subscribed or no longer exist; returns the names of
-// the ones still subscribed (the client must be told they are gone).
-std::vector<std::string> dropStale(TypeState& state, const ResourceMap* resources) {
-  std::vector<std::string> deleted;
-  for (auto it = state.held.begin(); it != state.held.end();) {
-    const std::string& name = it->first;
-    bool exists = resources != nullptr && resources->contains(name);
-    if (exists && state.subscription.wants(name)) {
-      ++it;
+// Looks only at the names that changed since the map the state was last compared against.
+Comparison compareChanged(TypeState& state, const ResourceMap* resources,
+                          const TypeChanges& changes) {
+  Comparison result;
+  result.stateHash = state.stateHash;
+  for (const std::string& name : changes.names) {
+    if (!state.subscription.wants(name)) {
       continue;
     }
-    if (state.subscription.wants(name)) {
-      deleted.push_back(name);
+    auto before = changes.from->find(name);
+    if (before != changes.from->end()) {
+      result.stateHash -= entryHash(*before->second);
     }
-    state.held.erase(it++);
+    auto now = resources != nullptr ? resources->find(name) : ResourceMap::const_iterator();
+    if (resources != nullptr && now != resources->end()) {
+      result.stateHash += entryHash(*now->second);
+      if (!heldAtVersion(state, now->second)) {
+        result.changed.push_back(now->second);
+      }
+    } else if (state.held.erase(name)) {
+      result.deleted.push_back(name);
+    }
   }
-  return deleted;
+  return result;
+}
+
+Comparison compare(TypeState& state, const ResourceMap* resources, const TypeChanges* changes) {
+  Comparison result = changes != nullptr ? compareChanged(state, resources, *changes)
+                                         : compareAll(state, resources);
+  state.stateHash = result.stateHash;
+  state.needsFullCompare = false;
+  return result;
 }
 
 } // namespace
 
-bool buildSotwResponse(TypeState& state, const ResourceMap* resources, bool force,
-                       envoy::service::discovery::v3::DiscoveryResponse* response) {
+bool buildSotwResponse(TypeState& state, const ResourceMap* resources, const TypeChanges* changes,
+                       bool force, envoy::service::discovery::v3::DiscoveryResponse* response) {
   const bool full_state = isFullStateType(state.typeUrl);
-  Comparison comparison = compare(state, resources, full_state);
-  const bool any_stale = comparison.heldWanted != state.held.size();
-  if (any_stale) {
-    dropStale(state, resources);
-  }
-  if (comparison.changed.empty() && !force && !(full_state && any_stale)) {
+  Comparison comparison = compare(state, resources, changes);
+  const bool lost_resources = !comparison.deleted.empty() || comparison.droppedUnsubscribed;
+  if (comparison.changed.empty() && !force && !(full_state && lost_resources)) {
     return false;
   }
   response->Clear();
   response->set_type_url(state.typeUrl);
   response->set_version_info(hexVersion(comparison.stateHash));
-  for (const ResourcePtr& resource : full_state ? comparison.wanted : comparison.changed) {
-    *response->add_resources() = resource->body;
+  if (full_state) {
+    forEachWanted(state.subscription, resources, [&](const ResourcePtr& resource) {
+      *response->add_resources() = resource->body;
+    });
+  } else {
+    for (const ResourcePtr& resource : comparison.changed) {
+      *response->add_resources() = resource->body;
+    }
   }
   for (const ResourcePtr& resource : comparison.changed) {
-    state.held[resource->name] = resource;
+    state.held.put(resource);
   }
   state.lastVersionSent = response->version_info();
   return true;
 }
 
-bool buildDeltaResponse(TypeState& state, const ResourceMap* resources,
+bool buildDeltaResponse(TypeState& state, const ResourceMap* resources, const TypeChanges* changes,
                         envoy::service::discovery::v3::DeltaDiscoveryResponse* response) {
-  Comparison comparison = compare(state, resources, false);
-  std::vector<std::string> deleted;
-  if (comparison.heldWanted != state.held.size()) {
-    deleted = dropStale(state, resources);
-  }
-  if (comparison.changed.empty() && deleted.empty()) {
+  Comparison comparison = compare(state, resources, changes);
+  if (comparison.changed.empty() && comparison.deleted.empty()) {
     return false;
   }
   response->Clear();
@@ -125,9 +156,9 @@ bool buildDeltaResponse(TypeState& state, const ResourceMap* resources,
     out->set_name(resource->name);
     out->set_version(resource->version);
     *out->mutable_resource() = resource->body;
-    state.held[resource->name] = resource;
+    state.held.put(resource);
   }
-  for (std::string& name : deleted) {
+  for (std::string& name : comparison.deleted) {
     response->add_removed_resources(std::move(name));
   }
   state.lastVersionSent = response->system_version_info();

@@ -80,6 +80,7 @@ StreamState::onSotwRequest(const envoy::service::discovery::v3::DiscoveryRequest
   bool changed = state.subscription.applySotw(request.resource_names());
   if (changed || !state.responded) {
     state.dirty = true;
+    state.needsFullCompare = true;
     if (isFullStateType(type_url) && (changed || !state.subscription.empty())) {
       state.forceResponse = true;
     }
@@ -96,14 +97,15 @@ StreamState::onDeltaRequest(const envoy::service::discovery::v3::DeltaDiscoveryR
   for (const auto& [name, version] : request.initial_resource_versions()) {
     ResourcePtr current = snapshot_ ? snapshot_->find(type_url, name) : nullptr;
     if (current != nullptr && current->version == version) {
-      state.held[name] = current;
+      state.held.put(current);
     } else {
       auto claimed = std::make_shared<Resource>();
       claimed->name = name;
       claimed->version = version;
-      state.held[name] = std::move(claimed);
+      state.held.put(std::move(claimed));
     }
     state.dirty = true;
+    state.needsFullCompare = true;
   }
   // The version a delta client acknowledges is the one sent with the nonce it answers.
   std::string acked_version =
@@ -116,6 +118,7 @@ StreamState::onDeltaRequest(const envoy::service::discovery::v3::DeltaDiscoveryR
                                                request.resource_names_unsubscribe());
   if (changed) {
     state.dirty = true;
+    state.needsFullCompare = true;
   }
   return outcome;
 }
@@ -149,14 +152,24 @@ bool StreamState::anyDirty() const {
   return false;
 }
 
+const TypeChanges* StreamState::beginComparison(TypeState& state) {
+  state.dirty = false;
+  ResourceMapPtr current = snapshot_ ? snapshot_->resourceMap(state.typeUrl) : nullptr;
+  const TypeChanges* changes = snapshot_ ? snapshot_->changes(state.typeUrl) : nullptr;
+  bool only_changes = changes != nullptr && !state.needsFullCompare && state.compared &&
+                      changes->from == state.comparedMap;
+  state.comparedMap = std::move(current);
+  state.compared = true;
+  return only_changes ? changes : nullptr;
+}
+
 bool StreamState::nextSotwResponse(envoy::service::discovery::v3::DiscoveryResponse* response) {
   while (TypeState* state = nextDirty()) {
-    state->dirty = false;
     bool force = state->forceResponse;
     state->forceResponse = false;
-    state->comparedMap = snapshot_ ? snapshot_->resourceMap(state->typeUrl) : nullptr;
-    state->compared = true;
-    if (buildSotwResponse(*state, state->comparedMap.get(), force, response)) {
+    state->needsFullCompare = state->needsFullCompare || force;
+    const TypeChanges* changes = beginComparison(*state);
+    if (buildSotwResponse(*state, state->comparedMap.get(), changes, force, response)) {
       state->lastNonceSent = nextNonce();
       state->responded = true;
       response->set_nonce(state->lastNonceSent);
@@ -169,10 +182,8 @@ bool StreamState::nextSotwResponse(envoy::service::discovery::v3::DiscoveryRespo
 bool StreamState::nextDeltaResponse(
     envoy::service::discovery::v3::DeltaDiscoveryResponse* response) {
   while (TypeState* state = nextDirty()) {
-    state->dirty = false;
-    state->comparedMap = snapshot_ ? snapshot_->resourceMap(state->typeUrl) : nullptr;
-    state->compared = true;
-    if (buildDeltaResponse(*state, state->comparedMap.get(), response)) {
+    const TypeChanges* changes = beginComparison(*state);
+    if (buildDeltaResponse(*state, state->comparedMap.get(), changes, response)) {
       state->lastNonceSent = nextNonce();
       state->responded = true;
       response->set_nonce(state->lastNonceSent);

@@ -73,6 +73,10 @@ private:
   RequestOutcome acknowledge(TypeState& state, const std::string& nonce, const std::string& version,
                              const google::rpc::Status* error);
   TypeState* nextDirty();
+  // Takes the snapshot's map of the type for comparison; returns its changes when comparing
+  // only those is enough (the state was compared against their base map with the same
+  // subscription), else null.
+  const TypeChanges* beginComparison(TypeState& state);
   std::string nextNonce() { return std::to_string(++nonceCounter_); }
 
   const uint64_t id_;

@@ -6,7 +6,7 @@
 #include <optional>
 #include <string>
 
-#include "absl/container/flat_hash_map.h"
+#include "control/xds/held_resources.h"
 #include "control/xds/resource_snapshot.h"
 #include "control/xds/stream_debug.h"
 #include "control/xds/subscription.h"
@@ -22,10 +22,16 @@ struct TypeState {
   Subscription subscription;
   // What the client holds as far as the server knows: name → resource (and so version) sent.
   // NACKed responses are not rolled back: the client is sent a resource again only when it changes.
-  absl::flat_hash_map<std::string, ResourcePtr> held;
+  HeldResources held;
   // The snapshot's map for this type at the last comparison (kept so pointer equality is sound).
   ResourceMapPtr comparedMap;
   bool compared = false;
+  // Order-independent hash of the (name, version) pairs the client should hold after the last
+  // comparison: the response's version_info, kept so the fast path can update it.
+  uint64_t stateHash = 0;
+  // The subscription or the held set changed other than by a comparison: the next comparison
+  // must look at every subscribed resource, not only at a snapshot's changed names.
+  bool needsFullCompare = true;
   // The subscription changed or a new snapshot arrived: compare again.
   bool dirty = false;
   // Send a SotW response even if no resource changed (first request, or a changed subscription of

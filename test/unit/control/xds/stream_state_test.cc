@@ -302,6 +302,75 @@ TEST(StreamStateTypeTest, PerTypeServicesFillInAndCheckTheType) {
             absl::StatusCode::kInvalidArgument);
 }
 
+// Snapshots built from their predecessor record what changed, and a stream then compares only
+// those names. The result must be what a full comparison gives.
+class IncrementalSnapshotTest : public SotwStreamTest {
+protected:
+  // A snapshot from `base` with c<index>'s endpoint port changed to `port`.
+  static SnapshotPtr withPort(const SnapshotPtr& base, int index, uint16_t port) {
+    ResourceSnapshotBuilder builder(*base);
+    addResource(builder, loadAssignment("c" + std::to_string(index), port));
+    return builder.build();
+  }
+  // The version a fresh stream with the same subscription would be sent for `snapshot`.
+  static std::string fullCompareVersion(const SnapshotPtr& snapshot,
+                                        const DiscoveryRequest& subscription) {
+    meshd::testing::SimulatedTime time;
+    StreamState fresh(9, false, time);
+    fresh.setSnapshot(snapshot);
+    EXPECT_TRUE(fresh.onSotwRequest(subscription, "").ok());
+    DiscoveryResponse response;
+    EXPECT_TRUE(fresh.nextSotwResponse(&response));
+    return response.version_info();
+  }
+};
+
+TEST_F(IncrementalSnapshotTest, ChangedEndpointIsSentWithTheSameVersionAFullCompareGives) {
+  SnapshotPtr base = clusters({1, 2, 3});
+  DiscoveryRequest subscription = sotwRequest(kEds, {"c0", "c1"});
+  state_.setSnapshot(base);
+  request(subscription);
+  ack(next(), {"c0", "c1"});
+
+  SnapshotPtr changed = withPort(base, 1, 9);
+  ASSERT_NE(changed->changes(kEds), nullptr);
+  state_.setSnapshot(changed);
+  DiscoveryResponse response = next();
+  EXPECT_EQ(namesIn(response), std::set<std::string>{"c1"});
+  EXPECT_EQ(response.version_info(), fullCompareVersion(changed, subscription));
+
+  // A change to an endpoint nobody here subscribed to: nothing to send.
+  state_.setSnapshot(withPort(changed, 2, 9));
+  EXPECT_FALSE(hasNext());
+}
+
+TEST_F(IncrementalSnapshotTest, RemovalThroughTheBuilderIsSeen) {
+  SnapshotPtr base = clusters({1, 2, 3});
+  state_.setSnapshot(base);
+  request(sotwRequest(kCds, {}));
+  ack(next(), {});
+  ResourceSnapshotBuilder builder(*base);
+  ASSERT_TRUE(builder.remove(kCds, "c2"));
+  SnapshotPtr removed = builder.build();
+  state_.setSnapshot(removed);
+  DiscoveryResponse response = next();
+  EXPECT_EQ(namesIn(response), (std::set<std::string>{"c0", "c1"}));
+  EXPECT_EQ(response.version_info(), fullCompareVersion(removed, sotwRequest(kCds, {})));
+}
+
+TEST_F(IncrementalSnapshotTest, SkippedSnapshotFallsBackToAFullCompare) {
+  SnapshotPtr base = clusters({1, 2});
+  state_.setSnapshot(base);
+  request(sotwRequest(kEds, {"c0", "c1"}));
+  ack(next(), {"c0", "c1"});
+  SnapshotPtr second = withPort(base, 0, 7);
+  SnapshotPtr third = withPort(second, 1, 8); // changes relative to `second`, never seen here
+  state_.setSnapshot(third);
+  DiscoveryResponse response = next();
+  EXPECT_EQ(namesIn(response), (std::set<std::string>{"c0", "c1"}));
+  EXPECT_EQ(response.version_info(), fullCompareVersion(third, sotwRequest(kEds, {"c0", "c1"})));
+}
+
 class DeltaStreamTest : public ::testing::Test {
 protected:
   RequestOutcome request(const std::string& type, std::vector<std::string> subscribe,
@@ -353,6 +422,21 @@ TEST_F(DeltaStreamTest, SubscribeSendsResourcesWithVersionsAndRemovalIsExplicit)
   EXPECT_EQ(removal.resources_size(), 0);
   ASSERT_EQ(removal.removed_resources_size(), 1);
   EXPECT_EQ(removal.removed_resources(0), "c1");
+}
+
+TEST_F(DeltaStreamTest, IncrementalSnapshotRemovalIsReported) {
+  SnapshotPtr base = clusters({1, 2});
+  state_.setSnapshot(base);
+  request(kEds, {"c0", "c1"});
+  next();
+  ResourceSnapshotBuilder builder(*base);
+  ASSERT_TRUE(builder.remove(kEds, "c1"));
+  addResource(builder, loadAssignment("c0", 5));
+  state_.setSnapshot(builder.build());
+  DeltaDiscoveryResponse response = next();
+  EXPECT_EQ(namesIn(response), std::set<std::string>{"c0"});
+  ASSERT_EQ(response.removed_resources_size(), 1);
+  EXPECT_EQ(response.removed_resources(0), "c1");
 }
 
 TEST_F(DeltaStreamTest, AddingANameSendsOnlyThatOne) {
