@@ -21,7 +21,7 @@ inline constexpr char kChangeEndpoint = 'e'; // → "ok"
 inline constexpr char kChangeRoute = 'r';    // → "ok"
 inline constexpr char kWaitAcked = 'w';      // → "<µs from push to the N-th ACK, or -1>"
 inline constexpr char kReport = 's';         // → "<cpu µs> <rss KiB> <streams>"
-inline constexpr char kTrim = 't';        // → "ok" after malloc_trim (RSS without free pages)
+inline constexpr char kTrim = 't';           // → "ok" after malloc_trim (RSS without free pages)
 inline constexpr char kQuit = 'q';
 
 struct LoadServerProcess {

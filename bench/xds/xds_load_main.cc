@@ -7,11 +7,14 @@
 //
 //   build/release/bin/xds_load [--proxies 1000] [--clusters 1000] [--listeners 4]
 //       [--channels 8] [--changes 10] [--debounce-ms 0] [--push-concurrency 2] [--timeout-s 60]
+//       [--delta 1]
 #include <poll.h>
+#include <sys/resource.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
 #include <algorithm>
+#include <array>
 #include <chrono>
 #include <cstdio>
 #include <cstdlib>
@@ -39,6 +42,7 @@ struct Options {
   int channels = 8;
   int changes = 10;
   int timeoutSeconds = 60;
+  int delta = 0; // 1: delta ADS streams instead of state of the world
 };
 
 bool parse(int argc, char** argv, Options& options) {
@@ -51,6 +55,7 @@ bool parse(int argc, char** argv, Options& options) {
       {"--debounce-ms", &options.server.debounceMs},
       {"--push-concurrency", &options.server.pushConcurrency},
       {"--timeout-s", &options.timeoutSeconds},
+      {"--delta", &options.delta},
   };
   for (int i = 1; i + 1 < argc; i += 2) {
     auto flag = flags.find(argv[i]);
@@ -127,22 +132,27 @@ private:
 SubscriptionSet subscriptions(const LoadServerConfig& config) {
   using namespace meshd::control::xds;
   SubscriptionSet set;
-  set.requests[kClusters].set_type_url(std::string(kClusterType));
-  set.requests[kEndpoints].set_type_url(std::string(kClusterLoadAssignmentType));
-  for (int c = 0; c < config.clusters; ++c) {
-    set.requests[kEndpoints].add_resource_names(
-        fmt::format("outbound|9080||svc-{}.default.svc", c));
+  const std::array<std::string_view, kTypeCount> types = {kClusterType, kClusterLoadAssignmentType,
+                                                          kListenerType, kRouteConfigurationType};
+  for (size_t type = 0; type < kTypeCount; ++type) {
+    set.sotw[type].set_type_url(std::string(types[type]));
+    set.delta[type].set_type_url(std::string(types[type]));
   }
-  set.requests[kListeners].set_type_url(std::string(kListenerType));
-  set.requests[kRoutes].set_type_url(std::string(kRouteConfigurationType));
+  for (int c = 0; c < config.clusters; ++c) {
+    std::string name = fmt::format("outbound|9080||svc-{}.default.svc", c);
+    set.sotw[kEndpoints].add_resource_names(name);
+    set.delta[kEndpoints].add_resource_names_subscribe(name);
+  }
   for (int l = 0; l < config.listeners; ++l) {
-    set.requests[kRoutes].add_resource_names(fmt::format("route-{}", l));
+    std::string name = fmt::format("route-{}", l);
+    set.sotw[kRoutes].add_resource_names(name);
+    set.delta[kRoutes].add_resource_names_subscribe(name);
   }
   return set;
 }
 
 // Waits until every proxy has more than `before[i]` ACKs of `type`; false on timeout or failure.
-bool waitForAcks(const std::vector<std::unique_ptr<SimulatedProxy>>& proxies, XdsType type,
+bool waitForAcks(const std::vector<std::unique_ptr<ProxyStats>>& proxies, XdsType type,
                  const std::vector<uint64_t>& before, Clock::time_point deadline) {
   size_t next = 0;
   while (next < proxies.size()) {
@@ -156,6 +166,13 @@ bool waitForAcks(const std::vector<std::unique_ptr<SimulatedProxy>>& proxies, Xd
     std::this_thread::sleep_for(std::chrono::microseconds(200));
   }
   return true;
+}
+
+int64_t processCpuMicros() {
+  rusage usage{};
+  getrusage(RUSAGE_SELF, &usage);
+  auto micros = [](const timeval& t) { return int64_t{t.tv_sec} * 1000000 + t.tv_usec; };
+  return micros(usage.ru_utime) + micros(usage.ru_stime);
 }
 
 double percentile(std::vector<double> values, double q) {
@@ -172,12 +189,13 @@ struct ChangeResult {
   std::vector<double> lastProxyMs; // per change: the slowest proxy
   std::vector<double> serverAllAckedMs;
   std::vector<double> serverCpuMs;
+  std::vector<double> clientCpuMs;
   int failures = 0;
 };
 
 ChangeResult measureChanges(LoadServerClient& server,
-                            const std::vector<std::unique_ptr<SimulatedProxy>>& proxies,
-                            char command, XdsType type, const Options& options) {
+                            const std::vector<std::unique_ptr<ProxyStats>>& proxies, char command,
+                            XdsType type, const Options& options) {
   ChangeResult result;
   for (int change = 0; change < options.changes; ++change) {
     std::vector<uint64_t> before;
@@ -185,6 +203,7 @@ ChangeResult measureChanges(LoadServerClient& server,
       before.push_back(proxy->acks(type));
     }
     int64_t cpu_before = server.report().cpuMicros;
+    int64_t client_cpu_before = processCpuMicros();
     Clock::time_point start = Clock::now();
     if (server.command(command) != "ok" ||
         !waitForAcks(proxies, type, before,
@@ -200,6 +219,8 @@ ChangeResult measureChanges(LoadServerClient& server,
     }
     result.lastProxyMs.push_back(slowest);
     result.serverAllAckedMs.push_back(std::atof(server.command(kWaitAcked).c_str()) / 1000.0);
+    result.clientCpuMs.push_back(static_cast<double>(processCpuMicros() - client_cpu_before) /
+                                 1000.0);
     result.serverCpuMs.push_back(static_cast<double>(server.report().cpuMicros - cpu_before) /
                                  1000.0);
     std::this_thread::sleep_for(std::chrono::milliseconds(100)); // let ACK traffic settle
@@ -208,12 +229,13 @@ ChangeResult measureChanges(LoadServerClient& server,
 }
 
 void printRow(const char* what, const ChangeResult& result) {
-  std::printf("| %s | %zu | %.1f ms | %.1f ms | %.1f ms | %.1f ms | %.1f ms | %.1f ms | %d |\n",
-              what, result.lastProxyMs.size(), percentile(result.proxyMs, 0.5),
-              percentile(result.proxyMs, 0.99),
-              *std::max_element(result.proxyMs.begin(), result.proxyMs.end()),
-              percentile(result.lastProxyMs, 0.5), percentile(result.serverAllAckedMs, 0.5),
-              percentile(result.serverCpuMs, 0.5), result.failures);
+  std::printf(
+      "| %s | %zu | %.1f ms | %.1f ms | %.1f ms | %.1f ms | %.1f ms | %.1f ms | %.1f ms | %d |\n",
+      what, result.lastProxyMs.size(), percentile(result.proxyMs, 0.5),
+      percentile(result.proxyMs, 0.99),
+      *std::max_element(result.proxyMs.begin(), result.proxyMs.end()),
+      percentile(result.lastProxyMs, 0.5), percentile(result.serverAllAckedMs, 0.5),
+      percentile(result.serverCpuMs, 0.5), percentile(result.clientCpuMs, 0.5), result.failures);
 }
 
 int run(const Options& options) {
@@ -237,12 +259,20 @@ int run(const Options& options) {
   }
 
   const LoadServerClient::Report idle = server.report();
-  std::vector<std::unique_ptr<SimulatedProxy>> proxies;
+  std::vector<std::unique_ptr<ProxyStats>> proxies;
   Clock::time_point connect_start = Clock::now();
   for (int p = 0; p < options.server.proxies; ++p) {
-    proxies.push_back(std::make_unique<SimulatedProxy>(
-        fmt::format("sidecar~10.0.0.{}~proxy-{}", p, p), subscription_set));
-    proxies.back()->start(*stubs[static_cast<size_t>(p % options.channels)]);
+    std::string node_id = fmt::format("sidecar~10.0.0.{}~proxy-{}", p, p);
+    auto& stub = *stubs[static_cast<size_t>(p % options.channels)];
+    if (options.delta != 0) {
+      auto proxy = std::make_unique<DeltaProxy>(node_id, subscription_set);
+      proxy->start(stub);
+      proxies.push_back(std::move(proxy));
+    } else {
+      auto proxy = std::make_unique<SotwProxy>(node_id, subscription_set);
+      proxy->start(stub);
+      proxies.push_back(std::move(proxy));
+    }
   }
   std::vector<uint64_t> zero(proxies.size(), 0);
   bool synced = true;
@@ -258,11 +288,12 @@ int run(const Options& options) {
                  options.timeoutSeconds);
     status = 1;
   } else {
-    std::printf("proxies %d, clusters %d (+ as many ClusterLoadAssignments), listeners/routes %d, "
-                "channels %d, changes %d of each kind, debounce %d ms, push concurrency %d\n\n",
-                options.server.proxies, options.server.clusters, options.server.listeners,
-                options.channels, options.changes, options.server.debounceMs,
-                options.server.pushConcurrency);
+    std::printf("%s ADS, proxies %d, clusters %d (+ as many ClusterLoadAssignments), "
+                "listeners/routes %d, channels %d, changes %d of each kind, debounce %d ms, push "
+                "concurrency %d\n\n",
+                options.delta != 0 ? "delta" : "state-of-the-world", options.server.proxies,
+                options.server.clusters, options.server.listeners, options.channels,
+                options.changes, options.server.debounceMs, options.server.pushConcurrency);
     std::printf("initial sync of all proxies: %.2f s, server CPU %.2f s; server RSS idle %.1f MiB, "
                 "with %ld streams in sync %.1f MiB\n\n",
                 sync_seconds, static_cast<double>(synced_report.cpuMicros - idle.cpuMicros) / 1e6,
@@ -271,8 +302,9 @@ int run(const Options& options) {
     ChangeResult endpoint = measureChanges(server, proxies, kChangeEndpoint, kEndpoints, options);
     ChangeResult route = measureChanges(server, proxies, kChangeRoute, kRoutes, options);
     std::printf("| change | runs | proxy ACK p50 | p99 | max | last proxy (median run) | server "
-                "got last ACK (median) | server CPU per change (median) | failed runs |\n");
-    std::printf("|---|---:|---:|---:|---:|---:|---:|---:|---:|\n");
+                "got last ACK (median) | server CPU per change (median) | simulator CPU per change "
+                "(median) | failed runs |\n");
+    std::printf("|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|\n");
     if (!endpoint.proxyMs.empty())
       printRow("one endpoint (EDS)", endpoint);
     if (!route.proxyMs.empty())
@@ -281,8 +313,7 @@ int run(const Options& options) {
     server.command(kTrim);
     const LoadServerClient::Report trimmed = server.report();
     std::printf("\nserver RSS after the changes: %.1f MiB (%.1f MiB after malloc_trim)\n",
-                static_cast<double>(end.rssKib) / 1024,
-                static_cast<double>(trimmed.rssKib) / 1024);
+                static_cast<double>(end.rssKib) / 1024, static_cast<double>(trimmed.rssKib) / 1024);
     status = endpoint.failures + route.failures > 0 ? 1 : 0;
   }
 

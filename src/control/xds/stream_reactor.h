@@ -75,6 +75,12 @@ public:
       return;
     }
     host_.requestRead(state_.id(), nodeId_, *outcome);
+    if constexpr (kDelta) {
+      // A delta subscribe can name thousands of resources and later requests are small: free
+      // the names now rather than keep them for reuse. (SotW requests repeat the whole list,
+      // so reusing the parsed strings saves allocations there.)
+      Request().Swap(&request_);
+    }
     this->StartRead(&request_);
     sendNext();
   }
