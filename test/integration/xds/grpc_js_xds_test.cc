@@ -265,5 +265,69 @@ TEST(GrpcJsXdsTest, WeightedSplitAcksAndEndpointMove) {
   EXPECT_EQ(server.counters().nacks, 0u);
 }
 
+// A Listener whose HttpConnectionManager names its router filter twice is invalid for
+// grpc-js-xds ("duplicate HTTP filter name"): the
+// client must NACK it, the NACK (with the client's reason) must show in the debug state, and the
+// corrected Listener must then be ACKed.
+TEST(GrpcJsXdsTest, InvalidListenerIsNackedThenFixed) {
+  EchoBackend backend("a");
+  const int port = backend.port();
+  ASSERT_NE(port, 0);
+
+  envoy::config::listener::v3::Listener broken = echoListener();
+  envoy::extensions::filters::network::http_connection_manager::v3::HttpConnectionManager manager;
+  ASSERT_TRUE(broken.api_listener().api_listener().UnpackTo(&manager));
+  *manager.add_http_filters() = manager.http_filters(0);
+  broken.mutable_api_listener()->mutable_api_listener()->PackFrom(manager);
+  ResourceSnapshotBuilder builder(*echoSnapshot(port, port));
+  ASSERT_TRUE(builder.add(broken).ok());
+
+  SnapshotCache cache;
+  cache.setDefault(builder.build());
+  ServerOptions options;
+  options.debounceQuietPeriod = 10ms;
+  XdsServer server(cache, options);
+  ASSERT_TRUE(server.start().ok());
+  TempDir dir;
+  std::filesystem::path bootstrap =
+      dir.write("bootstrap.json", fmt::format(R"({{"xds_servers": [{{"server_uri": "127.0.0.1:{}",
+  "channel_creds": [{{"type": "insecure"}}], "server_features": ["xds_v3"]}}],
+  "node": {{"id": "{}", "locality": {{"region": "local"}}}}}})",
+                                              server.port(), kNodeId));
+  Process client(ProcessOptions{{"node", (kScriptDir / "xds_echo_client.js").string(), "echo", "5",
+                                 (dir.path() / "go").string(), "a", "0"},
+                                {{"GRPC_XDS_BOOTSTRAP", bootstrap.string()}}});
+  auto diagnostics = [&] {
+    return fmt::format("client stdout:\n{}\nclient stderr:\n{}", client.output(), client.errors());
+  };
+
+  auto nacked = clientStream(server, [](const StreamInfo& info) {
+    const TypeInfo* lds = typeOf(info, kListenerType);
+    return lds != nullptr && lds->lastNack.has_value();
+  });
+  ASSERT_TRUE(nacked.has_value()) << diagnostics();
+  const TypeInfo* lds = typeOf(*nacked, kListenerType);
+  EXPECT_FALSE(lds->lastNack->message.empty());
+  EXPECT_EQ(lds->lastNack->nonce, lds->lastNonceSent);
+  EXPECT_TRUE(lds->lastAckedVersion.empty()) << "nothing good was ever accepted";
+  EXPECT_GE(server.counters().nacks, 1u);
+  std::cout << "grpc-js-xds NACK message: " << lds->lastNack->message << "\n";
+
+  // The fix is ACKed and the client's calls go through.
+  cache.setDefault(echoSnapshot(port, port));
+  server.push();
+  auto fixed = clientStream(server, [](const StreamInfo& info) {
+    const TypeInfo* entry = typeOf(info, kListenerType);
+    return entry != nullptr && !entry->lastAckedVersion.empty() &&
+           entry->lastAckedVersion == entry->lastVersionSent;
+  });
+  EXPECT_TRUE(fixed.has_value()) << diagnostics();
+  ASSERT_TRUE(waitFor(
+      [&] { return client.output().find("PHASE1 DONE") != std::string::npos || !client.running(); },
+      90s))
+      << diagnostics();
+  EXPECT_EQ(callsIn(client.output(), "1")["a"], 5) << diagnostics();
+}
+
 } // namespace
 } // namespace meshd::control::xds

@@ -26,7 +26,9 @@ const client = new echoProto.Echo(`xds:///${target}`, grpc.credentials.createIns
 function say() {
   return new Promise((resolve, reject) => {
     const deadline = new Date(Date.now() + kCallDeadlineMs);
-    client.Say({ message: 'hi' }, { deadline }, (error, reply) =>
+    // Wait for a usable config (it may arrive after the first call) instead of failing fast.
+    const metadata = new grpc.Metadata({ waitForReady: true });
+    client.Say({ message: 'hi' }, metadata, { deadline }, (error, reply) =>
       error ? reject(error) : resolve(reply.backend));
   });
 }
