@@ -7,14 +7,18 @@ namespace meshd::bench::xds {
 
 int typeIndex(const std::string& type_url) {
   using namespace meshd::control::xds;
-  if (type_url == kClusterType)
+  if (type_url == kClusterType) {
     return kClusters;
-  if (type_url == kClusterLoadAssignmentType)
+  }
+  if (type_url == kClusterLoadAssignmentType) {
     return kEndpoints;
-  if (type_url == kListenerType)
+  }
+  if (type_url == kListenerType) {
     return kListeners;
-  if (type_url == kRouteConfigurationType)
+  }
+  if (type_url == kRouteConfigurationType) {
     return kRoutes;
+  }
   return -1;
 }
 

@@ -24,11 +24,10 @@ public:
   size_t size() const { return byName_.size(); }
 
   // Holds `resource` in place of any resource of the same name.
-  void put(ResourcePtr resource) {
+  void put(const ResourcePtr& resource) {
     // The key must view the resource the entry keeps alive: drop the old entry first.
     byName_.erase(view(resource->name));
-    absl::string_view key = view(resource->name);
-    byName_.emplace(key, std::move(resource));
+    byName_.emplace(view(resource->name), resource);
   }
   bool erase(const std::string& name) { return byName_.erase(view(name)) > 0; }
 

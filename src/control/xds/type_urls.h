@@ -30,16 +30,21 @@ inline bool isFullStateType(std::string_view type_url) {
 // Order in which pending updates of several types go out on one ADS stream: clusters before their
 // endpoints, listeners before their routes ("make before break", xDS protocol docs). Lower first.
 inline int pushOrder(std::string_view type_url) {
-  if (type_url == kClusterType)
+  if (type_url == kClusterType) {
     return 0;
-  if (type_url == kClusterLoadAssignmentType)
+  }
+  if (type_url == kClusterLoadAssignmentType) {
     return 1;
-  if (type_url == kListenerType)
+  }
+  if (type_url == kListenerType) {
     return 2;
-  if (type_url == kRouteConfigurationType)
+  }
+  if (type_url == kRouteConfigurationType) {
     return 3;
-  if (type_url == kSecretType)
+  }
+  if (type_url == kSecretType) {
     return 4;
+  }
   return 5;
 }
 

@@ -67,9 +67,9 @@ absl::Status XdsServer::start() {
     return absl::UnavailableError(
         fmt::format("xDS server cannot listen on {}", options_.listenAddress));
   }
-  debouncer_ = std::make_unique<PushDebouncer>(options_.debounceQuietPeriod,
-                                               options_.debounceMaxDelay, *time_, pushLoop_,
-                                               [this](PushTargets targets) { runPush(targets); });
+  debouncer_ = std::make_unique<PushDebouncer>(
+      options_.debounceQuietPeriod, options_.debounceMaxDelay, *time_, pushLoop_,
+      [this](const PushTargets& targets) { runPush(targets); });
   pushThread_ = std::thread([this] { pushLoop_.run(); });
   MESHD_LOG(logger(), info, "xDS server listening on 127.0.0.1:{}", port_);
   return absl::OkStatus();
