@@ -44,6 +44,7 @@ void PushDebouncer::flushNow() {
     return;
   }
   PushTargets targets = std::move(pending_);
+  targets.requestedAt = firstRequest_;
   pending_ = PushTargets{};
   ++flushes_;
   flush_(std::move(targets));

@@ -18,6 +18,9 @@ namespace meshd::control::xds {
 struct PushTargets {
   bool all = false;
   absl::flat_hash_set<std::string> nodeIds;
+  // Set by the debouncer on a flush: when the first request it merged was made (the start of
+  // the config propagation the server measures).
+  core::MonotonicTime requestedAt{};
 
   static PushTargets everyone() { return PushTargets{true, {}}; }
   void merge(const PushTargets& other);

@@ -18,6 +18,8 @@ struct ServerMetrics {
   stats::Counter acks;
   stats::Counter nacks;
   stats::Counter staleRequests;
+  // Seconds from a push request to the ACK of the response that carried it (DESIGN.md §2.6).
+  stats::Histogram configPropagation;
 };
 
 // A plain copy of the counters, for tests and debug output.
@@ -30,6 +32,7 @@ struct ServerCounters {
   uint64_t acks = 0;
   uint64_t nacks = 0;
   uint64_t staleRequests = 0;
+  uint64_t propagationSamples = 0; // ACKs that measured a config propagation
 };
 
 } // namespace meshd::control::xds

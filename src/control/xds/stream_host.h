@@ -17,8 +17,9 @@ namespace meshd::control::xds {
 class XdsStream {
 public:
   virtual ~XdsStream() = default;
-  // Fetches the client's snapshot again and sends what changed. Any thread.
-  virtual void refresh() = 0;
+  // Fetches the client's snapshot again and sends what changed; `changed_at` is when the change
+  // was requested (for the propagation metric). Any thread.
+  virtual void refresh(core::MonotonicTime changed_at) = 0;
   virtual StreamInfo debugInfo() const = 0;
   // Ends the stream with `status` (after the write in flight, if any). Any thread.
   virtual void close(const grpc::Status& status) = 0;

@@ -113,13 +113,13 @@ public:
     self_.reset(); // may destroy this: nothing after it
   }
 
-  void refresh() override {
+  void refresh(core::MonotonicTime changed_at) override {
     {
       std::lock_guard lock(mutex_);
       if (finishing_ || !registered_) {
         return;
       }
-      state_.setSnapshot(host_.snapshotFor(state_.node()));
+      state_.setSnapshot(host_.snapshotFor(state_.node()), changed_at);
     }
     sendNext();
   }

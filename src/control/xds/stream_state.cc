@@ -61,7 +61,11 @@ RequestOutcome StreamState::acknowledge(TypeState& state, const std::string& non
     outcome.kind = RequestKind::kAck;
     ++state.acks;
     state.lastAckedVersion = version;
+    if (state.changeInFlightSince.has_value()) {
+      outcome.propagation = time_.monotonicNow() - *state.changeInFlightSince;
+    }
   }
+  state.changeInFlightSince.reset();
   return outcome;
 }
 
@@ -123,14 +127,25 @@ StreamState::onDeltaRequest(const envoy::service::discovery::v3::DeltaDiscoveryR
   return outcome;
 }
 
-void StreamState::setSnapshot(SnapshotPtr snapshot) {
+void StreamState::setSnapshot(SnapshotPtr snapshot, std::optional<core::MonotonicTime> changed_at) {
   snapshot_ = std::move(snapshot);
   for (auto& [type_url, state] : types_) {
     ResourceMapPtr current = snapshot_ ? snapshot_->resourceMap(type_url) : nullptr;
     if (!state.compared || current != state.comparedMap) {
       state.dirty = true;
+      if (changed_at.has_value() && !state.changePendingSince.has_value()) {
+        state.changePendingSince = changed_at;
+      }
     }
   }
+}
+
+void StreamState::responseBuilt(TypeState& state, std::string* nonce) {
+  state.lastNonceSent = nextNonce();
+  state.responded = true;
+  state.changeInFlightSince = state.changePendingSince;
+  state.changePendingSince.reset();
+  *nonce = state.lastNonceSent;
 }
 
 TypeState* StreamState::nextDirty() {
@@ -170,9 +185,7 @@ bool StreamState::nextSotwResponse(envoy::service::discovery::v3::DiscoveryRespo
     state->needsFullCompare = state->needsFullCompare || force;
     const TypeChanges* changes = beginComparison(*state);
     if (buildSotwResponse(*state, state->comparedMap.get(), changes, force, response)) {
-      state->lastNonceSent = nextNonce();
-      state->responded = true;
-      response->set_nonce(state->lastNonceSent);
+      responseBuilt(*state, response->mutable_nonce());
       return true;
     }
   }
@@ -184,9 +197,7 @@ bool StreamState::nextDeltaResponse(
   while (TypeState* state = nextDirty()) {
     const TypeChanges* changes = beginComparison(*state);
     if (buildDeltaResponse(*state, state->comparedMap.get(), changes, response)) {
-      state->lastNonceSent = nextNonce();
-      state->responded = true;
-      response->set_nonce(state->lastNonceSent);
+      responseBuilt(*state, response->mutable_nonce());
       return true;
     }
   }

@@ -3,6 +3,7 @@
 // snapshots into the next response to send. Not thread-safe: the owning stream serialises calls.
 #pragma once
 
+#include <chrono>
 #include <cstdint>
 #include <map>
 #include <optional>
@@ -30,6 +31,8 @@ struct RequestOutcome {
   std::string typeUrl;
   std::string version; // version_info of the ACK/NACK
   std::string nonce;
+  // For an ACK of a response that carried a pushed change: time from the push request to the ACK.
+  std::optional<std::chrono::nanoseconds> propagation;
 };
 
 class StreamState {
@@ -54,7 +57,9 @@ public:
                  const std::string& fixed_type_url);
 
   // A new snapshot for this client: types whose resources changed are compared again.
-  void setSnapshot(SnapshotPtr snapshot);
+  // `changed_at`: when the change was requested, if it comes from a push.
+  void setSnapshot(SnapshotPtr snapshot,
+                   std::optional<core::MonotonicTime> changed_at = std::nullopt);
   const SnapshotPtr& snapshot() const { return snapshot_; }
 
   // The next response to send, if any (one type per response, in push order); sets its nonce.
@@ -73,6 +78,8 @@ private:
   RequestOutcome acknowledge(TypeState& state, const std::string& nonce, const std::string& version,
                              const google::rpc::Status* error);
   TypeState* nextDirty();
+  // Bookkeeping once a response for `state` was built: its nonce, the change it carries.
+  void responseBuilt(TypeState& state, std::string* nonce);
   // Takes the snapshot's map of the type for comparison; returns its changes when comparing
   // only those is enough (the state was compared against their base map with the same
   // subscription), else null.

@@ -11,6 +11,7 @@
 #include "control/xds/stream_debug.h"
 #include "control/xds/subscription.h"
 #include "control/xds/type_urls.h"
+#include "core/time_source.h"
 
 namespace meshd::control::xds {
 
@@ -45,6 +46,10 @@ struct TypeState {
   std::optional<NackInfo> lastNack;
   uint64_t acks = 0;
   uint64_t nacks = 0;
+  // When the earliest pushed change not yet sent was requested, and the same for the response
+  // awaiting its ACK (config propagation metric).
+  std::optional<core::MonotonicTime> changePendingSince;
+  std::optional<core::MonotonicTime> changeInFlightSince;
 };
 
 } // namespace meshd::control::xds

@@ -106,9 +106,9 @@ void XdsServer::runPush(const PushTargets& targets) {
   }
   const size_t workers =
       std::clamp<size_t>(options_.pushConcurrency, 1, std::max<size_t>(selected.size(), 1));
-  auto refresh_share = [&selected, workers](size_t first) {
+  auto refresh_share = [&selected, &targets, workers](size_t first) {
     for (size_t i = first; i < selected.size(); i += workers) {
-      selected[i]->refresh();
+      selected[i]->refresh(targets.requestedAt);
     }
   };
   std::vector<std::thread> helpers;
@@ -185,6 +185,7 @@ ServerCounters XdsServer::counters() const {
   counters.acks = metrics_.acks.value();
   counters.nacks = metrics_.nacks.value();
   counters.staleRequests = metrics_.staleRequests.value();
+  counters.propagationSamples = metrics_.configPropagation.snapshot().count;
   return counters;
 }
 
@@ -226,7 +227,13 @@ void XdsServer::streamEnded(uint64_t id) {
 void XdsServer::requestRead(uint64_t id, const std::string& node_id,
                             const RequestOutcome& outcome) {
   switch (outcome.kind) {
-  case RequestKind::kAck: metrics_.acks.inc(); break;
+  case RequestKind::kAck:
+    metrics_.acks.inc();
+    if (outcome.propagation.has_value()) {
+      metrics_.configPropagation.record(
+          std::chrono::duration<double>(*outcome.propagation).count());
+    }
+    break;
   case RequestKind::kNack:
     metrics_.nacks.inc();
     MESHD_LOG(logger(), warn, "node '{}' rejected {} (nonce {}), keeps version '{}'", node_id,

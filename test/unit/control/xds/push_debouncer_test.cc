@@ -26,6 +26,7 @@ protected:
 };
 
 TEST_F(PushDebouncerTest, RequestsWithinTheQuietPeriodMergeIntoOnePush) {
+  const core::MonotonicTime first_request = time_.monotonicNow();
   debouncer_.request(nodes({"a"}));
   time_.advance(60ms);
   debouncer_.request(nodes({"b"}));
@@ -37,6 +38,7 @@ TEST_F(PushDebouncerTest, RequestsWithinTheQuietPeriodMergeIntoOnePush) {
   ASSERT_EQ(flushed_.size(), 1u);
   EXPECT_FALSE(flushed_[0].all);
   EXPECT_EQ(flushed_[0].nodeIds.size(), 3u);
+  EXPECT_EQ(flushed_[0].requestedAt, first_request) << "propagation is measured from here";
   EXPECT_EQ(debouncer_.requests(), 3u);
   EXPECT_FALSE(debouncer_.pending());
 }

@@ -179,6 +179,25 @@ TEST_F(SotwStreamTest, NackKeepsLastGoodVersionAndShowsTheError) {
   EXPECT_EQ(namesIn(next()), std::set<std::string>{"c0"});
 }
 
+TEST_F(SotwStreamTest, AckOfAPushedChangeMeasuresItsPropagation) {
+  state_.setSnapshot(clusters({1}));
+  request(sotwRequest(kEds, {"c0"}));
+  DiscoveryResponse initial = next();
+  EXPECT_FALSE(request(sotwRequest(kEds, {"c0"}, initial.version_info(), initial.nonce()))
+                   .propagation.has_value())
+      << "the initial response carried no pushed change";
+
+  core::MonotonicTime pushed_at = time_.monotonicNow();
+  time_.advance(std::chrono::milliseconds(30));
+  state_.setSnapshot(clusters({2}), pushed_at);
+  DiscoveryResponse update = next();
+  time_.advance(std::chrono::milliseconds(20));
+  RequestOutcome ack = request(sotwRequest(kEds, {"c0"}, update.version_info(), update.nonce()));
+  ASSERT_EQ(ack.kind, RequestKind::kAck);
+  ASSERT_TRUE(ack.propagation.has_value());
+  EXPECT_EQ(*ack.propagation, std::chrono::milliseconds(50));
+}
+
 TEST_F(SotwStreamTest, StaleNonceIsIgnored) {
   state_.setSnapshot(clusters({1, 2}));
   request(sotwRequest(kEds, {"c0"}));

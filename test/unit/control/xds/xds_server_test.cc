@@ -282,6 +282,9 @@ TEST_F(XdsServerTest, DebounceMergesPushesThatComeTogether) {
   ASSERT_TRUE(waitFor([&] { return server_->counters().pushes >= 1; }, 10s));
   EXPECT_EQ(server_->counters().pushRequests, 5u);
   EXPECT_EQ(server_->counters().pushes, 1u);
+  // ACKing the pushed change feeds config_propagation_seconds.
+  ASSERT_TRUE(stream->send(sotw("", kEds, {"c0"}, &*update)));
+  EXPECT_TRUE(waitFor([&] { return server_->counters().propagationSamples == 1; }, 10s));
 }
 
 TEST_F(XdsServerTest, DeltaSendsAddsAndRemovals) {
