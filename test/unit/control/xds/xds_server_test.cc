@@ -9,6 +9,7 @@
 #include "control/xds/type_urls.h"
 #include "envoy/service/cluster/v3/cds.grpc.pb.h"
 #include "envoy/service/discovery/v3/ads.grpc.pb.h"
+#include "envoy/service/secret/v3/sds.grpc.pb.h"
 #include "grpcpp/create_channel.h"
 #include "grpcpp/security/credentials.h"
 #include "test/support/process.h"
@@ -363,6 +364,44 @@ TEST_F(XdsServerTest, PerTypeClusterServiceFillsInTheType) {
   ASSERT_TRUE(response.has_value());
   EXPECT_EQ(response->type_url(), kCds);
   EXPECT_EQ(response->resources_size(), 2);
+}
+
+TEST_F(XdsServerTest, SecretServiceServesSecretsByName) {
+  ResourceSnapshotBuilder builder;
+  envoy::extensions::transport_sockets::tls::v3::Secret secret;
+  secret.set_name("default");
+  secret.mutable_tls_certificate()->mutable_certificate_chain()->set_inline_string("PEM");
+  testing::addResource(builder, secret);
+  secret.set_name("ROOTCA");
+  testing::addResource(builder, secret);
+  cache_.setDefault(builder.build());
+  auto sds = envoy::service::secret::v3::SecretDiscoveryService::NewStub(channel_);
+  SotwStream stream([&](grpc::ClientContext* context) { return sds->StreamSecrets(context); });
+  DiscoveryRequest request;
+  request.mutable_node()->set_id("n1");
+  request.add_resource_names("default");
+  ASSERT_TRUE(stream.send(request));
+  auto response = stream.next();
+  ASSERT_TRUE(response.has_value());
+  EXPECT_EQ(response->type_url(), std::string(kSecretType));
+  ASSERT_EQ(response->resources_size(), 1);
+  envoy::extensions::transport_sockets::tls::v3::Secret received;
+  ASSERT_TRUE(response->resources(0).UnpackTo(&received));
+  EXPECT_EQ(received.name(), "default");
+}
+
+TEST_F(XdsServerTest, ResponseOverTheSendLimitEndsOnlyThatStream) {
+  ServerOptions options;
+  options.maxSendMessageBytes = 200;
+  startServer(options);
+  cache_.setDefault(endpoints(std::vector<uint16_t>(20, 1)));
+  auto big = openSotw();
+  ASSERT_TRUE(big->send(sotw("n1", kCds, {}))); // 20 clusters: over 200 bytes
+  EXPECT_FALSE(big->finish().ok());
+  auto small = openSotw();
+  ASSERT_TRUE(small->send(sotw("n2", kEds, {"c0"}))); // one small resource: fits
+  EXPECT_TRUE(small->next().has_value());
+  EXPECT_TRUE(waitFor([&] { return server_->streamCount() == 1; }, 10s));
 }
 
 TEST_F(XdsServerTest, AdsRequestWithoutTypeIsRejected) {
