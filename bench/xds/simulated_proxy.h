@@ -2,6 +2,11 @@
 // gRPC's callback client API that subscribes like Envoy (clusters and listeners by wildcard, every
 // cluster's endpoints and every listener's route by name) and ACKs each response at once,
 // recording when it ACKed each type.
+//
+// A SotW ACK repeats the whole subscription (1,000 endpoint names for a sidecar). To keep the
+// simulator cheap, so that the benchmark measures the server, SotW requests are sent as bytes:
+// the subscription serialized once, with version_info and response_nonce appended (protobuf
+// merges a message's concatenated encodings).
 #pragma once
 
 #include <array>
@@ -11,27 +16,38 @@
 #include <memory>
 #include <mutex>
 #include <string>
-#include <type_traits>
 
 #include "envoy/service/discovery/v3/ads.grpc.pb.h"
+#include "grpcpp/generic/generic_stub.h"
+#include "grpcpp/support/byte_buffer.h"
 
 namespace meshd::bench::xds {
 
 enum XdsType { kClusters = 0, kEndpoints = 1, kListeners = 2, kRoutes = 3, kTypeCount = 4 };
 
-// The first request of each type every proxy sends (shared, immutable; no node). SotW ACKs repeat
-// the request with version and nonce; delta ACKs carry only the type and nonce.
+// The first request of each type every proxy sends (shared, immutable; no node).
 struct SubscriptionSet {
   std::array<envoy::service::discovery::v3::DiscoveryRequest, kTypeCount> sotw;
+  std::array<std::string, kTypeCount> sotwBytes; // sotw[i] serialized
   std::array<envoy::service::discovery::v3::DeltaDiscoveryRequest, kTypeCount> delta;
+};
+
+// One HTTP/2 connection's stubs.
+struct Connection {
+  std::unique_ptr<envoy::service::discovery::v3::AggregatedDiscoveryService::Stub> typed;
+  std::unique_ptr<grpc::TemplatedGenericStub<grpc::ByteBuffer,
+                                             envoy::service::discovery::v3::DiscoveryResponse>>
+      raw;
 };
 
 // The XdsType of a type URL, or -1.
 int typeIndex(const std::string& type_url);
 
+// What the benchmark reads from a proxy, whatever its protocol.
 class ProxyStats {
 public:
   virtual ~ProxyStats() = default;
+  virtual void start(Connection& connection) = 0;
   virtual void cancel() = 0;
 
   uint64_t acks(XdsType type) const { return acks_[type].load(); }
@@ -43,64 +59,18 @@ public:
   bool failed() const { return failed_.load(); }
 
 protected:
-  void recordAck(int type) {
-    auto now = std::chrono::steady_clock::now().time_since_epoch();
-    lastAckNanos_[static_cast<size_t>(type)].store(
-        std::chrono::duration_cast<std::chrono::nanoseconds>(now).count());
-    acks_[static_cast<size_t>(type)].fetch_add(1);
-  }
+  void recordAck(int type);
   std::array<std::atomic<uint64_t>, kTypeCount> acks_{};
   std::array<std::atomic<int64_t>, kTypeCount> lastAckNanos_{};
   std::atomic<bool> done_{false};
   std::atomic<bool> failed_{false};
 };
 
+// The stream plumbing both protocols share: a write queue with one write in flight.
 template <class Request, class Response>
-class SimulatedProxy final : public grpc::ClientBidiReactor<Request, Response>, public ProxyStats {
-  static constexpr bool kDelta =
-      std::is_same_v<Request, envoy::service::discovery::v3::DeltaDiscoveryRequest>;
-
+class ProxyStream : public grpc::ClientBidiReactor<Request, Response>, public ProxyStats {
 public:
-  SimulatedProxy(std::string node_id, const SubscriptionSet& subscriptions)
-      : nodeId_(std::move(node_id)), subscriptions_(subscriptions) {}
-
-  void start(envoy::service::discovery::v3::AggregatedDiscoveryService::Stub& stub) {
-    if constexpr (kDelta) {
-      stub.async()->DeltaAggregatedResources(&context_, this);
-    } else {
-      stub.async()->StreamAggregatedResources(&context_, this);
-    }
-    for (size_t type = 0; type < kTypeCount; ++type) {
-      Request request = initial(type);
-      if (type == 0) {
-        request.mutable_node()->set_id(nodeId_);
-      }
-      enqueue(std::move(request));
-    }
-    this->StartRead(&response_);
-    this->StartCall();
-  }
   void cancel() override { context_.TryCancel(); }
-
-  void OnReadDone(bool ok) override {
-    if (!ok) {
-      return; // OnDone follows
-    }
-    int type = typeIndex(response_.type_url());
-    if (type >= 0) {
-      Request ack;
-      if constexpr (kDelta) {
-        ack.set_type_url(response_.type_url());
-      } else {
-        ack = initial(static_cast<size_t>(type));
-        ack.set_version_info(response_.version_info());
-      }
-      ack.set_response_nonce(response_.nonce());
-      recordAck(type);
-      enqueue(std::move(ack));
-    }
-    this->StartRead(&response_);
-  }
 
   void OnWriteDone(bool ok) override {
     if (!ok) {
@@ -127,15 +97,7 @@ public:
     done_ = true;
   }
 
-private:
-  const Request& initial(size_t type) const {
-    if constexpr (kDelta) {
-      return subscriptions_.delta[type];
-    } else {
-      return subscriptions_.sotw[type];
-    }
-  }
-
+protected:
   void enqueue(Request request) {
     Request* start = nullptr;
     {
@@ -150,17 +112,38 @@ private:
     }
   }
 
-  const std::string nodeId_;
-  const SubscriptionSet& subscriptions_;
   grpc::ClientContext context_;
   Response response_;
+
+private:
   std::mutex mutex_;
   std::deque<Request> writes_; // the front is in flight
 };
 
-using SotwProxy = SimulatedProxy<envoy::service::discovery::v3::DiscoveryRequest,
-                                 envoy::service::discovery::v3::DiscoveryResponse>;
-using DeltaProxy = SimulatedProxy<envoy::service::discovery::v3::DeltaDiscoveryRequest,
-                                  envoy::service::discovery::v3::DeltaDiscoveryResponse>;
+class SotwProxy final
+    : public ProxyStream<grpc::ByteBuffer, envoy::service::discovery::v3::DiscoveryResponse> {
+public:
+  SotwProxy(std::string node_id, const SubscriptionSet& subscriptions)
+      : nodeId_(std::move(node_id)), subscriptions_(subscriptions) {}
+  void start(Connection& connection) override;
+  void OnReadDone(bool ok) override;
+
+private:
+  const std::string nodeId_;
+  const SubscriptionSet& subscriptions_;
+};
+
+class DeltaProxy final : public ProxyStream<envoy::service::discovery::v3::DeltaDiscoveryRequest,
+                                            envoy::service::discovery::v3::DeltaDiscoveryResponse> {
+public:
+  DeltaProxy(std::string node_id, const SubscriptionSet& subscriptions)
+      : nodeId_(std::move(node_id)), subscriptions_(subscriptions) {}
+  void start(Connection& connection) override;
+  void OnReadDone(bool ok) override;
+
+private:
+  const std::string nodeId_;
+  const SubscriptionSet& subscriptions_;
+};
 
 } // namespace meshd::bench::xds

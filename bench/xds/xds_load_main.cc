@@ -148,6 +148,9 @@ SubscriptionSet subscriptions(const LoadServerConfig& config) {
     set.sotw[kRoutes].add_resource_names(name);
     set.delta[kRoutes].add_resource_names_subscribe(name);
   }
+  for (size_t type = 0; type < kTypeCount; ++type) {
+    set.sotwBytes[type] = set.sotw[type].SerializeAsString();
+  }
   return set;
 }
 
@@ -247,15 +250,18 @@ int run(const Options& options) {
     return 1;
   }
   SubscriptionSet subscription_set = subscriptions(options.server);
-  std::vector<std::unique_ptr<envoy::service::discovery::v3::AggregatedDiscoveryService::Stub>>
-      stubs;
+  std::vector<Connection> connections;
   for (int c = 0; c < options.channels; ++c) {
     grpc::ChannelArguments args;
     args.SetInt("meshd.bench.channel", c); // distinct args: a connection per channel
     args.SetMaxReceiveMessageSize(64 * 1024 * 1024);
-    stubs.push_back(envoy::service::discovery::v3::AggregatedDiscoveryService::NewStub(
-        grpc::CreateCustomChannel(fmt::format("127.0.0.1:{}", port),
-                                  grpc::InsecureChannelCredentials(), args)));
+    auto channel = grpc::CreateCustomChannel(fmt::format("127.0.0.1:{}", port),
+                                             grpc::InsecureChannelCredentials(), args);
+    Connection connection;
+    connection.typed = envoy::service::discovery::v3::AggregatedDiscoveryService::NewStub(channel);
+    connection.raw = std::make_unique<grpc::TemplatedGenericStub<
+        grpc::ByteBuffer, envoy::service::discovery::v3::DiscoveryResponse>>(channel);
+    connections.push_back(std::move(connection));
   }
 
   const LoadServerClient::Report idle = server.report();
@@ -263,16 +269,12 @@ int run(const Options& options) {
   Clock::time_point connect_start = Clock::now();
   for (int p = 0; p < options.server.proxies; ++p) {
     std::string node_id = fmt::format("sidecar~10.0.0.{}~proxy-{}", p, p);
-    auto& stub = *stubs[static_cast<size_t>(p % options.channels)];
     if (options.delta != 0) {
-      auto proxy = std::make_unique<DeltaProxy>(node_id, subscription_set);
-      proxy->start(stub);
-      proxies.push_back(std::move(proxy));
+      proxies.push_back(std::make_unique<DeltaProxy>(node_id, subscription_set));
     } else {
-      auto proxy = std::make_unique<SotwProxy>(node_id, subscription_set);
-      proxy->start(stub);
-      proxies.push_back(std::move(proxy));
+      proxies.push_back(std::make_unique<SotwProxy>(node_id, subscription_set));
     }
+    proxies.back()->start(connections[static_cast<size_t>(p % options.channels)]);
   }
   std::vector<uint64_t> zero(proxies.size(), 0);
   bool synced = true;

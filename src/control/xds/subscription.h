@@ -37,14 +37,12 @@ public:
   std::vector<std::string> sortedNames() const;
 
 private:
-  bool sameAs(const NameList& names, uint64_t list_hash) const;
-
   bool wildcardCapable_;
   bool wildcard_ = false;
   // Once a client has named resources, an empty list no longer means the legacy wildcard.
   bool everNamed_ = false;
   bool seenRequest_ = false;
-  uint64_t lastListHash_ = 0;
+  uint64_t lastListHash_ = 0; // of the last SotW list applied
   absl::flat_hash_set<std::string> names_;
 };
 
