@@ -1,0 +1,28 @@
+// Pure functions that compare a type's snapshot resources with what a client holds and build the
+// next state-of-the-world or delta response, updating TypeState (held resources, state hash).
+// No I/O, no locks.
+#pragma once
+
+#include "control/xds/resource_snapshot.h"
+#include "control/xds/type_state.h"
+#include "envoy/service/discovery/v3/discovery.pb.h"
+
+namespace meshd::control::xds {
+
+// `resources`: the type's current map (may be null). `changes`: when not null, the state was last
+// compared against `changes->from` with the same subscription, and only `changes->names` can
+// differ — the comparison then costs O(changed names) instead of O(subscribed resources).
+
+// Fills `response` (all fields but the nonce) and returns true when the client needs one:
+// a subscribed resource changed or appeared, a full-state type lost a resource, or `force`.
+// Full-state types (listeners, clusters) carry every subscribed resource; others only the
+// changed ones.
+bool buildSotwResponse(TypeState& state, const ResourceMap* resources, const TypeChanges* changes,
+                       bool force, envoy::service::discovery::v3::DiscoveryResponse* response);
+
+// Fills `response` (all fields but the nonce) with the subscribed resources the client does not
+// hold at their current version and the held ones that no longer exist; false when both are empty.
+bool buildDeltaResponse(TypeState& state, const ResourceMap* resources, const TypeChanges* changes,
+                        envoy::service::discovery::v3::DeltaDiscoveryResponse* response);
+
+} // namespace meshd::control::xds
