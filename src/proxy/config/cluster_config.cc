@@ -132,9 +132,11 @@ absl::Status applyEdsConfig(const envoy::config::cluster::v3::Cluster& cluster,
   if (cluster.has_load_assignment()) {
     return invalid(where + ".load_assignment", "an EDS cluster gets its endpoints from EDS");
   }
+  if (eds.eds_config().has_ads()) {
+    return absl::OkStatus(); // over the bootstrap's ADS stream
+  }
   if (!eds.eds_config().has_path_config_source()) {
-    return invalid(where + ".eds_cluster_config.eds_config",
-                   "mesh-proxy reads EDS from path_config_source (ADS comes with xDS)");
+    return invalid(where + ".eds_cluster_config.eds_config", "needs ads or path_config_source");
   }
   out.edsPath = eds.eds_config().path_config_source().path();
   if (out.edsPath.empty()) {

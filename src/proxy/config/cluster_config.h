@@ -69,7 +69,7 @@ struct ClusterConfig {
   // EDS: the ClusterLoadAssignment named `edsServiceName` (eds_cluster_config.service_name, else
   // the cluster's name), from the file `edsPath` (eds_config.path_config_source).
   std::string edsServiceName;
-  std::string edsPath;
+  std::string edsPath; // empty: over ADS (eds_config: { ads: {} })
 };
 
 // Validates one Cluster; errors name the field under `where` (e.g. "static_resources.clusters[0]").

@@ -18,7 +18,7 @@ namespace {
 
 absl::StatusOr<TcpProxyConfig>
 buildTcpProxy(const envoy::extensions::filters::network::tcp_proxy::v3::TcpProxy& proto,
-              const std::string& where, const std::map<std::string, ClusterConfig>& clusters) {
+              const std::string& where, const ClusterCatalog& clusters) {
   TcpProxyConfig out;
   out.statPrefix = proto.stat_prefix();
   if (out.statPrefix.empty()) {
@@ -29,7 +29,7 @@ buildTcpProxy(const envoy::extensions::filters::network::tcp_proxy::v3::TcpProxy
     for (int i = 0; i < weighted.clusters_size(); ++i) {
       const auto& candidate = weighted.clusters(i);
       const std::string at = fmt::format("{}.weighted_clusters.clusters[{}]", where, i);
-      if (!clusters.contains(candidate.name())) {
+      if (!clusters.known(candidate.name())) {
         return invalid(at + ".name", fmt::format("unknown cluster '{}'", candidate.name()));
       }
       if (candidate.weight() == 0) {
@@ -43,7 +43,7 @@ buildTcpProxy(const envoy::extensions::filters::network::tcp_proxy::v3::TcpProxy
     }
   } else {
     out.cluster = proto.cluster();
-    if (!clusters.contains(out.cluster)) {
+    if (!clusters.known(out.cluster)) {
       return invalid(where + ".cluster", fmt::format("unknown cluster '{}'", out.cluster));
     }
   }
@@ -53,21 +53,24 @@ buildTcpProxy(const envoy::extensions::filters::network::tcp_proxy::v3::TcpProxy
   return out;
 }
 
-// Every cluster a static route names must exist (Envoy's validate_clusters default).
+// Every cluster a static route names must exist (Envoy's validate_clusters default for a route
+// configuration given inline).
 absl::Status checkRouteClusters(const envoy::config::route::v3::RouteConfiguration& routes,
-                                const std::string& where,
-                                const std::map<std::string, ClusterConfig>& clusters) {
+                                const std::string& where, const ClusterCatalog& clusters) {
+  if (routes.has_validate_clusters() && !routes.validate_clusters().value()) {
+    return absl::OkStatus();
+  }
   for (int v = 0; v < routes.virtual_hosts_size(); ++v) {
     const auto& vhost = routes.virtual_hosts(v);
     for (int r = 0; r < vhost.routes_size(); ++r) {
       const auto& action = vhost.routes(r).route();
       const std::string at = fmt::format("{}.virtual_hosts[{}].routes[{}].route", where, v, r);
-      if (!action.cluster().empty() && !clusters.contains(action.cluster())) {
+      if (!action.cluster().empty() && !clusters.known(action.cluster())) {
         return invalid(at + ".cluster", fmt::format("unknown cluster '{}'", action.cluster()));
       }
       for (int c = 0; c < action.weighted_clusters().clusters_size(); ++c) {
         const std::string& name = action.weighted_clusters().clusters(c).name();
-        if (!clusters.contains(name)) {
+        if (!clusters.known(name)) {
           return invalid(fmt::format("{}.weighted_clusters.clusters[{}].name", at, c),
                          fmt::format("unknown cluster '{}'", name));
         }
@@ -80,7 +83,7 @@ absl::Status checkRouteClusters(const envoy::config::route::v3::RouteConfigurati
 absl::StatusOr<HttpConnectionManagerConfig> buildHttpConnectionManager(
     const envoy::extensions::filters::network::http_connection_manager::v3::HttpConnectionManager&
         proto,
-    const std::string& where, const std::map<std::string, ClusterConfig>& clusters) {
+    const std::string& where, const ClusterCatalog& clusters) {
   HttpConnectionManagerConfig out;
   out.statPrefix = proto.stat_prefix();
   if (out.statPrefix.empty()) {
@@ -166,7 +169,7 @@ absl::StatusOr<FilterChainMatch> buildMatch(const envoy::config::listener::v3::F
 
 absl::StatusOr<FilterChainConfig>
 buildFilterChain(const envoy::config::listener::v3::FilterChain& chain, const std::string& where,
-                 const std::map<std::string, ClusterConfig>& clusters) {
+                 const ClusterCatalog& clusters) {
   FilterChainConfig out;
   out.name = chain.name();
   ASSIGN_OR_RETURN(out.match,
@@ -211,7 +214,7 @@ buildFilterChain(const envoy::config::listener::v3::FilterChain& chain, const st
 
 absl::StatusOr<ListenerConfig> buildListener(const envoy::config::listener::v3::Listener& listener,
                                              const std::string& where,
-                                             const std::map<std::string, ClusterConfig>& clusters) {
+                                             const ClusterCatalog& clusters) {
   ListenerConfig out;
   out.name = listener.name();
   if (out.name.empty()) {

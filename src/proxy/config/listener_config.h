@@ -12,8 +12,16 @@
 
 namespace meshd::proxy::config {
 
+// The clusters a listener's filters may name: the static ones, or any name when clusters also
+// come from CDS (a missing one is then answered at run time: 503 NC, or a closed connection).
+struct ClusterCatalog {
+  const std::map<std::string, ClusterConfig>& clusters;
+  bool dynamic = false;
+  bool known(const std::string& name) const { return dynamic || clusters.contains(name); }
+};
+
 absl::StatusOr<ListenerConfig> buildListener(const envoy::config::listener::v3::Listener& listener,
                                              const std::string& where,
-                                             const std::map<std::string, ClusterConfig>& clusters);
+                                             const ClusterCatalog& clusters);
 
 } // namespace meshd::proxy::config

@@ -9,6 +9,43 @@
 #include "proxy/config/listener_config.h"
 
 namespace meshd::proxy::config {
+namespace {
+
+absl::StatusOr<XdsConfig>
+buildXds(const envoy::config::bootstrap::v3::Bootstrap::DynamicResources& dynamic,
+         const std::map<std::string, ClusterConfig>& clusters) {
+  const std::string where = "dynamic_resources";
+  XdsConfig out;
+  const auto& ads = dynamic.ads_config();
+  using ApiConfigSource = envoy::config::core::v3::ApiConfigSource;
+  if (!dynamic.has_ads_config() || ads.api_type() != ApiConfigSource::GRPC) {
+    return invalid(where + ".ads_config.api_type", "mesh-proxy speaks ADS over GRPC");
+  }
+  if (ads.grpc_services_size() != 1 || !ads.grpc_services(0).has_envoy_grpc()) {
+    return invalid(where + ".ads_config.grpc_services",
+                   "needs exactly one envoy_grpc service naming a static cluster");
+  }
+  out.clusterName = ads.grpc_services(0).envoy_grpc().cluster_name();
+  const auto cluster = clusters.find(out.clusterName);
+  if (cluster == clusters.end() || cluster->second.type != ClusterType::kStatic ||
+      cluster->second.hosts.empty()) {
+    return invalid(where + ".ads_config.grpc_services[0].envoy_grpc.cluster_name",
+                   fmt::format("'{}' is not a STATIC cluster with a host", out.clusterName));
+  }
+  out.server = cluster->second.hosts.front().address;
+  if (dynamic.has_cds_config()) {
+    if (!dynamic.cds_config().has_ads()) {
+      return invalid(where + ".cds_config", "mesh-proxy takes CDS over ADS (ads: {})");
+    }
+    out.cds = true;
+    if (dynamic.cds_config().has_initial_fetch_timeout()) {
+      out.initialFetchTimeout = toMillis(dynamic.cds_config().initial_fetch_timeout());
+    }
+  }
+  return out;
+}
+
+} // namespace
 absl::StatusOr<ProxyConfig> buildProxyConfig(const Bootstrap& bootstrap) {
   ProxyConfig out;
   out.bootstrap = bootstrap;
@@ -26,11 +63,21 @@ absl::StatusOr<ProxyConfig> buildProxyConfig(const Bootstrap& bootstrap) {
     }
     out.clusters.emplace(cluster.name, std::move(cluster));
   }
+  if (bootstrap.has_dynamic_resources()) {
+    ASSIGN_OR_RETURN(out.xds, buildXds(bootstrap.dynamic_resources(), out.clusters));
+  }
+  for (const auto& [name, cluster] : out.clusters) {
+    if (cluster.type == ClusterType::kEds && cluster.edsPath.empty() && !out.xds) {
+      return invalid(fmt::format("cluster '{}' eds_config", name),
+                     "ads needs dynamic_resources.ads_config");
+    }
+  }
+  const ClusterCatalog catalog{out.clusters, out.xds && out.xds->cds};
   std::set<std::string> listenerNames;
   for (int i = 0; i < resources.listeners_size(); ++i) {
     const std::string where = fmt::format("static_resources.listeners[{}]", i);
     ASSIGN_OR_RETURN(ListenerConfig listener,
-                     buildListener(resources.listeners(i), where, out.clusters));
+                     buildListener(resources.listeners(i), where, catalog));
     if (!listenerNames.insert(listener.name).second) {
       return invalid(where + ".name", fmt::format("duplicate listener name '{}'", listener.name));
     }

@@ -98,12 +98,22 @@ struct ListenerConfig {
   bool continueOnListenerFiltersTimeout = false;
 };
 
+// dynamic_resources: one ADS stream (gRPC, state of the world) to the control plane, which a
+// static cluster names. CDS (and EDS for the clusters whose eds_config says `ads`) come over it.
+struct XdsConfig {
+  std::string clusterName;                              // the static cluster of the control plane
+  Endpoint server;                                      // its first host
+  bool cds = false;                                     // cds_config: { ads: {} }
+  std::chrono::milliseconds initialFetchTimeout{15000}; // Envoy's default
+};
+
 struct ProxyConfig {
   std::string nodeId;
   std::string nodeCluster;
   std::optional<Endpoint> adminAddress;
   std::vector<ListenerConfig> listeners;
   std::map<std::string, ClusterConfig> clusters;
+  std::optional<XdsConfig> xds;
   Bootstrap bootstrap; // as given, for /config_dump
 };
 

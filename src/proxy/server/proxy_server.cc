@@ -27,6 +27,11 @@ spdlog::logger& logger() {
 
 constexpr auto kDrainPollInterval = std::chrono::milliseconds(50);
 
+std::string xdsTarget(const config::XdsConfig& xds) {
+  return fmt::format("cluster '{}' ({}:{})", xds.clusterName, xds.server.address().to_string(),
+                     xds.server.port());
+}
+
 // A connection over a connection_limit: closed at once, or after the filter's delay (the socket
 // stays open meanwhile, reading nothing, as Envoy does).
 void closeOverLimit(core::EventLoop& loop, boost::asio::ip::tcp::socket socket,
@@ -106,8 +111,12 @@ absl::Status ProxyServer::start() {
     updateClusterHosts(cluster, std::move(hosts));
   };
   dns_ = std::make_unique<upstream::DnsClusterRefresher>(main_, store_, onHosts);
-  if (absl::Status status = dns_->start(runtime->config, [this] { becomeLive(); }); !status.ok()) {
+  pendingInit_ = runtime->config.xds ? 2 : 1;
+  if (absl::Status status = dns_->start(runtime->config, [this] { initDone(); }); !status.ok()) {
     return status;
+  }
+  if (runtime->config.xds) {
+    startXds(runtime->config, bootstrap->node());
   }
   eds_ = std::make_unique<upstream::EdsFileWatcher>(main_, store_, onHosts);
   eds_->start(runtime->config);
@@ -130,6 +139,39 @@ absl::Status ProxyServer::start() {
   return absl::OkStatus();
 }
 
+void ProxyServer::startXds(const config::ProxyConfig& config,
+                           const envoy::config::core::v3::Node& node) {
+  const config::XdsConfig& xds = *config.xds;
+  discovery_ = std::make_unique<xds::ClusterDiscovery>(
+      config, [this](const xds::ClusterDiscovery::ConfigChange& change) { publishConfig(change); },
+      store_);
+  ads_ = std::make_unique<xds::AdsClient>(main_, xds.server, node, *discovery_);
+  auto initialized = std::make_shared<bool>(false);
+  auto done = [this, initialized] {
+    if (!*initialized) {
+      *initialized = true;
+      initDone();
+    }
+  };
+  discovery_->start(*ads_, done);
+  ads_->start();
+  // As Envoy's initial_fetch_timeout: without an answer in time, start with what there is.
+  initialFetchTimer_ = main_.createTimer([this, initialized, done] {
+    if (!*initialized) {
+      MESHD_LOG(logger(), warn, "no initial xDS config from {} within the initial fetch timeout",
+                xdsTarget(*runtime_.latest()->config.xds));
+      done();
+    }
+  });
+  initialFetchTimer_->enable(xds.initialFetchTimeout);
+}
+
+void ProxyServer::initDone() {
+  if (--pendingInit_ == 0) {
+    becomeLive();
+  }
+}
+
 void ProxyServer::becomeLive() {
   if (state_ == ServerState::kDraining) {
     return; // shut down before the clusters were ready
@@ -143,10 +185,19 @@ void ProxyServer::becomeLive() {
 
 void ProxyServer::updateClusterHosts(const std::string& cluster,
                                      std::vector<config::HostConfig> hosts) {
-  // A new runtime with the cluster's new hosts; requests already routed keep the old one.
+  publishConfig([&](config::ProxyConfig& config) {
+    if (const auto found = config.clusters.find(cluster); found != config.clusters.end()) {
+      found->second.hosts = std::move(hosts);
+    }
+  });
+}
+
+void ProxyServer::publishConfig(const std::function<void(config::ProxyConfig&)>& change) {
+  // A new runtime from the current config and the change; requests already routed keep the old
+  // one.
   const std::shared_ptr<const Runtime> current = runtime_.latest();
   config::ProxyConfig config = current->config;
-  config.clusters.at(cluster).hosts = std::move(hosts);
+  change(config);
   runtime_.publish(Runtime::build(std::move(config), boundEndpoints_, store_, current.get()));
 }
 
@@ -224,8 +275,16 @@ void ProxyServer::onAccept(uint32_t worker, core::EventLoop& loop, const std::st
           runtime, *listener, *chain, inspected)
           ->start();
     } else {
+      const auto cluster =
+          runtime->clusters.find(filters::pickTcpProxyCluster(*chain->tcpProxy, state.random));
+      if (cluster == runtime->clusters.end()) {
+        // Gone from CDS (or never came): as Envoy, the connection is closed.
+        runtime->chainStats.at(chain).tcpNoRoute.inc();
+        return;
+      }
       std::make_shared<filters::TcpProxySession>(loop, std::move(accepted), runtime, *listener,
-                                                 *chain, inspected, state.balancers, state.random)
+                                                 *chain, inspected, state.balancers,
+                                                 cluster->second)
           ->start();
     }
   };

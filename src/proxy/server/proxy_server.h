@@ -4,6 +4,7 @@
 
 #include <chrono>
 #include <cstdint>
+#include <functional>
 #include <map>
 #include <memory>
 #include <string>
@@ -20,6 +21,8 @@
 #include "proxy/server/runtime.h"
 #include "proxy/upstream/dns_cluster_refresher.h"
 #include "proxy/upstream/eds_file_watcher.h"
+#include "proxy/xds/ads_client.h"
+#include "proxy/xds/cluster_discovery.h"
 
 namespace meshd::proxy::server {
 
@@ -58,8 +61,14 @@ private:
   // On a worker: listener filters, filter chain selection, then the chain's network filter.
   void onAccept(uint32_t worker, core::EventLoop& loop, const std::string& listener_name,
                 boost::asio::ip::tcp::socket socket);
+  // ADS: CDS and EDS from the control plane.
+  void startXds(const config::ProxyConfig& config, const envoy::config::core::v3::Node& node);
+  // One initialization (DNS clusters, xDS) finished; the last one makes the server live.
+  void initDone();
   // Once every cluster is initialized: listeners start accepting.
   void becomeLive();
+  // Publishes a runtime built from the current config with `change` applied.
+  void publishConfig(const std::function<void(config::ProxyConfig&)>& change);
   void updateClusterHosts(const std::string& cluster, std::vector<config::HostConfig> hosts);
   void registerAdminEndpoints();
   void drainListeners();
@@ -84,6 +93,10 @@ private:
   // Last: destroyed first, while the main loop they use still exists.
   std::unique_ptr<upstream::DnsClusterRefresher> dns_;
   std::unique_ptr<upstream::EdsFileWatcher> eds_;
+  std::unique_ptr<core::Timer> initialFetchTimer_;
+  int pendingInit_ = 1;
+  std::unique_ptr<xds::ClusterDiscovery> discovery_;
+  std::unique_ptr<xds::AdsClient> ads_; // after discovery_: stops before its handler goes
 };
 
 } // namespace meshd::proxy::server

@@ -27,6 +27,8 @@ ListenerStats ListenerStats::create(stats::Store& store, const config::ListenerC
         store.counter("tcp.downstream_cx_total", tags, "Connections handled by tcp_proxy");
     out.tcpIdleTimeout =
         store.counter("tcp.idle_timeout", tags, "Connections closed by the idle timeout");
+    out.tcpNoRoute = store.counter("tcp.downstream_cx_no_route", tags,
+                                   "Connections closed because their cluster does not exist");
     out.tcpDownstreamRxBytes =
         store.counter("tcp.downstream_cx_rx_bytes_total", tags, "Bytes received from downstream");
     out.tcpDownstreamTxBytes =

@@ -22,6 +22,7 @@ struct ListenerStats {
   // tcp_proxy (tag envoy_tcp_prefix)
   stats::Counter tcpDownstreamCxTotal;
   stats::Counter tcpIdleTimeout;
+  stats::Counter tcpNoRoute; // the cluster does not exist (any more)
   stats::Counter tcpDownstreamRxBytes;
   stats::Counter tcpDownstreamTxBytes;
   // http_connection_manager (tag envoy_http_conn_manager_prefix)

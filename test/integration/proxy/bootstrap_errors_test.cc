@@ -128,6 +128,20 @@ INSTANTIATE_TEST_SUITE_P(
           stat_prefix: lim
       - name: envoy.filters.network.tcp_proxy)"),
              "filters[0].typed_config.max_connections: must be at least 1"},
+        Case{"LdsNotYet", replace(kValid, "static_resources:", R"(dynamic_resources:
+  ads_config:
+    api_type: GRPC
+    grpc_services: [ { envoy_grpc: { cluster_name: backend } } ]
+  lds_config: { ads: {} }
+static_resources:)"),
+             "dynamic_resources.lds_config: field is not supported by mesh-proxy"},
+        Case{"AdsClusterUnknown", replace(kValid, "static_resources:", R"(dynamic_resources:
+  ads_config:
+    api_type: GRPC
+    grpc_services: [ { envoy_grpc: { cluster_name: nowhere } } ]
+static_resources:)"),
+             "dynamic_resources.ads_config.grpc_services[0].envoy_grpc.cluster_name: 'nowhere' is "
+             "not a STATIC cluster with a host"},
         Case{"WeightedClusterUnknown",
              replace(kValid, "cluster: backend",
                      "weighted_clusters: { clusters: [ { name: backend, weight: 1 }, { name: "

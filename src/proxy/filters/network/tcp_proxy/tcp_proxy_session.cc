@@ -16,9 +16,10 @@ spdlog::logger& logger() {
   return instance;
 }
 
-// The cluster for one connection: the configured one, or one of the weighted clusters.
-const std::string& pickCluster(const config::TcpProxyConfig& config,
-                               core::RandomGenerator& random) {
+} // namespace
+
+const std::string& pickTcpProxyCluster(const config::TcpProxyConfig& config,
+                                       core::RandomGenerator& random) {
   if (config.weightedClusters.empty()) {
     return config.cluster;
   }
@@ -32,20 +33,17 @@ const std::string& pickCluster(const config::TcpProxyConfig& config,
   return config.weightedClusters.back().name;
 }
 
-} // namespace
-
 TcpProxySession::TcpProxySession(core::EventLoop& loop, boost::asio::ip::tcp::socket downstream,
                                  std::shared_ptr<const server::Runtime> runtime,
                                  const config::ListenerConfig& listener,
                                  const config::FilterChainConfig& chain,
                                  const network::ConnectionInfo& info,
                                  upstream::WorkerLoadBalancers& balancers,
-                                 core::RandomGenerator& random)
+                                 std::shared_ptr<const upstream::Cluster> cluster)
     : loop_(loop), downstream_(std::move(downstream)), upstream_(loop.context()),
       runtime_(std::move(runtime)), listener_(listener), config_(*chain.tcpProxy),
       originalDestination_(info.localAddress), listenerStats_(runtime_->chainStats.at(&chain)),
-      cluster_(runtime_->clusters.at(pickCluster(*chain.tcpProxy, random))), balancers_(balancers),
-      limitSlot_(info.limitSlot) {
+      cluster_(std::move(cluster)), balancers_(balancers), limitSlot_(info.limitSlot) {
   toUpstream_.from = &downstream_;
   toUpstream_.to = &upstream_;
   toUpstream_.readBytes = listenerStats_.tcpDownstreamRxBytes;

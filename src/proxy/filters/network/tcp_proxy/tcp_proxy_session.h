@@ -18,13 +18,17 @@
 
 namespace meshd::proxy::filters {
 
+// The cluster for one connection: the configured one, or one of the weighted clusters by weight.
+const std::string& pickTcpProxyCluster(const config::TcpProxyConfig& config,
+                                       core::RandomGenerator& random);
+
 class TcpProxySession : public std::enable_shared_from_this<TcpProxySession> {
 public:
   TcpProxySession(core::EventLoop& loop, boost::asio::ip::tcp::socket downstream,
                   std::shared_ptr<const server::Runtime> runtime,
                   const config::ListenerConfig& listener, const config::FilterChainConfig& chain,
                   const network::ConnectionInfo& info, upstream::WorkerLoadBalancers& balancers,
-                  core::RandomGenerator& random);
+                  std::shared_ptr<const upstream::Cluster> cluster);
   ~TcpProxySession();
 
   void start();

@@ -1,0 +1,186 @@
+// AdsClient (ads_client.h).
+#include "proxy/xds/ads_client.h"
+
+#include <condition_variable>
+#include <random>
+
+#include "core/logging.h"
+#include "envoy/service/discovery/v3/ads.grpc.pb.h"
+#include "fmt/format.h"
+#include "grpcpp/create_channel.h"
+#include "grpcpp/security/credentials.h"
+
+namespace meshd::proxy::xds {
+namespace {
+
+spdlog::logger& logger() {
+  static spdlog::logger& instance = log::get("xds");
+  return instance;
+}
+
+constexpr auto kInitialBackoff = std::chrono::milliseconds(500);
+constexpr auto kMaxBackoff = std::chrono::seconds(30);
+
+std::string targetOf(const boost::asio::ip::tcp::endpoint& server) {
+  const std::string ip = server.address().to_string();
+  return fmt::format("{}:{}", server.address().is_v6() ? "[" + ip + "]" : ip, server.port());
+}
+
+} // namespace
+
+AdsClient::AdsClient(core::EventLoop& main, boost::asio::ip::tcp::endpoint server,
+                     envoy::config::core::v3::Node node, Handler& handler)
+    : main_(main), target_(targetOf(server)), node_(std::move(node)), handler_(handler),
+      alive_(std::make_shared<AdsClient*>(this)) {}
+
+AdsClient::~AdsClient() {
+  stopping_ = true;
+  {
+    std::lock_guard lock(mutex_);
+    if (context_ != nullptr) {
+      context_->TryCancel();
+    }
+  }
+  if (thread_.joinable()) {
+    thread_.join();
+  }
+  alive_.reset(); // tasks still queued on the main loop see it and do nothing
+}
+
+void AdsClient::start() {
+  thread_ = std::thread([this] { run(); });
+}
+
+void AdsClient::run() {
+  auto backoff = std::chrono::milliseconds(kInitialBackoff);
+  std::mt19937_64 random(std::random_device{}());
+  std::weak_ptr<AdsClient*> alive = alive_;
+  auto onMain = [this, alive](auto task) {
+    main_.post([alive, task = std::move(task)]() mutable {
+      if (alive.lock()) {
+        task();
+      }
+    });
+  };
+  while (!stopping_) {
+    auto channel = grpc::CreateChannel(target_, grpc::InsecureChannelCredentials());
+    auto stub = envoy::service::discovery::v3::AggregatedDiscoveryService::NewStub(channel);
+    grpc::ClientContext context;
+    std::unique_ptr<Stream> stream = stub->StreamAggregatedResources(&context);
+    {
+      std::lock_guard lock(mutex_);
+      context_ = &context;
+      stream_ = stream.get();
+      if (stopping_) {
+        context.TryCancel();
+      }
+    }
+    onMain([this] { onStreamStarted(); });
+    bool connected = false;
+    DiscoveryResponse response;
+    while (stream->Read(&response)) {
+      if (!connected) {
+        connected = true;
+        backoff = kInitialBackoff;
+        onMain([this] { handler_.onConnected(true); });
+      }
+      onMain([this, response] { handle(response); });
+    }
+    {
+      std::lock_guard lock(mutex_);
+      context_ = nullptr;
+      stream_ = nullptr;
+    }
+    const grpc::Status status = stream->Finish();
+    if (stopping_) {
+      break;
+    }
+    MESHD_LOG(logger(), info, "ADS stream to {} ended ({}: {}); retrying", target_,
+              static_cast<int>(status.error_code()), status.error_message());
+    if (connected) {
+      onMain([this] { handler_.onConnected(false); });
+    }
+    // Jittered exponential backoff: a uniform wait in [backoff/2, backoff].
+    std::uniform_int_distribution<int64_t> jitter(backoff.count() / 2, backoff.count());
+    const auto wait = std::chrono::milliseconds(jitter(random));
+    std::mutex sleepMutex;
+    std::condition_variable never;
+    std::unique_lock sleepLock(sleepMutex);
+    for (auto slept = std::chrono::milliseconds(0); slept < wait && !stopping_;
+         slept += std::chrono::milliseconds(50)) {
+      never.wait_for(sleepLock, std::chrono::milliseconds(50));
+    }
+    backoff = std::min<std::chrono::milliseconds>(backoff * 2, kMaxBackoff);
+  }
+}
+
+void AdsClient::onStreamStarted() {
+  // A new stream: the node goes with its first request, and every subscription is repeated with
+  // the versions already accepted, so an unchanged config is not sent again.
+  nodeSent_ = false;
+  for (auto& [type, subscription] : subscriptions_) {
+    subscription.lastNonce.clear();
+    send(request(type));
+  }
+}
+
+void AdsClient::subscribe(const std::string& type_url, std::set<std::string> names, bool wildcard) {
+  Subscription& subscription = subscriptions_[type_url];
+  if (subscription.names == names && subscription.wildcard == wildcard &&
+      !subscription.lastNonce.empty()) {
+    return;
+  }
+  subscription.names = std::move(names);
+  subscription.wildcard = wildcard;
+  send(request(type_url));
+}
+
+DiscoveryRequest AdsClient::request(const std::string& type_url) const {
+  DiscoveryRequest out;
+  out.set_type_url(type_url);
+  if (const auto found = accepted_.find(type_url); found != accepted_.end()) {
+    out.set_version_info(found->second);
+  }
+  const auto& subscription = subscriptions_.at(type_url);
+  for (const auto& name : subscription.names) {
+    out.add_resource_names(name);
+  }
+  out.set_response_nonce(subscription.lastNonce);
+  return out;
+}
+
+void AdsClient::handle(const DiscoveryResponse& response) {
+  const std::string& type = response.type_url();
+  if (!subscriptions_.contains(type)) {
+    return; // not asked for: nothing to acknowledge
+  }
+  subscriptions_[type].lastNonce = response.nonce();
+  const absl::Status status = handler_.onResponse(response);
+  if (status.ok()) {
+    accepted_[type] = response.version_info();
+  } else {
+    MESHD_LOG(logger(), warn, "rejected {} version {}: {}", type, response.version_info(),
+              std::string(status.message()));
+  }
+  DiscoveryRequest reply = request(type);
+  if (!status.ok()) {
+    reply.mutable_error_detail()->set_code(static_cast<int>(status.code()));
+    reply.mutable_error_detail()->set_message(std::string(status.message()));
+  }
+  send(reply);
+}
+
+void AdsClient::send(const DiscoveryRequest& request) {
+  DiscoveryRequest out = request;
+  std::lock_guard lock(mutex_);
+  if (stream_ == nullptr) {
+    return; // the next stream repeats every subscription
+  }
+  if (!nodeSent_) {
+    *out.mutable_node() = node_;
+    nodeSent_ = true;
+  }
+  stream_->Write(out);
+}
+
+} // namespace meshd::proxy::xds

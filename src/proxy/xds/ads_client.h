@@ -1,0 +1,88 @@
+// The proxy's end of one ADS stream (state of the world): a thread that keeps the gRPC stream to
+// the control plane up (reconnecting with jittered exponential backoff) and reads responses,
+// and the protocol state (subscriptions, accepted versions, nonces) owned by the main thread,
+// which decides on every response and answers it with an ACK or a NACK carrying the reason.
+#pragma once
+
+#include <atomic>
+#include <chrono>
+#include <functional>
+#include <map>
+#include <memory>
+#include <mutex>
+#include <set>
+#include <string>
+#include <thread>
+
+#include "absl/status/status.h"
+#include "boost/asio/ip/tcp.hpp"
+#include "core/event_loop.h"
+#include "envoy/config/core/v3/base.pb.h"
+#include "envoy/service/discovery/v3/discovery.pb.h"
+
+namespace grpc {
+class ClientContext;
+template <class W, class R>
+class ClientReaderWriter;
+} // namespace grpc
+
+namespace meshd::proxy::xds {
+
+using envoy::service::discovery::v3::DiscoveryRequest;
+using envoy::service::discovery::v3::DiscoveryResponse;
+
+class AdsClient {
+public:
+  class Handler {
+  public:
+    virtual ~Handler() = default;
+    // On the main thread. OK accepts the response (ACK); an error rejects it whole (NACK with
+    // the message) and the previous config stays.
+    virtual absl::Status onResponse(const DiscoveryResponse& response) = 0;
+    virtual void onConnected(bool connected) = 0;
+  };
+
+  AdsClient(core::EventLoop& main, boost::asio::ip::tcp::endpoint server,
+            envoy::config::core::v3::Node node, Handler& handler);
+  ~AdsClient(); // cancels the stream and joins its thread
+
+  void start();
+  // Main thread: the names wanted for a type (empty set with `wildcard`: everything, as CDS and
+  // LDS ask). Sends the updated subscription at once when the stream is up.
+  void subscribe(const std::string& type_url, std::set<std::string> names, bool wildcard = false);
+  // The version last accepted per type (for /config_dump and stats).
+  const std::map<std::string, std::string>& acceptedVersions() const { return accepted_; }
+
+private:
+  using Stream = grpc::ClientReaderWriter<DiscoveryRequest, DiscoveryResponse>;
+  struct Subscription {
+    std::set<std::string> names;
+    bool wildcard = false;
+    std::string lastNonce;
+  };
+
+  void run(); // the stream thread
+  void onStreamStarted();
+  void handle(const DiscoveryResponse& response);
+  DiscoveryRequest request(const std::string& type_url) const;
+  void send(const DiscoveryRequest& request);
+
+  core::EventLoop& main_;
+  const std::string target_;
+  const envoy::config::core::v3::Node node_;
+  Handler& handler_;
+  // Main-thread state.
+  std::map<std::string, Subscription> subscriptions_;
+  std::map<std::string, std::string> accepted_;
+  bool nodeSent_ = false;
+  // Shared with the stream thread.
+  std::mutex mutex_;
+  grpc::ClientContext* context_ = nullptr; // of the current stream, under mutex_
+  Stream* stream_ = nullptr;               // under mutex_
+  std::atomic<bool> stopping_{false};
+  std::thread thread_;
+  // Lifetime guard for tasks posted to the main loop after destruction began.
+  std::shared_ptr<AdsClient*> alive_;
+};
+
+} // namespace meshd::proxy::xds

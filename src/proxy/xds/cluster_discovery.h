@@ -1,0 +1,64 @@
+// CDS and EDS over ADS: the clusters the control plane sends join the bootstrap's static ones
+// (which CDS may not replace), and the EDS clusters whose eds_config says `ads` get their hosts
+// from ClusterLoadAssignments, asked for by service name as clusters come and go. A response is
+// validated whole, as strictly as a bootstrap: one bad resource rejects it (NACK) and the
+// previous config stays. An accepted one is handed to the owner as a change to the config,
+// which rebuilds the runtime: in-flight requests finish where they are. Main thread only.
+#pragma once
+
+#include <functional>
+#include <map>
+#include <set>
+#include <string>
+#include <vector>
+
+#include "core/stats/store.h"
+#include "proxy/config/proxy_config.h"
+#include "proxy/xds/ads_client.h"
+
+namespace meshd::proxy::xds {
+
+inline constexpr const char* kClusterType = "type.googleapis.com/envoy.config.cluster.v3.Cluster";
+inline constexpr const char* kEndpointType =
+    "type.googleapis.com/envoy.config.endpoint.v3.ClusterLoadAssignment";
+
+class ClusterDiscovery : public AdsClient::Handler {
+public:
+  using ConfigChange = std::function<void(config::ProxyConfig&)>;
+
+  ClusterDiscovery(const config::ProxyConfig& bootstrap, std::function<void(ConfigChange)> apply,
+                   stats::Store& store);
+
+  // Subscribes (CDS as a wildcard; EDS for the static clusters on ADS). `initialized` runs once,
+  // when CDS and the assignments of every ADS EDS cluster have arrived.
+  void start(AdsClient& client, std::function<void()> initialized);
+
+  absl::Status onResponse(const DiscoveryResponse& response) override;
+  void onConnected(bool connected) override;
+
+private:
+  absl::Status applyClusters(const DiscoveryResponse& response);
+  absl::Status applyAssignments(const DiscoveryResponse& response);
+  // EDS services of the ADS EDS clusters, static and dynamic.
+  std::set<std::string> adsServices() const;
+  void checkInitialized();
+
+  std::function<void(ConfigChange)> apply_;
+  AdsClient* client_ = nullptr;
+  bool cds_ = false;
+  std::map<std::string, config::ClusterConfig> static_;
+  std::map<std::string, config::ClusterConfig> dynamic_; // from CDS, hosts not filled in
+  std::map<std::string, std::vector<config::HostConfig>> assignments_; // by service name
+  bool cdsReceived_ = false;
+  std::function<void()> initialized_;
+  struct Stats {
+    stats::Counter attempt;
+    stats::Counter success;
+    stats::Counter rejected;
+  };
+  Stats cdsStats_;
+  Stats edsStats_;
+  stats::SetGauge connected_;
+};
+
+} // namespace meshd::proxy::xds

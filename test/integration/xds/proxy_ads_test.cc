@@ -1,0 +1,209 @@
+// mesh-proxy as an ADS client of meshd's xDS server: clusters (CDS) and their endpoints (EDS)
+// arrive over one stream; endpoint changes are followed; an invalid cluster is NACKed with its
+// reason while the previous config keeps serving; a removed cluster answers 503; the proxy keeps
+// serving while the control plane is gone and reconnects when it is back.
+#include <chrono>
+#include <iostream>
+#include <memory>
+#include <string>
+
+#include "control/xds/resource_snapshot.h"
+#include "control/xds/snapshot_cache.h"
+#include "control/xds/xds_server.h"
+#include "envoy/config/cluster/v3/cluster.pb.h"
+#include "envoy/config/endpoint/v3/endpoint.pb.h"
+#include "fmt/format.h"
+#include "google/protobuf/util/json_util.h"
+#include "test/support/http_backend.h"
+#include "test/support/http_client.h"
+#include "test/support/mesh_proxy.h"
+#include "test/support/process.h"
+#include "gtest/gtest.h"
+
+namespace meshd::testing {
+namespace {
+
+using namespace std::chrono_literals;
+using control::xds::ResourceSnapshotBuilder;
+
+constexpr const char* kClusterType = "type.googleapis.com/envoy.config.cluster.v3.Cluster";
+
+template <class Message>
+Message fromJson(const std::string& json) {
+  Message message;
+  const auto status = google::protobuf::util::JsonStringToMessage(json, &message);
+  EXPECT_TRUE(status.ok()) << status.ToString() << "\n" << json;
+  return message;
+}
+
+envoy::config::cluster::v3::Cluster edsCluster(const std::string& name,
+                                               const std::string& extra = "") {
+  return fromJson<envoy::config::cluster::v3::Cluster>(fmt::format(
+      R"({{"name": "{}", "type": "EDS", "connect_timeout": "1s", {}
+          "eds_cluster_config": {{"eds_config": {{"ads": {{}}, "resource_api_version": "V3"}}}}}})",
+      name, extra));
+}
+
+envoy::config::endpoint::v3::ClusterLoadAssignment assignment(const std::string& name,
+                                                              uint16_t port) {
+  return fromJson<envoy::config::endpoint::v3::ClusterLoadAssignment>(fmt::format(
+      R"({{"cluster_name": "{}", "endpoints": [{{"lb_endpoints": [{{"endpoint": {{"address":
+          {{"socket_address": {{"address": "127.0.0.1", "port_value": {}}}}}}}}}]}}]}})",
+      name, port));
+}
+
+class ProxyAdsTest : public ::testing::Test {
+protected:
+  void SetUp() override {
+    options_.debounceQuietPeriod = 0ms;
+    server_ = std::make_unique<control::xds::XdsServer>(cache_, options_);
+    ASSERT_TRUE(server_->start().ok());
+    xdsPort_ = static_cast<uint16_t>(server_->port());
+  }
+
+  void publish(const std::vector<const google::protobuf::Message*>& resources) {
+    ResourceSnapshotBuilder builder;
+    for (const auto* resource : resources) {
+      ASSERT_TRUE(builder.add(*resource).ok());
+    }
+    cache_.setDefault(builder.build());
+    server_->push();
+  }
+
+  void startProxy() {
+    proxy_ = std::make_unique<MeshProxy>(fmt::format(R"(
+node: {{ id: ads-test-proxy, cluster: test }}
+admin:
+  address: {{ socket_address: {{ address: 127.0.0.1, port_value: 0 }} }}
+dynamic_resources:
+  ads_config:
+    api_type: GRPC
+    transport_api_version: V3
+    grpc_services: [ {{ envoy_grpc: {{ cluster_name: xds }} }} ]
+  cds_config: {{ ads: {{}}, resource_api_version: V3 }}
+static_resources:
+  listeners:
+  - name: http
+    address: {{ socket_address: {{ address: 127.0.0.1, port_value: 0 }} }}
+    filter_chains:
+    - filters:
+      - name: envoy.filters.network.http_connection_manager
+        typed_config:
+          "@type": type.googleapis.com/envoy.extensions.filters.network.http_connection_manager.v3.HttpConnectionManager
+          stat_prefix: ingress
+          route_config:
+            virtual_hosts:
+            - name: all
+              domains: ["*"]
+              routes: [ {{ match: {{ prefix: / }}, route: {{ cluster: backend }} }} ]
+          http_filters:
+          - name: envoy.filters.http.router
+            typed_config: {{ "@type": type.googleapis.com/envoy.extensions.filters.http.router.v3.Router }}
+  clusters:
+  - name: xds
+    load_assignment:
+      cluster_name: xds
+      endpoints:
+      - lb_endpoints:
+        - endpoint: {{ address: {{ socket_address: {{ address: 127.0.0.1, port_value: {} }} }} }}
+)",
+                                                     xdsPort_));
+    ASSERT_TRUE(proxy_->started()) << proxy_->logs();
+    port_ = proxy_->listenerPort("http");
+  }
+
+  std::string servedBy() const {
+    const auto response = httpRequest(port_, "GET", "/echo", {}, 5s);
+    const size_t at = response.headers.find("x-backend: ");
+    return response.status != 200 || at == std::string::npos ? std::to_string(response.status)
+                                                             : response.headers.substr(at + 11, 1);
+  }
+
+  std::string stat(const std::string& name) const {
+    const std::string text = httpGet(proxy_->adminPort(), "/stats").body;
+    const size_t at = text.find(name + ": ");
+    return at == std::string::npos
+               ? ""
+               : text.substr(at + name.size() + 2, text.find('\n', at) - at - name.size() - 2);
+  }
+
+  void TearDown() override {
+    if (HasFailure() && proxy_) {
+      std::cerr << "mesh-proxy logs:\n" << proxy_->logs() << "\n";
+    }
+  }
+
+  control::xds::SnapshotCache cache_;
+  control::xds::ServerOptions options_;
+  std::unique_ptr<control::xds::XdsServer> server_;
+  uint16_t xdsPort_ = 0;
+  HttpBackend a_{"a"};
+  HttpBackend b_{"b"};
+  std::unique_ptr<MeshProxy> proxy_;
+  uint16_t port_ = 0;
+};
+
+TEST_F(ProxyAdsTest, ClustersAndEndpointsComeOverAdsAndFollowChanges) {
+  const auto cluster = edsCluster("backend");
+  const auto toA = assignment("backend", a_.port());
+  publish({&cluster, &toA});
+  ASSERT_NO_FATAL_FAILURE(startProxy());
+  // Ready only once the cluster and its endpoints arrived: the first request already works.
+  EXPECT_EQ(servedBy(), "a");
+  EXPECT_EQ(stat("control_plane.connected_state"), "1");
+
+  const auto toB = assignment("backend", b_.port());
+  publish({&cluster, &toB});
+  EXPECT_TRUE(waitFor([&] { return servedBy() == "b"; }, 10s));
+  EXPECT_NE(stat("cluster_manager.eds.update_success"), "0");
+
+  // A cluster the proxy cannot honour: NACKed with the reason, the old config keeps serving.
+  const auto bad = edsCluster("backend", R"("lb_policy": "LOAD_BALANCING_POLICY_CONFIG",)");
+  publish({&bad, &toB});
+  EXPECT_TRUE(waitFor(
+      [&] {
+        for (const auto& stream : server_->streams()) {
+          for (const auto& type : stream.types) {
+            if (type.typeUrl == kClusterType && type.lastNack &&
+                type.lastNack->message.find("lb_policy") != std::string::npos) {
+              return true;
+            }
+          }
+        }
+        return false;
+      },
+      10s));
+  EXPECT_EQ(servedBy(), "b");
+  EXPECT_EQ(stat("cluster_manager.cds.update_rejected"), "1");
+
+  // The cluster removed: 503 (no cluster).
+  publish({&toB});
+  EXPECT_TRUE(waitFor([&] { return servedBy() == "503"; }, 10s));
+}
+
+TEST_F(ProxyAdsTest, KeepsServingWithoutTheControlPlaneAndReconnects) {
+  const auto cluster = edsCluster("backend");
+  const auto toA = assignment("backend", a_.port());
+  publish({&cluster, &toA});
+  ASSERT_NO_FATAL_FAILURE(startProxy());
+  EXPECT_EQ(servedBy(), "a");
+
+  server_->shutdown(1s);
+  server_.reset();
+  EXPECT_TRUE(waitFor([&] { return stat("control_plane.connected_state") == "0"; }, 10s));
+  for (int i = 0; i < 50; ++i) {
+    ASSERT_EQ(servedBy(), "a") << i; // zero errors while the control plane is away
+  }
+
+  // Back on the same port, with the endpoint moved: the proxy reconnects and follows.
+  options_.listenAddress = fmt::format("127.0.0.1:{}", xdsPort_);
+  server_ = std::make_unique<control::xds::XdsServer>(cache_, options_);
+  ASSERT_TRUE(server_->start().ok());
+  const auto toB = assignment("backend", b_.port());
+  publish({&cluster, &toB});
+  EXPECT_TRUE(waitFor([&] { return servedBy() == "b"; }, 30s));
+  EXPECT_EQ(stat("control_plane.connected_state"), "1");
+}
+
+} // namespace
+} // namespace meshd::testing
