@@ -327,8 +327,11 @@ HttpConnectionManager::pickCluster(const router::RouteAction& action, const Head
       point -= candidate.weight;
     }
   }
-  const auto it = runtime_->clusters.find(std::string(name));
-  return it == runtime_->clusters.end() ? nullptr : it->second;
+  // The connection's runtime holds its listener and routes; clusters come from the latest one.
+  // (The worker's current runtime cannot change during this call: no copy needed.)
+  const auto& clusters = context_.runtimes.onWorker()->clusters;
+  const auto it = clusters.find(std::string(name));
+  return it == clusters.end() ? nullptr : it->second;
 }
 
 std::optional<config::Endpoint>

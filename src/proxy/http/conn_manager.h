@@ -12,6 +12,7 @@
 
 #include "core/event_loop.h"
 #include "core/random.h"
+#include "core/snapshot_slot.h"
 #include "proxy/http/header_map.h"
 #include "proxy/http/http1/message_parser.h"
 #include "proxy/http/idle_timers.h"
@@ -27,6 +28,9 @@ namespace meshd::proxy::http {
 // Per-worker state the connection manager uses.
 struct WorkerContext {
   core::EventLoop& loop;
+  // The runtimes published to this worker: each request takes its clusters from the latest, so a
+  // keep-alive connection follows endpoint and cluster changes.
+  const core::SnapshotSlot<server::Runtime>& runtimes;
   upstream::WorkerLoadBalancers& balancers;
   upstream::HttpPool& pool;
   core::RandomGenerator& random;

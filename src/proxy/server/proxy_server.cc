@@ -271,8 +271,8 @@ void ProxyServer::onAccept(uint32_t worker, core::EventLoop& loop, const std::st
     WorkerState& state = *workerStates_[worker];
     if (chain->http) {
       std::make_shared<http::HttpConnectionManager>(
-          http::WorkerContext{loop, state.balancers, state.pool, state.random}, std::move(accepted),
-          runtime, *listener, *chain, inspected)
+          http::WorkerContext{loop, runtime_, state.balancers, state.pool, state.random},
+          std::move(accepted), runtime, *listener, *chain, inspected)
           ->start();
     } else {
       const auto cluster =

@@ -93,6 +93,18 @@ TEST_F(EdsFileTest, ServesTheAssignmentAndFollowsUpdates) {
   EXPECT_TRUE(statReaches(*proxy_, "cluster.backend.update_success", "1"));
 }
 
+TEST_F(EdsFileTest, KeepAliveConnectionFollowsEndpointChanges) {
+  publish(edsFile("backend", {a_.port()}));
+  ASSERT_NO_FATAL_FAILURE(start());
+  HttpConnection connection(port_);
+  EXPECT_EQ(connection.request("GET", "/echo").header("x-backend"), "a");
+  publish(edsFile("backend", {b_.port()}));
+  // The same client connection: each request takes the cluster as it is now.
+  EXPECT_TRUE(
+      waitFor([&] { return connection.request("GET", "/echo").header("x-backend") == "b"; }, 10s));
+  EXPECT_FALSE(connection.peerClosed());
+}
+
 TEST_F(EdsFileTest, InvalidUpdateIsRejectedAndTheHostsStay) {
   publish(edsFile("backend", {a_.port()}));
   ASSERT_NO_FATAL_FAILURE(start());
