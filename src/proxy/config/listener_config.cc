@@ -89,12 +89,21 @@ absl::StatusOr<HttpConnectionManagerConfig> buildHttpConnectionManager(
   if (out.statPrefix.empty()) {
     return invalid(where + ".stat_prefix", "is required");
   }
-  if (!proto.has_route_config()) {
-    return invalid(where, "route_config is required (rds arrives with xDS)");
+  if (proto.has_rds()) {
+    if (!proto.rds().config_source().has_ads()) {
+      return invalid(where + ".rds.config_source", "mesh-proxy takes RDS over ADS (ads: {})");
+    }
+    out.rdsName = proto.rds().route_config_name();
+    if (out.rdsName.empty()) {
+      return invalid(where + ".rds.route_config_name", "is required");
+    }
+  } else if (!proto.has_route_config()) {
+    return invalid(where, "route_config or rds is required");
+  } else {
+    RETURN_IF_ERROR(checkRouteClusters(proto.route_config(), where + ".route_config", clusters));
+    ASSIGN_OR_RETURN(out.routes,
+                     router::RouteTable::build(proto.route_config(), where + ".route_config"));
   }
-  RETURN_IF_ERROR(checkRouteClusters(proto.route_config(), where + ".route_config", clusters));
-  ASSIGN_OR_RETURN(out.routes,
-                   router::RouteTable::build(proto.route_config(), where + ".route_config"));
   const int filters = proto.http_filters_size();
   envoy::extensions::filters::http::router::v3::Router router;
   if (filters == 0 || !proto.http_filters(filters - 1).typed_config().UnpackTo(&router)) {

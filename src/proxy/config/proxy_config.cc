@@ -81,6 +81,11 @@ absl::StatusOr<ProxyConfig> buildProxyConfig(const Bootstrap& bootstrap) {
     if (!listenerNames.insert(listener.name).second) {
       return invalid(where + ".name", fmt::format("duplicate listener name '{}'", listener.name));
     }
+    for (const auto& chain : listener.filterChains) {
+      if (chain.http && !chain.http->rdsName.empty() && !out.xds) {
+        return invalid(where, "rds needs dynamic_resources.ads_config");
+      }
+    }
     out.listeners.push_back(std::move(listener));
   }
   return out;

@@ -36,7 +36,8 @@ struct TcpProxyConfig {
 // envoy.filters.network.http_connection_manager, with the router as its (only) HTTP filter.
 struct HttpConnectionManagerConfig {
   std::string statPrefix;
-  std::shared_ptr<const router::RouteTable> routes;
+  std::shared_ptr<const router::RouteTable> routes; // inline route_config; null with RDS
+  std::string rdsName;                              // rds.route_config_name (over ADS)
   std::string serverName = "envoy"; // Envoy's default `server` header
   bool useRemoteAddress = false;    // append the peer to x-forwarded-for
   size_t maxRequestHeadersBytes = 60 * 1024;
@@ -114,6 +115,8 @@ struct ProxyConfig {
   std::vector<ListenerConfig> listeners;
   std::map<std::string, ClusterConfig> clusters;
   std::optional<XdsConfig> xds;
+  // Route configurations from RDS, by name (the connection managers' rdsName).
+  std::map<std::string, std::shared_ptr<const router::RouteTable>> routeTables;
   Bootstrap bootstrap; // as given, for /config_dump
 };
 

@@ -291,8 +291,16 @@ void HttpConnectionManager::routeRequest(bool end_stream) {
       }
     }
   }
-  const router::RouteTable& table = *config_.routes;
-  stream.route = table.findRoute(stream.request, &stream.virtualHost);
+  stream.routes = config_.routes;
+  if (!stream.routes) {
+    // RDS: the route configuration as it is now (none yet: no route, as in Envoy).
+    const auto& tables = context_.runtimes.onWorker()->config.routeTables;
+    if (const auto found = tables.find(config_.rdsName); found != tables.end()) {
+      stream.routes = found->second;
+    }
+  }
+  stream.route =
+      stream.routes ? stream.routes->findRoute(stream.request, &stream.virtualHost) : nullptr;
   if (stream.route == nullptr) {
     stats_.httpNoRoute.inc();
     sendLocalReply(404, "", kNoRouteFound);
@@ -404,7 +412,7 @@ void HttpConnectionManager::forward(const router::RouteAction& action, bool end_
   }
   stream.route->requestHeaders.apply(request);
   stream.virtualHost->requestHeaders.apply(request);
-  config_.routes->requestHeaders().apply(request);
+  stream.routes->requestHeaders().apply(request);
 
   router::UpstreamRequest::Options options;
   options.timeout = timeoutHeader(request).value_or(action.timeout);
@@ -474,7 +482,7 @@ void HttpConnectionManager::encodeResponseHead(HeaderMap& headers, bool end_stre
     }
     stream.route->responseHeaders.apply(headers);
     stream.virtualHost->responseHeaders.apply(headers);
-    config_.routes->responseHeaders().apply(headers);
+    stream.routes->responseHeaders().apply(headers);
   }
   headers.set("server", config_.serverName);
   if (stream.status == 101 && !stream.upgrade.empty()) {
@@ -623,8 +631,9 @@ void HttpConnectionManager::countResponse(int status) {
   const auto statusClass = static_cast<size_t>(status / 100 - 1);
   stats_.httpDownstreamRqByClass[statusClass].inc();
   if (stream_ && stream_->cluster && stream_->virtualHost != nullptr) {
-    const auto found = runtime_->virtualHostStats.find(stream_->virtualHost);
-    if (found != runtime_->virtualHostStats.end()) {
+    const auto& virtualHostStats = context_.runtimes.onWorker()->virtualHostStats;
+    const auto found = virtualHostStats.find(stream_->virtualHost);
+    if (found != virtualHostStats.end()) {
       found->second.rqTotal.inc();
       found->second.rqByClass[statusClass].inc();
       found->second.rqTime.record(std::chrono::duration<double, std::milli>(

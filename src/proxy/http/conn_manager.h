@@ -66,6 +66,8 @@ private:
     int status = 0;
     uint32_t responseFlags = 0;
     std::chrono::steady_clock::time_point startedAt;
+    // The route table this request was routed with: inline, or RDS's latest (kept alive here).
+    std::shared_ptr<const router::RouteTable> routes;
     const router::Route* route = nullptr;
     const router::VirtualHost* virtualHost = nullptr;
     std::shared_ptr<const upstream::Cluster> cluster;

@@ -142,25 +142,32 @@ absl::Status ProxyServer::start() {
 void ProxyServer::startXds(const config::ProxyConfig& config,
                            const envoy::config::core::v3::Node& node) {
   const config::XdsConfig& xds = *config.xds;
-  discovery_ = std::make_unique<xds::ClusterDiscovery>(
-      config, [this](const xds::ClusterDiscovery::ConfigChange& change) { publishConfig(change); },
-      store_);
-  ads_ = std::make_unique<xds::AdsClient>(main_, xds.server, node, *discovery_);
-  auto initialized = std::make_shared<bool>(false);
+  auto apply = [this](const std::function<void(config::ProxyConfig&)>& change) {
+    publishConfig(change);
+  };
+  discovery_ = std::make_unique<xds::ClusterDiscovery>(config, apply, store_);
+  routes_ = std::make_unique<xds::RouteDiscovery>(config, apply, store_);
+  dispatcher_.route(xds::kClusterType, *discovery_);
+  dispatcher_.route(xds::kEndpointType, *discovery_);
+  dispatcher_.route(xds::kRouteType, *routes_);
+  ads_ = std::make_unique<xds::AdsClient>(main_, xds.server, node, dispatcher_);
+  // Initialized when both clusters (with endpoints) and routes arrived.
+  auto initialized = std::make_shared<int>(2);
   auto done = [this, initialized] {
-    if (!*initialized) {
-      *initialized = true;
+    if (--*initialized == 0) {
       initDone();
     }
   };
   discovery_->start(*ads_, done);
+  routes_->start(*ads_, done);
   ads_->start();
   // As Envoy's initial_fetch_timeout: without an answer in time, start with what there is.
-  initialFetchTimer_ = main_.createTimer([this, initialized, done] {
-    if (!*initialized) {
+  initialFetchTimer_ = main_.createTimer([this, initialized] {
+    if (*initialized > 0) {
       MESHD_LOG(logger(), warn, "no initial xDS config from {} within the initial fetch timeout",
                 xdsTarget(*runtime_.latest()->config.xds));
-      done();
+      *initialized = 0;
+      initDone();
     }
   });
   initialFetchTimer_->enable(xds.initialFetchTimeout);

@@ -22,7 +22,9 @@
 #include "proxy/upstream/dns_cluster_refresher.h"
 #include "proxy/upstream/eds_file_watcher.h"
 #include "proxy/xds/ads_client.h"
+#include "proxy/xds/ads_dispatcher.h"
 #include "proxy/xds/cluster_discovery.h"
+#include "proxy/xds/route_discovery.h"
 
 namespace meshd::proxy::server {
 
@@ -96,6 +98,8 @@ private:
   std::unique_ptr<core::Timer> initialFetchTimer_;
   int pendingInit_ = 1;
   std::unique_ptr<xds::ClusterDiscovery> discovery_;
+  std::unique_ptr<xds::RouteDiscovery> routes_;
+  xds::AdsDispatcher dispatcher_;
   std::unique_ptr<xds::AdsClient> ads_; // after discovery_: stops before its handler goes
 };
 

@@ -108,6 +108,15 @@ Runtime::build(config::ProxyConfig config,
   }
   // Chain stats are keyed by the chains' addresses inside the runtime's own copy of the config.
   runtime->config = std::move(config);
+  auto addVirtualHostStats = [&](const router::RouteTable& table) {
+    for (const auto& virtualHost : table.virtualHosts()) {
+      runtime->virtualHostStats.emplace(&virtualHost,
+                                        VirtualHostStats::create(store, virtualHost.name));
+    }
+  };
+  for (const auto& [name, table] : runtime->config.routeTables) {
+    addVirtualHostStats(*table);
+  }
   for (const auto& listener : runtime->config.listeners) {
     const auto found = bound_listeners.find(listener.name);
     const auto bound = found != bound_listeners.end() ? found->second : listener.address;
@@ -117,11 +126,8 @@ Runtime::build(config::ProxyConfig config,
     // `chain` is the index'th chain of `listener` (the default chain: index -1).
     auto addChain = [&](const config::FilterChainConfig& chain, int index) {
       runtime->chainStats.emplace(&chain, ListenerStats::create(store, listener, &chain, bound));
-      if (chain.http) {
-        for (const auto& virtualHost : chain.http->routes->virtualHosts()) {
-          runtime->virtualHostStats.emplace(&virtualHost,
-                                            VirtualHostStats::create(store, virtualHost.name));
-        }
+      if (chain.http && chain.http->routes) {
+        addVirtualHostStats(*chain.http->routes);
       }
       if (!chain.connectionLimit) {
         return;

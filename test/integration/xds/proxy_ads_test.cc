@@ -12,8 +12,10 @@
 #include "control/xds/xds_server.h"
 #include "envoy/config/cluster/v3/cluster.pb.h"
 #include "envoy/config/endpoint/v3/endpoint.pb.h"
+#include "envoy/config/route/v3/route.pb.h"
 #include "fmt/format.h"
 #include "google/protobuf/util/json_util.h"
+#include "test/integration/proxy/http_test_helpers.h"
 #include "test/support/http_backend.h"
 #include "test/support/http_client.h"
 #include "test/support/mesh_proxy.h"
@@ -70,7 +72,12 @@ protected:
     server_->push();
   }
 
-  void startProxy() {
+  // `routes`: the connection manager's route source (YAML), inline by default.
+  void startProxy(const std::string& routes = R"(route_config:
+            virtual_hosts:
+            - name: all
+              domains: ["*"]
+              routes: [ { match: { prefix: / }, route: { cluster: backend } } ])") {
     proxy_ = std::make_unique<MeshProxy>(fmt::format(R"(
 node: {{ id: ads-test-proxy, cluster: test }}
 admin:
@@ -91,11 +98,7 @@ static_resources:
         typed_config:
           "@type": type.googleapis.com/envoy.extensions.filters.network.http_connection_manager.v3.HttpConnectionManager
           stat_prefix: ingress
-          route_config:
-            virtual_hosts:
-            - name: all
-              domains: ["*"]
-              routes: [ {{ match: {{ prefix: / }}, route: {{ cluster: backend }} }} ]
+          {}
           http_filters:
           - name: envoy.filters.http.router
             typed_config: {{ "@type": type.googleapis.com/envoy.extensions.filters.http.router.v3.Router }}
@@ -107,7 +110,7 @@ static_resources:
       - lb_endpoints:
         - endpoint: {{ address: {{ socket_address: {{ address: 127.0.0.1, port_value: {} }} }} }}
 )",
-                                                     xdsPort_));
+                                                     routes, xdsPort_));
     ASSERT_TRUE(proxy_->started()) << proxy_->logs();
     port_ = proxy_->listenerPort("http");
   }
@@ -203,6 +206,41 @@ TEST_F(ProxyAdsTest, KeepsServingWithoutTheControlPlaneAndReconnects) {
   publish({&cluster, &toB});
   EXPECT_TRUE(waitFor([&] { return servedBy() == "b"; }, 30s));
   EXPECT_EQ(stat("control_plane.connected_state"), "1");
+}
+
+envoy::config::route::v3::RouteConfiguration routesTo(const std::string& cluster,
+                                                      const std::string& regex = "") {
+  const std::string match =
+      regex.empty() ? R"("prefix": "/")" : fmt::format(R"("safe_regex": {{"regex": "{}"}})", regex);
+  return fromJson<envoy::config::route::v3::RouteConfiguration>(fmt::format(
+      R"({{"name": "routes", "virtual_hosts": [{{"name": "all", "domains": ["*"],
+          "routes": [{{"match": {{{}}}, "route": {{"cluster": "{}"}}}}]}}]}})",
+      match, cluster));
+}
+
+TEST_F(ProxyAdsTest, RoutesComeOverRdsAndApplyToKeepAliveConnections) {
+  const auto clusterA = edsCluster("ca");
+  const auto clusterB = edsCluster("cb");
+  const auto toA = assignment("ca", a_.port());
+  const auto toB = assignment("cb", b_.port());
+  const auto routesA = routesTo("ca");
+  publish({&clusterA, &clusterB, &toA, &toB, &routesA});
+  ASSERT_NO_FATAL_FAILURE(
+      startProxy(R"(rds: { route_config_name: routes, config_source: { ads: {} } })"));
+  HttpConnection connection(port_);
+  EXPECT_EQ(connection.request("GET", "/echo").header("x-backend"), "a");
+
+  const auto routesB = routesTo("cb");
+  publish({&clusterA, &clusterB, &toA, &toB, &routesB});
+  EXPECT_TRUE(
+      waitFor([&] { return connection.request("GET", "/echo").header("x-backend") == "b"; }, 10s));
+
+  // A route whose regex does not compile is NACKed; the routes in use stay.
+  const auto broken = routesTo("ca", "([unclosed");
+  publish({&clusterA, &clusterB, &toA, &toB, &broken});
+  EXPECT_TRUE(waitFor([&] { return stat("rds.update_rejected") == "1"; }, 10s));
+  EXPECT_EQ(connection.request("GET", "/echo").header("x-backend"), "b");
+  EXPECT_FALSE(connection.peerClosed());
 }
 
 } // namespace
