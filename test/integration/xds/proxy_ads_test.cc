@@ -6,6 +6,8 @@
 #include <iostream>
 #include <memory>
 #include <string>
+#include <thread>
+#include <vector>
 
 #include "control/xds/resource_snapshot.h"
 #include "control/xds/snapshot_cache.h"
@@ -241,6 +243,63 @@ TEST_F(ProxyAdsTest, RoutesComeOverRdsAndApplyToKeepAliveConnections) {
   EXPECT_TRUE(waitFor([&] { return stat("rds.update_rejected") == "1"; }, 10s));
   EXPECT_EQ(connection.request("GET", "/echo").header("x-backend"), "b");
   EXPECT_FALSE(connection.peerClosed());
+}
+
+TEST_F(ProxyAdsTest, HundredUpdatesUnderLoadLoseNoRequest) {
+  const auto clusterA = edsCluster("ca");
+  const auto clusterB = edsCluster("cb");
+  const auto spare = edsCluster("spare");
+  const auto aToA = assignment("ca", a_.port());
+  const auto aToB = assignment("ca", b_.port());
+  const auto bToB = assignment("cb", b_.port());
+  const auto bToA = assignment("cb", a_.port());
+  const auto routesA = routesTo("ca");
+  const auto routesB = routesTo("cb");
+  publish({&clusterA, &clusterB, &aToA, &bToB, &routesA});
+  ASSERT_NO_FATAL_FAILURE(
+      startProxy(R"(rds: { route_config_name: routes, config_source: { ads: {} } })"));
+
+  // Keep-alive clients, plus one that opens a connection per request, until the updates end.
+  std::atomic<bool> stop{false};
+  std::atomic<int> served{0};
+  std::atomic<int> failed{0};
+  std::vector<std::thread> clients;
+  for (int c = 0; c < 3; ++c) {
+    clients.emplace_back([&, c] {
+      std::unique_ptr<HttpConnection> connection;
+      while (!stop) {
+        if (!connection || c == 2) {
+          connection = std::make_unique<HttpConnection>(port_);
+        }
+        const auto response = connection->request("GET", "/echo");
+        (response.complete && response.status == 200 ? served : failed)++;
+        if (!response.complete) {
+          connection.reset();
+        }
+      }
+    });
+  }
+  // 100 changes: endpoints, routes, and clusters added and removed, in turn.
+  for (int i = 0; i < 100; ++i) {
+    std::vector<const google::protobuf::Message*> resources = {&clusterA, &clusterB};
+    resources.push_back(i % 2 == 0 ? &aToB : &aToA);
+    resources.push_back(i % 3 == 0 ? &bToA : &bToB);
+    resources.push_back(i % 4 < 2 ? &routesB : &routesA);
+    if (i % 5 < 2) {
+      resources.push_back(&spare);
+    }
+    publish(resources);
+    std::this_thread::sleep_for(30ms);
+  }
+  std::this_thread::sleep_for(300ms);
+  stop = true;
+  for (auto& client : clients) {
+    client.join();
+  }
+  EXPECT_GT(served.load(), 100);
+  EXPECT_EQ(failed.load(), 0);
+  EXPECT_GE(std::stoi(stat("rds.update_success")), 2);
+  EXPECT_EQ(stat("cluster_manager.cds.update_rejected"), "0");
 }
 
 } // namespace
