@@ -23,6 +23,8 @@ int main(int argc, char** argv) {
   app.add_option("-l,--log-level", logLevel, "trace, debug, info, warning, error, critical or off");
   app.add_option("--drain-time-s", drainSeconds,
                  "seconds open connections may take to finish at shutdown");
+  app.add_option("--xds-cache-dir", options.xdsCacheDir,
+                 "keep the last accepted xDS config here and start from it");
   app.add_option("--admin-address-path", options.adminAddressPath,
                  "write the admin listener's ip:port to this file once listening");
   CLI11_PARSE(app, argc, argv);

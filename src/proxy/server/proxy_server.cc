@@ -3,6 +3,7 @@
 
 #include <unistd.h>
 
+#include <filesystem>
 #include <fstream>
 #include <map>
 
@@ -160,6 +161,17 @@ void ProxyServer::startXds(const config::ProxyConfig& config,
   };
   discovery_->start(*ads_, done);
   routes_->start(*ads_, done);
+  if (!options_.xdsCacheDir.empty()) {
+    std::error_code error;
+    std::filesystem::create_directories(options_.xdsCacheDir, error);
+    if (error) {
+      MESHD_LOG(logger(), warn, "xDS cache directory {}: {}", options_.xdsCacheDir,
+                error.message());
+    }
+    ads_->setCacheDir(options_.xdsCacheDir);
+    // The last good config first: a restart while the control plane is away comes up serving.
+    ads_->replayCache({xds::kClusterType, xds::kEndpointType, xds::kRouteType});
+  }
   ads_->start();
   // As Envoy's initial_fetch_timeout: without an answer in time, start with what there is.
   initialFetchTimer_ = main_.createTimer([this, initialized] {

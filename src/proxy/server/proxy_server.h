@@ -33,6 +33,9 @@ struct ServerOptions {
   uint32_t concurrency = 2;
   std::chrono::seconds drainTime{5};
   std::string adminAddressPath; // where to write "ip:port" of the admin listener, if set
+  // Where the last accepted xDS responses are kept, so a restart without the control plane
+  // serves them; empty: not kept.
+  std::string xdsCacheDir;
 };
 
 enum class ServerState { kInitializing, kLive, kDraining };

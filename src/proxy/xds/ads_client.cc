@@ -1,7 +1,12 @@
 // AdsClient (ads_client.h).
 #include "proxy/xds/ads_client.h"
 
+#include <fcntl.h>
+#include <unistd.h>
+
 #include <condition_variable>
+#include <cstdio>
+#include <fstream>
 #include <random>
 
 #include "core/logging.h"
@@ -158,6 +163,7 @@ void AdsClient::handle(const DiscoveryResponse& response) {
   const absl::Status status = handler_.onResponse(response);
   if (status.ok()) {
     accepted_[type] = response.version_info();
+    persist(response);
   } else {
     MESHD_LOG(logger(), warn, "rejected {} version {}: {}", type, response.version_info(),
               std::string(status.message()));
@@ -168,6 +174,56 @@ void AdsClient::handle(const DiscoveryResponse& response) {
     reply.mutable_error_detail()->set_message(std::string(status.message()));
   }
   send(reply);
+}
+
+std::string AdsClient::cacheFile(const std::string& type_url) const {
+  return fmt::format("{}/{}.pb", cacheDir_, type_url.substr(type_url.rfind('.') + 1));
+}
+
+void AdsClient::persist(const DiscoveryResponse& response) const {
+  if (cacheDir_.empty()) {
+    return;
+  }
+  // Written aside, flushed, then renamed over the old file: a crash leaves one or the other.
+  const std::string file = cacheFile(response.type_url());
+  const std::string temporary = file + ".tmp";
+  {
+    std::ofstream out(temporary, std::ios::binary | std::ios::trunc);
+    if (!out || !response.SerializeToOstream(&out)) {
+      MESHD_LOG(logger(), warn, "cannot write the xDS cache file {}", temporary);
+      return;
+    }
+    out.flush();
+  }
+  if (const int fd = ::open(temporary.c_str(), O_RDONLY); fd >= 0) {
+    ::fsync(fd);
+    ::close(fd);
+  }
+  if (std::rename(temporary.c_str(), file.c_str()) != 0) {
+    MESHD_LOG(logger(), warn, "cannot replace the xDS cache file {}", file);
+  }
+}
+
+int AdsClient::replayCache(const std::vector<std::string>& order) {
+  if (cacheDir_.empty()) {
+    return 0;
+  }
+  int accepted = 0;
+  for (const auto& type : order) {
+    std::ifstream in(cacheFile(type), std::ios::binary);
+    DiscoveryResponse response;
+    if (!in || !response.ParseFromIstream(&in) || response.type_url() != type ||
+        !subscriptions_.contains(type)) {
+      continue;
+    }
+    if (handler_.onResponse(response).ok()) {
+      accepted_[type] = response.version_info();
+      ++accepted;
+      MESHD_LOG(logger(), info, "started from the cached {} version {}", type,
+                response.version_info());
+    }
+  }
+  return accepted;
 }
 
 void AdsClient::send(const DiscoveryRequest& request) {

@@ -13,6 +13,7 @@
 #include <set>
 #include <string>
 #include <thread>
+#include <vector>
 
 #include "absl/status/status.h"
 #include "boost/asio/ip/tcp.hpp"
@@ -46,6 +47,12 @@ public:
             envoy::config::core::v3::Node node, Handler& handler);
   ~AdsClient(); // cancels the stream and joins its thread
 
+  // Keeps every accepted response in `dir` (one file per type, replaced atomically).
+  void setCacheDir(std::string dir) { cacheDir_ = std::move(dir); }
+  // Main thread, before start(): replays the responses kept in the cache directory through the
+  // handler, types in `order`, as if the control plane had sent them (a NACKed one is skipped).
+  // Returns how many were accepted.
+  int replayCache(const std::vector<std::string>& order);
   void start();
   // Main thread: the names wanted for a type (empty set with `wildcard`: everything, as CDS and
   // LDS ask). Sends the updated subscription at once when the stream is up.
@@ -66,6 +73,8 @@ private:
   void handle(const DiscoveryResponse& response);
   DiscoveryRequest request(const std::string& type_url) const;
   void send(const DiscoveryRequest& request);
+  void persist(const DiscoveryResponse& response) const;
+  std::string cacheFile(const std::string& type_url) const;
 
   core::EventLoop& main_;
   const std::string target_;
@@ -75,6 +84,7 @@ private:
   std::map<std::string, Subscription> subscriptions_;
   std::map<std::string, std::string> accepted_;
   bool nodeSent_ = false;
+  std::string cacheDir_;
   // Shared with the stream thread.
   std::mutex mutex_;
   grpc::ClientContext* context_ = nullptr; // of the current stream, under mutex_

@@ -22,6 +22,7 @@
 #include "test/support/http_client.h"
 #include "test/support/mesh_proxy.h"
 #include "test/support/process.h"
+#include "test/support/temp_dir.h"
 #include "gtest/gtest.h"
 
 namespace meshd::testing {
@@ -79,7 +80,8 @@ protected:
             virtual_hosts:
             - name: all
               domains: ["*"]
-              routes: [ { match: { prefix: / }, route: { cluster: backend } } ])") {
+              routes: [ { match: { prefix: / }, route: { cluster: backend } } ])",
+                  std::vector<std::string> args = {}) {
     proxy_ = std::make_unique<MeshProxy>(fmt::format(R"(
 node: {{ id: ads-test-proxy, cluster: test }}
 admin:
@@ -112,7 +114,8 @@ static_resources:
       - lb_endpoints:
         - endpoint: {{ address: {{ socket_address: {{ address: 127.0.0.1, port_value: {} }} }} }}
 )",
-                                                     routes, xdsPort_));
+                                                     routes, xdsPort_),
+                                         std::move(args));
     ASSERT_TRUE(proxy_->started()) << proxy_->logs();
     port_ = proxy_->listenerPort("http");
   }
@@ -243,6 +246,29 @@ TEST_F(ProxyAdsTest, RoutesComeOverRdsAndApplyToKeepAliveConnections) {
   EXPECT_TRUE(waitFor([&] { return stat("rds.update_rejected") == "1"; }, 10s));
   EXPECT_EQ(connection.request("GET", "/echo").header("x-backend"), "b");
   EXPECT_FALSE(connection.peerClosed());
+}
+
+TEST_F(ProxyAdsTest, RestartWithoutTheControlPlaneServesTheCachedConfig) {
+  TempDir cache;
+  const auto clusterA = edsCluster("ca");
+  const auto toB = assignment("ca", b_.port());
+  const auto routesA = routesTo("ca");
+  publish({&clusterA, &toB, &routesA});
+  const std::string rds = R"(rds: { route_config_name: routes, config_source: { ads: {} } })";
+  ASSERT_NO_FATAL_FAILURE(startProxy(rds, {"--xds-cache-dir", cache.path().string()}));
+  EXPECT_EQ(servedBy(), "b");
+  proxy_.reset(); // the proxy goes away...
+  server_->shutdown(1s);
+  server_.reset(); // ...and so does the control plane
+  // A new proxy comes up serving what the last one had accepted, without waiting for the initial
+  // fetch timeout (15 s), which is all it could do without the cache.
+  const auto started = std::chrono::steady_clock::now();
+  ASSERT_NO_FATAL_FAILURE(startProxy(rds, {"--xds-cache-dir", cache.path().string()}));
+  EXPECT_LT(std::chrono::steady_clock::now() - started, 14s);
+  for (int i = 0; i < 20; ++i) {
+    EXPECT_EQ(servedBy(), "b");
+  }
+  EXPECT_EQ(stat("control_plane.connected_state"), "0");
 }
 
 TEST_F(ProxyAdsTest, HundredUpdatesUnderLoadLoseNoRequest) {
