@@ -78,6 +78,47 @@ AdminResponse methodNotAllowed() {
 
 } // namespace
 
+namespace {
+
+template <class Dynamic>
+void fillFailure(const xds::AcceptedResources& held, Dynamic& entry) {
+  if (held.lastRejected) {
+    entry.mutable_error_state()->set_details(held.lastRejected->details);
+    entry.mutable_error_state()->set_version_info(held.lastRejected->version);
+  }
+}
+
+} // namespace
+
+void ProxyServer::addDynamicConfig(envoy::admin::v3::ConfigDump& dump) const {
+  // What came over ADS: each resource with the version it came with; a rejected update shows as
+  // the error_state of the resources it would have changed (of every resource of the type here).
+  envoy::admin::v3::ClustersConfigDump clusters;
+  clusters.set_version_info(discovery_->clusters().version);
+  for (const auto& [name, any] : discovery_->clusters().byName) {
+    auto* entry = clusters.add_dynamic_active_clusters();
+    entry->set_version_info(discovery_->clusters().version);
+    *entry->mutable_cluster() = any;
+    fillFailure(discovery_->clusters(), *entry);
+  }
+  dump.add_configs()->PackFrom(clusters);
+  envoy::admin::v3::EndpointsConfigDump endpoints;
+  for (const auto& [name, any] : discovery_->endpoints().byName) {
+    auto* entry = endpoints.add_dynamic_endpoint_configs();
+    entry->set_version_info(discovery_->endpoints().version);
+    *entry->mutable_endpoint_config() = any;
+  }
+  dump.add_configs()->PackFrom(endpoints);
+  envoy::admin::v3::RoutesConfigDump routes;
+  for (const auto& [name, any] : routes_->routes().byName) {
+    auto* entry = routes.add_dynamic_route_configs();
+    entry->set_version_info(routes_->routes().version);
+    *entry->mutable_route_config() = any;
+    fillFailure(routes_->routes(), *entry);
+  }
+  dump.add_configs()->PackFrom(routes);
+}
+
 void ProxyServer::registerAdminEndpoints() {
   admin_.route("/ready", "200 LIVE when serving, 503 otherwise", [this](const AdminRequest&) {
     switch (state_) {
@@ -172,6 +213,9 @@ void ProxyServer::registerAdminEndpoints() {
                  *bootstrapDump.mutable_bootstrap() = runtime_.latest()->config.bootstrap;
                  envoy::admin::v3::ConfigDump dump;
                  dump.add_configs()->PackFrom(bootstrapDump);
+                 if (discovery_) {
+                   addDynamicConfig(dump);
+                 }
                  std::string json;
                  google::protobuf::util::JsonPrintOptions options;
                  options.add_whitespace = true;

@@ -17,6 +17,7 @@
 #include "core/snapshot_slot.h"
 #include "core/stats/store.h"
 #include "core/worker_pool.h"
+#include "envoy/admin/v3/config_dump.pb.h"
 #include "proxy/network/listener.h"
 #include "proxy/server/runtime.h"
 #include "proxy/upstream/dns_cluster_refresher.h"
@@ -76,6 +77,8 @@ private:
   void publishConfig(const std::function<void(config::ProxyConfig&)>& change);
   void updateClusterHosts(const std::string& cluster, std::vector<config::HostConfig> hosts);
   void registerAdminEndpoints();
+  // /config_dump: the clusters, endpoints and routes held from ADS, with versions.
+  void addDynamicConfig(envoy::admin::v3::ConfigDump& dump) const;
   void drainListeners();
   int64_t activeDownstreamConnections() const;
 

@@ -76,6 +76,9 @@ absl::Status ClusterDiscovery::onResponse(const DiscoveryResponse& response) {
                         : response.type_url() == kEndpointType
                             ? applyAssignments(response)
                             : absl::InvalidArgumentError("type not subscribed");
+  if (!status.ok()) {
+    (clusters ? clustersHeld_ : endpointsHeld_).reject(response, std::string(status.message()));
+  }
   (status.ok() ? stats.success : stats.rejected).inc();
   checkInitialized();
   return status;
@@ -83,6 +86,7 @@ absl::Status ClusterDiscovery::onResponse(const DiscoveryResponse& response) {
 
 absl::Status ClusterDiscovery::applyClusters(const DiscoveryResponse& response) {
   std::map<std::string, config::ClusterConfig> next;
+  std::map<std::string, google::protobuf::Any> held;
   for (int i = 0; i < response.resources_size(); ++i) {
     envoy::config::cluster::v3::Cluster proto;
     const std::string where =
@@ -103,6 +107,7 @@ absl::Status ClusterDiscovery::applyClusters(const DiscoveryResponse& response) 
           fmt::format("cluster '{}' is static: CDS may not replace it", cluster.name));
     }
     const std::string name = cluster.name;
+    held[name] = response.resources(i);
     if (!next.emplace(name, std::move(cluster)).second) {
       return absl::InvalidArgumentError(fmt::format("cluster '{}' appears twice", name));
     }
@@ -117,6 +122,7 @@ absl::Status ClusterDiscovery::applyClusters(const DiscoveryResponse& response) 
   }
   dynamic_ = next;
   cdsReceived_ = true;
+  clustersHeld_.replaceAll(response, std::move(held));
   for (auto& [name, cluster] : next) {
     if (onAds(cluster)) {
       const auto hosts = assignments_.find(cluster.edsServiceName);
@@ -140,6 +146,7 @@ absl::Status ClusterDiscovery::applyClusters(const DiscoveryResponse& response) 
 
 absl::Status ClusterDiscovery::applyAssignments(const DiscoveryResponse& response) {
   std::map<std::string, std::vector<config::HostConfig>> updated;
+  std::map<std::string, google::protobuf::Any> held;
   for (int i = 0; i < response.resources_size(); ++i) {
     envoy::config::endpoint::v3::ClusterLoadAssignment assignment;
     const std::string where =
@@ -149,7 +156,9 @@ absl::Status ClusterDiscovery::applyAssignments(const DiscoveryResponse& respons
         auto hosts,
         config::buildHosts(assignment, fmt::format("assignment '{}'", assignment.cluster_name())));
     updated[assignment.cluster_name()] = std::move(hosts);
+    held[assignment.cluster_name()] = response.resources(i);
   }
+  endpointsHeld_.update(response, std::move(held));
   for (const auto& [service, hosts] : updated) {
     assignments_[service] = hosts;
   }

@@ -14,6 +14,7 @@
 
 #include "core/stats/store.h"
 #include "proxy/config/proxy_config.h"
+#include "proxy/xds/accepted_resources.h"
 #include "proxy/xds/ads_client.h"
 
 namespace meshd::proxy::xds {
@@ -36,6 +37,9 @@ public:
   absl::Status onResponse(const DiscoveryResponse& response) override;
   void onConnected(bool connected) override;
 
+  const AcceptedResources& clusters() const { return clustersHeld_; }
+  const AcceptedResources& endpoints() const { return endpointsHeld_; }
+
 private:
   absl::Status applyClusters(const DiscoveryResponse& response);
   absl::Status applyAssignments(const DiscoveryResponse& response);
@@ -50,6 +54,8 @@ private:
   std::map<std::string, config::ClusterConfig> dynamic_; // from CDS, hosts not filled in
   std::map<std::string, std::vector<config::HostConfig>> assignments_; // by service name
   bool cdsReceived_ = false;
+  AcceptedResources clustersHeld_;
+  AcceptedResources endpointsHeld_;
   std::function<void()> initialized_;
   struct Stats {
     stats::Counter attempt;

@@ -47,6 +47,7 @@ void RouteDiscovery::start(AdsClient& client, std::function<void()> initialized)
 absl::Status RouteDiscovery::onResponse(const DiscoveryResponse& response) {
   attempt_.inc();
   std::map<std::string, std::shared_ptr<const router::RouteTable>> tables;
+  std::map<std::string, google::protobuf::Any> held;
   for (int i = 0; i < response.resources_size(); ++i) {
     envoy::config::route::v3::RouteConfiguration proto;
     const std::string where =
@@ -58,16 +59,19 @@ absl::Status RouteDiscovery::onResponse(const DiscoveryResponse& response) {
       auto table = router::RouteTable::build(proto, fmt::format("route '{}'", proto.name()));
       if (table.ok()) {
         tables[proto.name()] = std::move(*table);
+        held[proto.name()] = response.resources(i);
       } else {
         status = table.status();
       }
     }
     if (!status.ok()) {
       rejected_.inc();
+      held_.reject(response, std::string(status.message()));
       return status;
     }
   }
   success_.inc();
+  held_.update(response, std::move(held));
   for (const auto& [name, table] : tables) {
     received_.insert(name);
   }

@@ -10,6 +10,7 @@
 
 #include "core/stats/store.h"
 #include "proxy/config/proxy_config.h"
+#include "proxy/xds/accepted_resources.h"
 #include "proxy/xds/ads_client.h"
 
 namespace meshd::proxy::xds {
@@ -31,12 +32,15 @@ public:
   absl::Status onResponse(const DiscoveryResponse& response) override;
   void onConnected(bool) override {}
 
+  const AcceptedResources& routes() const { return held_; }
+
 private:
   void checkInitialized();
 
   std::function<void(ConfigChange)> apply_;
   std::set<std::string> names_;
   std::set<std::string> received_;
+  AcceptedResources held_;
   std::function<void()> initialized_;
   stats::Counter attempt_;
   stats::Counter success_;

@@ -246,6 +246,15 @@ TEST_F(ProxyAdsTest, RoutesComeOverRdsAndApplyToKeepAliveConnections) {
   EXPECT_TRUE(waitFor([&] { return stat("rds.update_rejected") == "1"; }, 10s));
   EXPECT_EQ(connection.request("GET", "/echo").header("x-backend"), "b");
   EXPECT_FALSE(connection.peerClosed());
+
+  // /config_dump shows what came over ADS, and why the last route update was refused.
+  const std::string dump = httpGet(proxy_->adminPort(), "/config_dump").body;
+  for (const char* expected :
+       {"envoy.admin.v3.ClustersConfigDump", "dynamic_active_clusters", "\"name\": \"cb\"",
+        "envoy.admin.v3.EndpointsConfigDump", "dynamic_endpoint_configs",
+        "envoy.admin.v3.RoutesConfigDump", "dynamic_route_configs", "error_state", "([unclosed"}) {
+    EXPECT_NE(dump.find(expected), std::string::npos) << expected << "\n" << dump;
+  }
 }
 
 TEST_F(ProxyAdsTest, RestartWithoutTheControlPlaneServesTheCachedConfig) {
