@@ -26,33 +26,13 @@ class DnsClusterTest : public ::testing::Test {
 protected:
   // One HTTP listener routing to cluster "backend": STRICT_DNS on kName:<port of backend a>.
   void start(const std::string& dns_settings, const std::string& route_extra = "") {
-    const std::string bootstrap =
-        fmt::format(R"(
+    const std::string bootstrap = fmt::format(
+        R"(
 node: {{ id: dns-test-proxy, cluster: test }}
 admin:
   address: {{ socket_address: {{ address: 127.0.0.1, port_value: 0 }} }}
 static_resources:
-  listeners:
-  - name: http
-    address: {{ socket_address: {{ address: 127.0.0.1, port_value: 0 }} }}
-    filter_chains:
-    - filters:
-      - name: envoy.filters.network.http_connection_manager
-        typed_config:
-          "@type": type.googleapis.com/envoy.extensions.filters.network.http_connection_manager.v3.HttpConnectionManager
-          stat_prefix: ingress
-          route_config:
-            virtual_hosts:
-            - name: all
-              domains: ["*"]
-              routes:
-              - match: {{ prefix: / }}
-                route: {{ cluster: backend{0} }}
-          http_filters:
-          - name: envoy.filters.http.router
-            typed_config:
-              "@type": type.googleapis.com/envoy.extensions.filters.http.router.v3.Router
-  clusters:
+{0}  clusters:
   - name: backend
     type: STRICT_DNS
     connect_timeout: 1s
@@ -69,7 +49,8 @@ static_resources:
       - lb_endpoints:
         - endpoint: {{ address: {{ socket_address: {{ address: {3}, port_value: {4} }} }} }}
 )",
-                    route_extra, reindent(dns_settings, 4), dns_.port(), kName, a_.port());
+        httpListenerYaml("route_config:\n" + reindent(catchAllRoutes("backend", route_extra), 2)),
+        reindent(dns_settings, 4), dns_.port(), kName, a_.port());
     proxy_ = std::make_unique<MeshProxy>(bootstrap);
     ASSERT_TRUE(proxy_->started()) << proxy_->logs() << "\n" << bootstrap;
     port_ = proxy_->listenerPort("http");
@@ -140,7 +121,7 @@ TEST_F(DnsClusterTest, UnresolvableNameAtStartStillGoesLive) {
 
 TEST_F(DnsClusterTest, AutoHostRewriteUsesTheDnsName) {
   dns_.set(kName, {"127.0.0.1"}, 3600);
-  ASSERT_NO_FATAL_FAILURE(start("dns_refresh_rate: 5s", ", auto_host_rewrite: true"));
+  ASSERT_NO_FATAL_FAILURE(start("dns_refresh_rate: 5s", "auto_host_rewrite: true"));
   const auto response = fetchGet(port_, "/echo", {{"host", "front.example"}});
   ASSERT_EQ(response.status, 200);
   EXPECT_NE(response.body.find(fmt::format("header: host: {}", kName)), std::string::npos)

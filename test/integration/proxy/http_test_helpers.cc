@@ -72,11 +72,19 @@ std::string httpBootstrap(const std::string& route_config, const std::vector<Clu
 {2})",
                                cluster.name, reindent(cluster.extra, 4), endpoints);
   }
-  return fmt::format(R"(node: {{ id: http-test-proxy, cluster: test }}
+  return fmt::format(
+      R"(node: {{ id: http-test-proxy, cluster: test }}
 admin:
   address: {{ socket_address: {{ address: 127.0.0.1, port_value: 0 }} }}
 static_resources:
-  listeners:
+{}  clusters:
+{})",
+      httpListenerYaml(reindent(hcm_extra, 0) + "route_config:\n" + reindent(route_config, 2)),
+      clusterYaml);
+}
+
+std::string httpListenerYaml(const std::string& hcm_fields) {
+  return fmt::format(R"(  listeners:
   - name: http
     address: {{ socket_address: {{ address: 127.0.0.1, port_value: 0 }} }}
     filter_chains:
@@ -85,14 +93,12 @@ static_resources:
         typed_config:
           "@type": type.googleapis.com/envoy.extensions.filters.network.http_connection_manager.v3.HttpConnectionManager
           stat_prefix: ingress
-{0}          route_config:
-{1}          http_filters:
+{}          http_filters:
           - name: envoy.filters.http.router
             typed_config:
               "@type": type.googleapis.com/envoy.extensions.filters.http.router.v3.Router
-  clusters:
-{2})",
-                     reindent(hcm_extra, 10), reindent(route_config, 12), clusterYaml);
+)",
+                     reindent(hcm_fields, 10));
 }
 
 std::string catchAllRoutes(const std::string& cluster, const std::string& route_extra) {

@@ -29,6 +29,11 @@ struct ClusterSpec {
 std::string httpBootstrap(const std::string& route_config, const std::vector<ClusterSpec>& clusters,
                           const std::string& hcm_extra = "");
 
+// The `static_resources.listeners` block of httpBootstrap (indented for it): one HTTP listener
+// named "http" (stat prefix "ingress") whose connection manager gets `hcm_fields` (YAML: its
+// route_config or rds, and any other field) and the router filter.
+std::string httpListenerYaml(const std::string& hcm_fields);
+
 // A route config that sends everything to `cluster`; `route_extra` adds RouteAction fields
 // (YAML, e.g. "timeout: 0.3s").
 std::string catchAllRoutes(const std::string& cluster = "backend",

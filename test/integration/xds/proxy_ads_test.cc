@@ -76,11 +76,8 @@ protected:
   }
 
   // `routes`: the connection manager's route source (YAML), inline by default.
-  void startProxy(const std::string& routes = R"(route_config:
-            virtual_hosts:
-            - name: all
-              domains: ["*"]
-              routes: [ { match: { prefix: / }, route: { cluster: backend } } ])",
+  void startProxy(const std::string& routes = "route_config:\n" +
+                                              reindent(catchAllRoutes("backend"), 2),
                   std::vector<std::string> args = {}) {
     proxy_ = std::make_unique<MeshProxy>(fmt::format(R"(
 node: {{ id: ads-test-proxy, cluster: test }}
@@ -93,20 +90,7 @@ dynamic_resources:
     grpc_services: [ {{ envoy_grpc: {{ cluster_name: xds }} }} ]
   cds_config: {{ ads: {{}}, resource_api_version: V3 }}
 static_resources:
-  listeners:
-  - name: http
-    address: {{ socket_address: {{ address: 127.0.0.1, port_value: 0 }} }}
-    filter_chains:
-    - filters:
-      - name: envoy.filters.network.http_connection_manager
-        typed_config:
-          "@type": type.googleapis.com/envoy.extensions.filters.network.http_connection_manager.v3.HttpConnectionManager
-          stat_prefix: ingress
-          {}
-          http_filters:
-          - name: envoy.filters.http.router
-            typed_config: {{ "@type": type.googleapis.com/envoy.extensions.filters.http.router.v3.Router }}
-  clusters:
+{}  clusters:
   - name: xds
     load_assignment:
       cluster_name: xds
@@ -114,7 +98,7 @@ static_resources:
       - lb_endpoints:
         - endpoint: {{ address: {{ socket_address: {{ address: 127.0.0.1, port_value: {} }} }} }}
 )",
-                                                     routes, xdsPort_),
+                                                     httpListenerYaml(routes), xdsPort_),
                                          std::move(args));
     ASSERT_TRUE(proxy_->started()) << proxy_->logs();
     port_ = proxy_->listenerPort("http");
