@@ -32,8 +32,13 @@ public:
   void streamStarted(std::chrono::milliseconds stream_idle_timeout);
   // The route chose another idle timeout for the active stream.
   void setStreamIdleTimeout(std::chrono::milliseconds timeout);
-  // Bytes moved for the active stream.
-  void streamActivity() { lastActivity_ = time_.monotonicNow(); }
+  // Bytes moved for the active stream. Without one (bytes of a head not complete yet) this is no
+  // reason to keep an idle connection longer.
+  void streamActivity() {
+    if (streamActive_) {
+      lastActivity_ = time_.monotonicNow();
+    }
+  }
   // Stops both timeouts (the connection is closing).
   void stop();
 

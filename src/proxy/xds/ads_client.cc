@@ -4,7 +4,6 @@
 #include <fcntl.h>
 #include <unistd.h>
 
-#include <condition_variable>
 #include <cstdio>
 #include <fstream>
 #include <random>
@@ -108,12 +107,10 @@ void AdsClient::run() {
     // Jittered exponential backoff: a uniform wait in [backoff/2, backoff].
     std::uniform_int_distribution<int64_t> jitter(backoff.count() / 2, backoff.count());
     const auto wait = std::chrono::milliseconds(jitter(random));
-    std::mutex sleepMutex;
-    std::condition_variable never;
-    std::unique_lock sleepLock(sleepMutex);
+    // In short naps, so that stopping is never held up by a long backoff.
     for (auto slept = std::chrono::milliseconds(0); slept < wait && !stopping_;
          slept += std::chrono::milliseconds(50)) {
-      never.wait_for(sleepLock, std::chrono::milliseconds(50));
+      std::this_thread::sleep_for(std::chrono::milliseconds(50));
     }
     backoff = std::min<std::chrono::milliseconds>(backoff * 2, kMaxBackoff);
   }
@@ -236,6 +233,7 @@ void AdsClient::send(const DiscoveryRequest& request) {
     *out.mutable_node() = node_;
     nodeSent_ = true;
   }
+  // Requests are small and few (one per response): a blocking write on the main thread is fine.
   stream_->Write(out);
 }
 

@@ -70,6 +70,17 @@ TEST_F(IdleTimersTest, RouteTimeoutReplacesTheStreamTimeoutBothWays) {
   EXPECT_EQ(other.connectionTimeouts, 0);
 }
 
+TEST_F(IdleTimersTest, TricklingBytesDoNotKeepAnIdleConnectionOpen) {
+  IdleTimers timers(time_, time_, recorder_, 10s);
+  timers.connectionIdle();
+  for (int i = 0; i < 9; ++i) {
+    time_.advance(1s);
+    timers.streamActivity(); // bytes of a head that never completes
+  }
+  time_.advance(1s);
+  EXPECT_EQ(recorder_.connectionTimeouts, 1);
+}
+
 TEST_F(IdleTimersTest, StopCancelsEverything) {
   IdleTimers timers(time_, time_, recorder_, 1s);
   timers.connectionIdle();
