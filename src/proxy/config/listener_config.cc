@@ -226,6 +226,7 @@ absl::StatusOr<ListenerConfig> buildListener(const envoy::config::listener::v3::
                                              const ClusterCatalog& clusters) {
   ListenerConfig out;
   out.name = listener.name();
+  out.version = std::hash<std::string>{}(listener.ShortDebugString());
   if (out.name.empty()) {
     return invalid(where + ".name", "a listener needs a name");
   }

@@ -42,6 +42,12 @@ buildXds(const envoy::config::bootstrap::v3::Bootstrap::DynamicResources& dynami
       out.initialFetchTimeout = toMillis(dynamic.cds_config().initial_fetch_timeout());
     }
   }
+  if (dynamic.has_lds_config()) {
+    if (!dynamic.lds_config().has_ads()) {
+      return invalid(where + ".lds_config", "mesh-proxy takes LDS over ADS (ads: {})");
+    }
+    out.lds = true;
+  }
   return out;
 }
 

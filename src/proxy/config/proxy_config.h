@@ -38,8 +38,8 @@ struct HttpConnectionManagerConfig {
   std::string statPrefix;
   std::shared_ptr<const router::RouteTable> routes; // inline route_config; null with RDS
   std::string rdsName;                              // rds.route_config_name (over ADS)
-  std::string serverName = "envoy"; // Envoy's default `server` header
-  bool useRemoteAddress = false;    // append the peer to x-forwarded-for
+  std::string serverName = "envoy";                 // Envoy's default `server` header
+  bool useRemoteAddress = false;                    // append the peer to x-forwarded-for
   size_t maxRequestHeadersBytes = 60 * 1024;
   uint32_t maxHeadersCount = 100;
   std::set<std::string> upgradeTypes; // enabled upgrade_configs, lowercase ("websocket")
@@ -87,6 +87,9 @@ struct FilterChainConfig {
 
 struct ListenerConfig {
   std::string name;
+  // Tells one config of the listener from another (a hash of its Envoy resource): connections
+  // accepted under another version drain.
+  uint64_t version = 0;
   Endpoint address;
   uint32_t perConnectionBufferLimitBytes = 1 << 20;
   std::vector<FilterChainConfig> filterChains;
@@ -105,6 +108,7 @@ struct XdsConfig {
   std::string clusterName;                              // the static cluster of the control plane
   Endpoint server;                                      // its first host
   bool cds = false;                                     // cds_config: { ads: {} }
+  bool lds = false;                                     // lds_config: { ads: {} }
   std::chrono::milliseconds initialFetchTimeout{15000}; // Envoy's default
 };
 

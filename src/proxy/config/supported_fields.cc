@@ -42,7 +42,8 @@ const std::map<std::string, MessageRules>& supportedTable() {
 
       {"envoy.config.bootstrap.v3.Bootstrap",
        {{"node", "static_resources", "admin", "dynamic_resources"}, {}}},
-      {"envoy.config.bootstrap.v3.Bootstrap.DynamicResources", {{"ads_config", "cds_config"}, {}}},
+      {"envoy.config.bootstrap.v3.Bootstrap.DynamicResources",
+       {{"ads_config", "cds_config", "lds_config"}, {}}},
       {"envoy.config.core.v3.ApiConfigSource",
        {{"api_type", "transport_api_version", "grpc_services"},
         {{"api_type", {"GRPC"}}, {"transport_api_version", {"V3"}}}}},

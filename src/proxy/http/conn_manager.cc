@@ -221,6 +221,12 @@ void HttpConnectionManager::onHead(HeaderMap&& headers, bool end_stream) {
   stats_.httpDownstreamRqTotal.inc();
   stats_.httpDownstreamRqActive.inc();
   idleTimers_.streamStarted(config_.streamIdleTimeout);
+  // The listener changed or went away since this connection was accepted (LDS): it drains,
+  // this response being its last.
+  const config::ListenerConfig* current = context_.runtimes.onWorker()->listener(listener_.name);
+  if (current == nullptr || current->version != listener_.version) {
+    stream_->closeAfterResponse = true;
+  }
   if (++requestCount_ == config_.maxRequestsPerConnection) {
     stats_.httpDownstreamCxMaxRequestsReached.inc();
     stream_->closeAfterResponse = true; // answered with Connection: close, then closed

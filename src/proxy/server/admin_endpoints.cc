@@ -93,6 +93,18 @@ void fillFailure(const xds::AcceptedResources& held, Dynamic& entry) {
 void ProxyServer::addDynamicConfig(envoy::admin::v3::ConfigDump& dump) const {
   // What came over ADS: each resource with the version it came with; a rejected update shows as
   // the error_state of the resources it would have changed (of every resource of the type here).
+  if (listeners_) {
+    envoy::admin::v3::ListenersConfigDump listeners;
+    listeners.set_version_info(listeners_->listeners().version);
+    for (const auto& [name, any] : listeners_->listeners().byName) {
+      auto* entry = listeners.add_dynamic_listeners();
+      entry->set_name(name);
+      entry->mutable_active_state()->set_version_info(listeners_->listeners().version);
+      *entry->mutable_active_state()->mutable_listener() = any;
+      fillFailure(listeners_->listeners(), *entry);
+    }
+    dump.add_configs()->PackFrom(listeners);
+  }
   envoy::admin::v3::ClustersConfigDump clusters;
   clusters.set_version_info(discovery_->clusters().version);
   for (const auto& [name, any] : discovery_->clusters().byName) {

@@ -52,7 +52,7 @@ struct ProxyServer::WorkerState {
   core::DefaultRandomGenerator random;
   upstream::WorkerLoadBalancers balancers;
   upstream::HttpPool pool;
-  std::vector<std::unique_ptr<network::WorkerAcceptor>> acceptors;
+  std::map<std::string, std::unique_ptr<network::WorkerAcceptor>> acceptors; // by listener
 };
 
 ProxyServer::ProxyServer(ServerOptions options)
@@ -98,9 +98,6 @@ absl::Status ProxyServer::start() {
   }
   if (absl::Status status = bindListeners(*config); !status.ok()) {
     return status;
-  }
-  for (const auto& bound : boundListeners_) {
-    boundEndpoints_[bound.name] = bound.endpoint;
   }
   const std::shared_ptr<const Runtime> runtime =
       Runtime::build(std::move(*config), boundEndpoints_, store_);
@@ -151,15 +148,28 @@ void ProxyServer::startXds(const config::ProxyConfig& config,
   dispatcher_.route(xds::kClusterType, *discovery_);
   dispatcher_.route(xds::kEndpointType, *discovery_);
   dispatcher_.route(xds::kRouteType, *routes_);
+  if (xds.lds) {
+    listeners_ = std::make_unique<xds::ListenerDiscovery>(
+        config,
+        [this](std::vector<config::ListenerConfig> listeners) {
+          return updateDynamicListeners(std::move(listeners));
+        },
+        [this](std::set<std::string> names) { routes_->setListenerNames(std::move(names)); },
+        store_);
+    dispatcher_.route(xds::kListenerType, *listeners_);
+  }
   ads_ = std::make_unique<xds::AdsClient>(main_, xds.server, node, dispatcher_);
-  // Initialized when both clusters (with endpoints) and routes arrived.
-  auto initialized = std::make_shared<int>(2);
+  // Initialized when clusters (with endpoints), listeners and routes arrived.
+  auto initialized = std::make_shared<int>(xds.lds ? 3 : 2);
   auto done = [this, initialized] {
     if (--*initialized == 0) {
       initDone();
     }
   };
   discovery_->start(*ads_, done);
+  if (listeners_) {
+    listeners_->start(*ads_, done);
+  }
   routes_->start(*ads_, done);
   if (!options_.xdsCacheDir.empty()) {
     std::error_code error;
@@ -170,7 +180,7 @@ void ProxyServer::startXds(const config::ProxyConfig& config,
     }
     ads_->setCacheDir(options_.xdsCacheDir);
     // The last good config first: a restart while the control plane is away comes up serving.
-    ads_->replayCache({xds::kClusterType, xds::kEndpointType, xds::kRouteType});
+    ads_->replayCache({xds::kClusterType, xds::kEndpointType, xds::kListenerType, xds::kRouteType});
   }
   ads_->start();
   // As Envoy's initial_fetch_timeout: without an answer in time, start with what there is.
@@ -183,6 +193,63 @@ void ProxyServer::startXds(const config::ProxyConfig& config,
     }
   });
   initialFetchTimer_->enable(xds.initialFetchTimeout);
+}
+
+absl::Status ProxyServer::updateDynamicListeners(std::vector<config::ListenerConfig> listeners) {
+  const std::shared_ptr<const Runtime> current = runtime_.latest();
+  std::set<std::string> next;
+  std::vector<std::string> added;
+  std::vector<std::string> removed;
+  for (const auto& listener : listeners) {
+    next.insert(listener.name);
+    const config::ListenerConfig* old =
+        dynamicListeners_.contains(listener.name) ? current->listener(listener.name) : nullptr;
+    if (old != nullptr && old->address != listener.address) {
+      removed.push_back(listener.name); // moved: a new socket replaces the old one
+      old = nullptr;
+    }
+    if (old == nullptr) {
+      added.push_back(listener.name);
+    }
+  }
+  for (const auto& name : dynamicListeners_) {
+    if (!next.contains(name)) {
+      removed.push_back(name);
+    }
+  }
+  // New sockets first: one that cannot be bound rejects the whole update, nothing changed.
+  std::vector<std::string> bound;
+  for (const auto& name : added) {
+    const auto& listener = *std::find_if(listeners.begin(), listeners.end(),
+                                         [&](const auto& l) { return l.name == name; });
+    if (absl::Status status = bindListener(listener); !status.ok()) {
+      for (const auto& done : bound) {
+        forgetBound(done, /*started=*/false);
+      }
+      return status;
+    }
+    bound.push_back(name);
+  }
+  for (const auto& name : removed) {
+    stopAccepting(name); // posted before the new acceptor of a moved listener
+  }
+  publishConfig([&](config::ProxyConfig& config) {
+    std::erase_if(config.listeners, [&](const config::ListenerConfig& listener) {
+      return dynamicListeners_.contains(listener.name);
+    });
+    for (auto& listener : listeners) {
+      config.listeners.push_back(std::move(listener));
+    }
+  });
+  dynamicListeners_ = std::move(next);
+  // After the publish: each worker has the new runtime before its acceptor's first accept. Before
+  // the server is live (warming), becomeLive() starts them with the static ones.
+  if (state_ == ServerState::kLive) {
+    for (auto& listener : boundListeners_) {
+      startAccepting(listener);
+    }
+  }
+  return absl::OkStatus();
 }
 
 void ProxyServer::initDone() {
@@ -222,32 +289,73 @@ void ProxyServer::publishConfig(const std::function<void(config::ProxyConfig&)>&
 
 absl::Status ProxyServer::bindListeners(const config::ProxyConfig& config) {
   for (const auto& listener : config.listeners) {
-    auto bound = network::bindReusePort(listener.address, workers_.size());
-    if (!bound.ok()) {
-      return absl::UnavailableError(
-          fmt::format("listener '{}': {}", listener.name, bound.status().message()));
-    }
-    MESHD_LOG(logger(), info, "listener '{}' on {}:{}", listener.name,
-              bound->endpoint.address().to_string(), bound->endpoint.port());
-    boundListeners_.push_back({listener.name, bound->endpoint, std::move(bound->fds)});
+    RETURN_IF_ERROR(bindListener(listener));
   }
+  return absl::OkStatus();
+}
+
+absl::Status ProxyServer::bindListener(const config::ListenerConfig& listener) {
+  auto bound = network::bindReusePort(listener.address, workers_.size());
+  if (!bound.ok()) {
+    return absl::UnavailableError(
+        fmt::format("listener '{}': {}", listener.name, bound.status().message()));
+  }
+  MESHD_LOG(logger(), info, "listener '{}' on {}:{}", listener.name,
+            bound->endpoint.address().to_string(), bound->endpoint.port());
+  boundListeners_.push_back({listener.name, bound->endpoint, std::move(bound->fds)});
+  boundEndpoints_[listener.name] = bound->endpoint;
   return absl::OkStatus();
 }
 
 void ProxyServer::startAccepting() {
   for (auto& bound : boundListeners_) {
-    for (uint32_t i = 0; i < workers_.size(); ++i) {
-      workers_.loop(i).post(
-          [this, i, fd = bound.fds[i], name = bound.name, endpoint = bound.endpoint] {
-            WorkerState& state = *workerStates_[i];
-            core::EventLoop& loop = workers_.loop(i);
-            state.acceptors.push_back(std::make_unique<network::WorkerAcceptor>(
-                loop, fd, endpoint, [this, i, name, &loop](boost::asio::ip::tcp::socket socket) {
-                  onAccept(i, loop, name, std::move(socket));
-                }));
-          });
+    startAccepting(bound);
+  }
+}
+
+void ProxyServer::startAccepting(BoundListener& bound) {
+  if (bound.fds.empty()) {
+    return; // already handed over
+  }
+  for (uint32_t i = 0; i < workers_.size(); ++i) {
+    workers_.loop(i).post(
+        [this, i, fd = bound.fds[i], name = bound.name, endpoint = bound.endpoint] {
+          WorkerState& state = *workerStates_[i];
+          core::EventLoop& loop = workers_.loop(i);
+          state.acceptors[name] = std::make_unique<network::WorkerAcceptor>(
+              loop, fd, endpoint, [this, i, name, &loop](boost::asio::ip::tcp::socket socket) {
+                onAccept(i, loop, name, std::move(socket));
+              });
+        });
+  }
+  bound.fds.clear(); // owned by the workers' acceptors now
+}
+
+void ProxyServer::stopAccepting(const std::string& name) {
+  // Open connections carry on with the runtime they were accepted with.
+  for (uint32_t i = 0; i < workers_.size(); ++i) {
+    workers_.loop(i).post([this, i, name] { workerStates_[i]->acceptors.erase(name); });
+  }
+  forgetBound(name, /*started=*/true);
+}
+
+void ProxyServer::forgetBound(const std::string& name, bool started) {
+  std::erase_if(boundListeners_, [&](const BoundListener& bound) {
+    if (bound.name != name || bound.fds.empty() != started) {
+      return false;
     }
-    bound.fds.clear(); // owned by the workers' acceptors now
+    for (const int fd : bound.fds) {
+      ::close(fd); // bound but never handed to the workers
+    }
+    return true;
+  });
+  const auto remaining =
+      std::find_if(boundListeners_.begin(), boundListeners_.end(),
+                   [&](const BoundListener& bound) { return bound.name == name; });
+  if (remaining == boundListeners_.end()) {
+    boundEndpoints_.erase(name);
+  } else {
+    boundEndpoints_[name] = remaining->endpoint;
   }
 }
 
@@ -325,7 +433,7 @@ void ProxyServer::run() {
 void ProxyServer::drainListeners() {
   for (uint32_t i = 0; i < workers_.size(); ++i) {
     workers_.loop(i).post([this, i] {
-      for (auto& acceptor : workerStates_[i]->acceptors) {
+      for (auto& [name, acceptor] : workerStates_[i]->acceptors) {
         acceptor->close();
       }
     });

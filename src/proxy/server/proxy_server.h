@@ -7,6 +7,7 @@
 #include <functional>
 #include <map>
 #include <memory>
+#include <set>
 #include <string>
 #include <vector>
 
@@ -25,6 +26,7 @@
 #include "proxy/xds/ads_client.h"
 #include "proxy/xds/ads_dispatcher.h"
 #include "proxy/xds/cluster_discovery.h"
+#include "proxy/xds/listener_discovery.h"
 #include "proxy/xds/route_discovery.h"
 
 namespace meshd::proxy::server {
@@ -63,7 +65,12 @@ private:
 
   // Binds every listener on the main thread, so errors surface at start and port 0 resolves.
   absl::Status bindListeners(const config::ProxyConfig& config);
+  absl::Status bindListener(const config::ListenerConfig& listener);
   void startAccepting();
+  void startAccepting(BoundListener& bound);
+  void stopAccepting(const std::string& name);
+  // Drops the bound entries of `name` that were (`started`) or were not yet handed to workers.
+  void forgetBound(const std::string& name, bool started);
   // On a worker: listener filters, filter chain selection, then the chain's network filter.
   void onAccept(uint32_t worker, core::EventLoop& loop, const std::string& listener_name,
                 boost::asio::ip::tcp::socket socket);
@@ -73,6 +80,9 @@ private:
   void initDone();
   // Once every cluster is initialized: listeners start accepting.
   void becomeLive();
+  // LDS: binds the new listeners (an error rejects the update whole), publishes, starts the new
+  // acceptors and stops the removed ones.
+  absl::Status updateDynamicListeners(std::vector<config::ListenerConfig> listeners);
   // Publishes a runtime built from the current config with `change` applied.
   void publishConfig(const std::function<void(config::ProxyConfig&)>& change);
   void updateClusterHosts(const std::string& cluster, std::vector<config::HostConfig> hosts);
@@ -105,6 +115,8 @@ private:
   int pendingInit_ = 1;
   std::unique_ptr<xds::ClusterDiscovery> discovery_;
   std::unique_ptr<xds::RouteDiscovery> routes_;
+  std::unique_ptr<xds::ListenerDiscovery> listeners_;
+  std::set<std::string> dynamicListeners_; // names of the listeners from LDS
   xds::AdsDispatcher dispatcher_;
   std::unique_ptr<xds::AdsClient> ads_; // after discovery_: stops before its handler goes
 };

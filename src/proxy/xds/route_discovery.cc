@@ -26,18 +26,31 @@ RouteDiscovery::RouteDiscovery(const config::ProxyConfig& bootstrap,
   for (const auto& listener : bootstrap.listeners) {
     for (const auto& chain : listener.filterChains) {
       if (chain.http && !chain.http->rdsName.empty()) {
-        names_.insert(chain.http->rdsName);
+        staticNames_.insert(chain.http->rdsName);
       }
     }
     if (listener.defaultFilterChain && listener.defaultFilterChain->http &&
         !listener.defaultFilterChain->http->rdsName.empty()) {
-      names_.insert(listener.defaultFilterChain->http->rdsName);
+      staticNames_.insert(listener.defaultFilterChain->http->rdsName);
     }
   }
+  names_ = staticNames_;
+  waitForListeners_ = bootstrap.xds && bootstrap.xds->lds;
+}
+
+void RouteDiscovery::setListenerNames(std::set<std::string> names) {
+  names.insert(staticNames_.begin(), staticNames_.end());
+  names_ = std::move(names);
+  waitForListeners_ = false;
+  if (client_ != nullptr && !names_.empty()) {
+    client_->subscribe(kRouteType, names_);
+  }
+  checkInitialized();
 }
 
 void RouteDiscovery::start(AdsClient& client, std::function<void()> initialized) {
   initialized_ = std::move(initialized);
+  client_ = &client;
   if (!names_.empty()) {
     client.subscribe(kRouteType, names_);
   }
@@ -87,7 +100,7 @@ absl::Status RouteDiscovery::onResponse(const DiscoveryResponse& response) {
 }
 
 void RouteDiscovery::checkInitialized() {
-  if (!initialized_) {
+  if (!initialized_ || waitForListeners_) {
     return;
   }
   for (const auto& name : names_) {

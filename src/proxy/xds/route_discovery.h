@@ -25,9 +25,11 @@ public:
   RouteDiscovery(const config::ProxyConfig& bootstrap, std::function<void(ConfigChange)> apply,
                  stats::Store& store);
 
-  // Subscribes to every name the listeners use; `initialized` runs once all of them arrived
-  // (at once when there are none).
+  // Subscribes to every name the static listeners use; `initialized` runs once all of them
+  // arrived (with LDS: once the names of the first LDS update arrived too).
   void start(AdsClient& client, std::function<void()> initialized);
+  // The names the LDS listeners need, added to the static listeners' ones.
+  void setListenerNames(std::set<std::string> names);
 
   absl::Status onResponse(const DiscoveryResponse& response) override;
   void onConnected(bool) override {}
@@ -38,7 +40,10 @@ private:
   void checkInitialized();
 
   std::function<void(ConfigChange)> apply_;
+  std::set<std::string> staticNames_;
   std::set<std::string> names_;
+  AdsClient* client_ = nullptr;
+  bool waitForListeners_ = false; // LDS is on and has not answered yet
   std::set<std::string> received_;
   AcceptedResources held_;
   std::function<void()> initialized_;

@@ -128,13 +128,13 @@ INSTANTIATE_TEST_SUITE_P(
           stat_prefix: lim
       - name: envoy.filters.network.tcp_proxy)"),
              "filters[0].typed_config.max_connections: must be at least 1"},
-        Case{"LdsNotYet", replace(kValid, "static_resources:", R"(dynamic_resources:
+        Case{"LdsFromAFile", replace(kValid, "static_resources:", R"(dynamic_resources:
   ads_config:
     api_type: GRPC
     grpc_services: [ { envoy_grpc: { cluster_name: backend } } ]
-  lds_config: { ads: {} }
+  lds_config: { path_config_source: { path: /tmp/lds.yaml } }
 static_resources:)"),
-             "dynamic_resources.lds_config: field is not supported by mesh-proxy"},
+             "dynamic_resources.lds_config: mesh-proxy takes LDS over ADS (ads: {})"},
         Case{"AdsClusterUnknown", replace(kValid, "static_resources:", R"(dynamic_resources:
   ads_config:
     api_type: GRPC

@@ -2,6 +2,8 @@
 // arrive over one stream; endpoint changes are followed; an invalid cluster is NACKed with its
 // reason while the previous config keeps serving; a removed cluster answers 503; the proxy keeps
 // serving while the control plane is gone and reconnects when it is back.
+#include <unistd.h>
+
 #include <chrono>
 #include <iostream>
 #include <memory>
@@ -14,6 +16,7 @@
 #include "control/xds/xds_server.h"
 #include "envoy/config/cluster/v3/cluster.pb.h"
 #include "envoy/config/endpoint/v3/endpoint.pb.h"
+#include "envoy/config/listener/v3/listener.pb.h"
 #include "envoy/config/route/v3/route.pb.h"
 #include "fmt/format.h"
 #include "google/protobuf/util/json_util.h"
@@ -88,7 +91,7 @@ dynamic_resources:
     api_type: GRPC
     transport_api_version: V3
     grpc_services: [ {{ envoy_grpc: {{ cluster_name: xds }} }} ]
-  cds_config: {{ ads: {{}}, resource_api_version: V3 }}
+  cds_config: {{ ads: {{}}, resource_api_version: V3 }}{}
 static_resources:
 {}  clusters:
   - name: xds
@@ -98,6 +101,7 @@ static_resources:
       - lb_endpoints:
         - endpoint: {{ address: {{ socket_address: {{ address: 127.0.0.1, port_value: {} }} }} }}
 )",
+                                                     lds_ ? "\n  lds_config: { ads: {} }" : "",
                                                      httpListenerYaml(routes), xdsPort_),
                                          std::move(args));
     ASSERT_TRUE(proxy_->started()) << proxy_->logs();
@@ -125,6 +129,7 @@ static_resources:
     }
   }
 
+  bool lds_ = false; // the bootstrap also takes listeners over ADS
   control::xds::SnapshotCache cache_;
   control::xds::ServerOptions options_;
   std::unique_ptr<control::xds::XdsServer> server_;
@@ -262,6 +267,72 @@ TEST_F(ProxyAdsTest, RestartWithoutTheControlPlaneServesTheCachedConfig) {
     EXPECT_EQ(servedBy(), "b");
   }
   EXPECT_EQ(stat("control_plane.connected_state"), "0");
+}
+
+// A listener "dyn" on `port` whose routes send everything to `cluster`.
+envoy::config::listener::v3::Listener dynamicListener(const std::string& name, uint16_t port,
+                                                      const std::string& cluster) {
+  return fromJson<envoy::config::listener::v3::Listener>(fmt::format(
+      R"({{"name": "{}", "address": {{"socket_address": {{"address": "127.0.0.1",
+          "port_value": {}}}}}, "filter_chains": [{{"filters": [{{
+        "name": "envoy.filters.network.http_connection_manager",
+        "typed_config": {{
+          "@type": "type.googleapis.com/envoy.extensions.filters.network.http_connection_manager.v3.HttpConnectionManager",
+          "stat_prefix": "dyn",
+          "route_config": {{"virtual_hosts": [{{"name": "all", "domains": ["*"],
+            "routes": [{{"match": {{"prefix": "/"}}, "route": {{"cluster": "{}"}}}}]}}]}},
+          "http_filters": [{{"name": "envoy.filters.http.router", "typed_config": {{
+            "@type": "type.googleapis.com/envoy.extensions.filters.http.router.v3.Router"}}}}]
+        }}}}]}}]}})",
+      name, port, cluster));
+}
+
+TEST_F(ProxyAdsTest, ListenersComeOverLdsAndChangeWithoutDroppingConnections) {
+  lds_ = true;
+  const uint16_t port = pickFreePort();
+  const auto clusterA = edsCluster("ca");
+  const auto clusterB = edsCluster("cb");
+  const auto toA = assignment("ca", a_.port());
+  const auto toB = assignment("cb", b_.port());
+  const auto dynToA = dynamicListener("dyn", port, "ca");
+  publish({&clusterA, &clusterB, &toA, &toB, &dynToA});
+  ASSERT_NO_FATAL_FAILURE(startProxy());
+  HttpConnection before(port);
+  const auto first = before.request("GET", "/echo");
+  EXPECT_EQ(first.header("x-backend"), "a");
+  EXPECT_NE(first.header("connection").value_or(""), "close");
+
+  // The listener changes: new connections get the new routes; the open one drains (its next
+  // response is its last, and still served).
+  const auto dynToB = dynamicListener("dyn", port, "cb");
+  publish({&clusterA, &clusterB, &toA, &toB, &dynToB});
+  EXPECT_TRUE(waitFor(
+      [&] {
+        HttpConnection fresh(port);
+        return fresh.request("GET", "/echo").header("x-backend") == "b";
+      },
+      10s));
+  const auto last = before.request("GET", "/echo");
+  EXPECT_EQ(last.status, 200);
+  EXPECT_EQ(last.header("connection"), "close");
+  EXPECT_TRUE(before.waitForClose(10s));
+
+  // A listener on an address in use: the update is rejected whole, the listeners stay.
+  uint16_t taken = 0;
+  const int holder = listenLoopback(taken);
+  ASSERT_GE(holder, 0);
+  const auto clash = dynamicListener("clash", taken, "ca");
+  publish({&clusterA, &clusterB, &toA, &toB, &dynToB, &clash});
+  EXPECT_TRUE(waitFor([&] { return stat("listener_manager.lds.update_rejected") == "1"; }, 10s));
+  ::close(holder);
+  HttpConnection still(port);
+  EXPECT_EQ(still.request("GET", "/echo").header("x-backend"), "b");
+
+  // Removed: the port closes.
+  publish({&clusterA, &clusterB, &toA, &toB});
+  EXPECT_TRUE(waitFor([&] { return !tcpPortOpen(port); }, 10s));
+  const std::string dump = httpGet(proxy_->adminPort(), "/config_dump").body;
+  EXPECT_NE(dump.find("envoy.admin.v3.ListenersConfigDump"), std::string::npos) << dump;
 }
 
 TEST_F(ProxyAdsTest, HundredUpdatesUnderLoadLoseNoRequest) {
