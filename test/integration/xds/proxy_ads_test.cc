@@ -345,33 +345,41 @@ TEST_F(ProxyAdsTest, HundredUpdatesUnderLoadLoseNoRequest) {
   const auto bToA = assignment("cb", a_.port());
   const auto routesA = routesTo("ca");
   const auto routesB = routesTo("cb");
-  publish({&clusterA, &clusterB, &aToA, &bToB, &routesA});
+  lds_ = true;
+  const uint16_t dynPort = pickFreePort();
+  const auto dynToA = dynamicListener("dyn", dynPort, "ca");
+  const auto dynToB = dynamicListener("dyn", dynPort, "cb");
+  publish({&clusterA, &clusterB, &aToA, &bToB, &routesA, &dynToA});
   ASSERT_NO_FATAL_FAILURE(
       startProxy(R"(rds: { route_config_name: routes, config_source: { ads: {} } })"));
 
-  // Keep-alive clients, plus one that opens a connection per request, until the updates end.
+  // Keep-alive clients on the static listener (routes from RDS) and on the LDS listener, plus one
+  // that opens a connection per request, until the updates end. A drained connection (its last
+  // response says connection: close) is replaced, as any HTTP client does.
   std::atomic<bool> stop{false};
   std::atomic<int> served{0};
   std::atomic<int> failed{0};
   std::vector<std::thread> clients;
-  for (int c = 0; c < 3; ++c) {
+  for (int c = 0; c < 4; ++c) {
     clients.emplace_back([&, c] {
+      const uint16_t target = c == 3 ? dynPort : port_;
       std::unique_ptr<HttpConnection> connection;
       while (!stop) {
         if (!connection || c == 2) {
-          connection = std::make_unique<HttpConnection>(port_);
+          connection = std::make_unique<HttpConnection>(target);
         }
         const auto response = connection->request("GET", "/echo");
         (response.complete && response.status == 200 ? served : failed)++;
-        if (!response.complete) {
+        if (!response.complete || response.header("connection") == "close") {
           connection.reset();
         }
       }
     });
   }
-  // 100 changes: endpoints, routes, and clusters added and removed, in turn.
+  // 100 changes: endpoints, routes, listeners, and clusters added and removed, in turn.
   for (int i = 0; i < 100; ++i) {
     std::vector<const google::protobuf::Message*> resources = {&clusterA, &clusterB};
+    resources.push_back(i % 6 < 3 ? &dynToB : &dynToA);
     resources.push_back(i % 2 == 0 ? &aToB : &aToA);
     resources.push_back(i % 3 == 0 ? &bToA : &bToB);
     resources.push_back(i % 4 < 2 ? &routesB : &routesA);
@@ -389,7 +397,9 @@ TEST_F(ProxyAdsTest, HundredUpdatesUnderLoadLoseNoRequest) {
   EXPECT_GT(served.load(), 100);
   EXPECT_EQ(failed.load(), 0);
   EXPECT_GE(std::stoi(stat("rds.update_success")), 2);
+  EXPECT_GE(std::stoi(stat("listener_manager.lds.update_success")), 2);
   EXPECT_EQ(stat("cluster_manager.cds.update_rejected"), "0");
+  EXPECT_EQ(stat("listener_manager.lds.update_rejected"), "0");
 }
 
 } // namespace
