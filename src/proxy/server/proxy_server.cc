@@ -284,7 +284,24 @@ void ProxyServer::publishConfig(const std::function<void(config::ProxyConfig&)>&
   const std::shared_ptr<const Runtime> current = runtime_.latest();
   config::ProxyConfig config = current->config;
   change(config);
+  std::vector<std::string> removed;
+  for (const auto& [name, cluster] : current->config.clusters) {
+    if (!config.clusters.contains(name)) {
+      removed.push_back(name);
+    }
+  }
   runtime_.publish(Runtime::build(std::move(config), boundEndpoints_, store_, current.get()));
+  // A removed cluster's pooled connections go too (requests still using it finish first).
+  if (!removed.empty()) {
+    const uint64_t watermark = upstream::Cluster::idWatermark();
+    for (uint32_t i = 0; i < workers_.size(); ++i) {
+      workers_.loop(i).post([this, i, removed, watermark] {
+        for (const auto& name : removed) {
+          workerStates_[i]->pool.closeCluster(name, watermark);
+        }
+      });
+    }
+  }
 }
 
 absl::Status ProxyServer::bindListeners(const config::ProxyConfig& config) {

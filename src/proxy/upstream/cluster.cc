@@ -41,9 +41,16 @@ ClusterStats ClusterStats::create(stats::Store& store, const std::string& cluste
   return out;
 }
 
+namespace {
+std::atomic<uint64_t> nextClusterId{1};
+} // namespace
+
 uint64_t Cluster::nextId() {
-  static std::atomic<uint64_t> next{1};
-  return next.fetch_add(1, std::memory_order_relaxed);
+  return nextClusterId.fetch_add(1, std::memory_order_relaxed);
+}
+
+uint64_t Cluster::idWatermark() {
+  return nextClusterId.load(std::memory_order_relaxed);
 }
 
 } // namespace meshd::proxy::upstream

@@ -45,6 +45,8 @@ public:
   // Unique per Cluster object: a cluster rebuilt with new hosts under the same name gets a new
   // id, so per-worker state keyed by name knows to start over.
   uint64_t id() const { return id_; }
+  // Every Cluster made from now on has an id at least this.
+  static uint64_t idWatermark();
 
   const config::ClusterConfig& config() const { return config_; }
   const std::string& name() const { return config_.name; }

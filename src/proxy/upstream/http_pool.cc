@@ -57,9 +57,15 @@ void HttpPool::forget(IdleClient& idle) {
 }
 
 void HttpPool::release(std::shared_ptr<HttpClient> client) {
-  IdleList& clients = idle_[client->cluster().name()][client->endpoint()];
   IdleClient idle{std::move(client), core::MonotonicTime::max()};
-  if (!idle.client->reusable() || clients.size() >= kMaxIdlePerEndpoint) {
+  const auto retired = retired_.find(idle.client->cluster().name());
+  if (!idle.client->reusable() ||
+      (retired != retired_.end() && idle.client->cluster().id() < retired->second)) {
+    forget(idle); // not reusable, or its cluster was removed
+    return;
+  }
+  IdleList& clients = idle_[idle.client->cluster().name()][idle.client->endpoint()];
+  if (clients.size() >= kMaxIdlePerEndpoint) {
     forget(idle);
     return;
   }
@@ -119,6 +125,20 @@ void HttpPool::closeExpired() {
   if (next != core::MonotonicTime::max()) {
     armExpiry(next);
   }
+}
+
+void HttpPool::closeCluster(const std::string& cluster, uint64_t watermark) {
+  retired_[cluster] = watermark;
+  const auto found = idle_.find(cluster);
+  if (found == idle_.end()) {
+    return;
+  }
+  for (auto& [endpoint, clients] : found->second) {
+    for (auto& idle : clients) {
+      forget(idle);
+    }
+  }
+  idle_.erase(found);
 }
 
 size_t HttpPool::idleCount() const {

@@ -30,6 +30,10 @@ public:
   void release(std::shared_ptr<HttpClient> client);
 
   size_t idleCount() const;
+  // Closes the idle connections of a cluster that went away; busy ones close when their exchange
+  // ends: clients of the cluster's objects older than `watermark` (Cluster::idWatermark() when
+  // it was removed) are not taken back. A cluster of that name added later is pooled as usual.
+  void closeCluster(const std::string& cluster, uint64_t watermark);
   // Closes every idle connection (shutdown, while the loop still exists); idle expiry stops.
   void closeAll();
 
@@ -51,6 +55,7 @@ private:
   using IdleList = std::vector<IdleClient>; // oldest first: taken from and returned to the back
   // By cluster name (so a cluster rebuilt with new hosts keeps its connections), then endpoint.
   std::map<std::string, std::map<config::Endpoint, IdleList>, std::less<>> idle_;
+  std::map<std::string, uint64_t> retired_; // removed cluster -> its id watermark
 };
 
 } // namespace meshd::proxy::upstream

@@ -173,9 +173,12 @@ TEST_F(ProxyAdsTest, ClustersAndEndpointsComeOverAdsAndFollowChanges) {
   EXPECT_EQ(servedBy(), "b");
   EXPECT_EQ(stat("cluster_manager.cds.update_rejected"), "1");
 
-  // The cluster removed: 503 (no cluster).
+  // The cluster removed: 503 (no cluster), and its pooled upstream connections are closed.
+  ASSERT_GT(b_.connectionsAccepted(), 0);
   publish({&toB});
   EXPECT_TRUE(waitFor([&] { return servedBy() == "503"; }, 10s));
+  EXPECT_TRUE(waitFor([&] { return b_.connectionsClosed() == b_.connectionsAccepted(); }, 10s))
+      << b_.connectionsClosed() << " of " << b_.connectionsAccepted() << " closed";
 }
 
 TEST_F(ProxyAdsTest, KeepsServingWithoutTheControlPlaneAndReconnects) {
