@@ -2,6 +2,7 @@
 // RouteDiscovery) and the stream's state to all of them.
 #pragma once
 
+#include <algorithm>
 #include <map>
 #include <string>
 #include <vector>
