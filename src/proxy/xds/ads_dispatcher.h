@@ -1,5 +1,5 @@
-// Hands each ADS response to the handler of its type (CDS and EDS to ClusterDiscovery, RDS to
-// RouteDiscovery) and the stream's state to all of them.
+// Hands each ADS response to the handler of its type (CDS and EDS to ClusterDiscovery, LDS to
+// ListenerDiscovery, RDS to RouteDiscovery) and the stream's state to all of them.
 #pragma once
 
 #include <algorithm>
