@@ -222,10 +222,13 @@ void HttpConnectionManager::onHead(HeaderMap&& headers, bool end_stream) {
   stats_.httpDownstreamRqActive.inc();
   idleTimers_.streamStarted(config_.streamIdleTimeout);
   // The listener changed or went away since this connection was accepted (LDS): it drains,
-  // this response being its last.
-  const config::ListenerConfig* current = context_.runtimes.onWorker()->listener(listener_.name);
-  if (current == nullptr || current->version != listener_.version) {
-    stream_->closeAfterResponse = true;
+  // this response being its last. Only a newer runtime can say so (no lookup otherwise).
+  const auto& latest = context_.runtimes.onWorker();
+  if (latest != runtime_) {
+    const config::ListenerConfig* current = latest->listener(listener_.name);
+    if (current == nullptr || current->version != listener_.version) {
+      stream_->closeAfterResponse = true;
+    }
   }
   if (++requestCount_ == config_.maxRequestsPerConnection) {
     stats_.httpDownstreamCxMaxRequestsReached.inc();
@@ -344,7 +347,7 @@ HttpConnectionManager::pickCluster(const router::RouteAction& action, const Head
   // The connection's runtime holds its listener and routes; clusters come from the latest one.
   // (The worker's current runtime cannot change during this call: no copy needed.)
   const auto& clusters = context_.runtimes.onWorker()->clusters;
-  const auto it = clusters.find(std::string(name));
+  const auto it = clusters.find(name);
   return it == clusters.end() ? nullptr : it->second;
 }
 

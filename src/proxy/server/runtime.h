@@ -60,7 +60,8 @@ struct VirtualHostStats {
 
 struct Runtime {
   config::ProxyConfig config;
-  std::map<std::string, std::shared_ptr<const upstream::Cluster>> clusters;
+  // Transparent: looked up by string_view per request without building a string.
+  std::map<std::string, std::shared_ptr<const upstream::Cluster>, std::less<>> clusters;
   std::map<std::string, ListenerStats> listenerStats; // by listener name
   std::map<const config::FilterChainConfig*, ListenerStats> chainStats;
   std::unordered_map<const router::VirtualHost*, VirtualHostStats> virtualHostStats;
