@@ -132,6 +132,8 @@ absl::Status applyEdsConfig(const envoy::config::cluster::v3::Cluster& cluster,
   if (cluster.has_load_assignment()) {
     return invalid(where + ".load_assignment", "an EDS cluster gets its endpoints from EDS");
   }
+  RETURN_IF_ERROR(
+      noInitialFetchTimeout(eds.eds_config(), where + ".eds_cluster_config.eds_config"));
   if (eds.eds_config().has_ads()) {
     return absl::OkStatus(); // over the bootstrap's ADS stream
   }

@@ -35,6 +35,15 @@ absl::StatusOr<Endpoint> toEndpoint(const envoy::config::core::v3::Address& addr
   return Endpoint(ip, static_cast<uint16_t>(socket.port_value()));
 }
 
+absl::Status noInitialFetchTimeout(const envoy::config::core::v3::ConfigSource& source,
+                                   const std::string& where) {
+  if (source.has_initial_fetch_timeout()) {
+    return invalid(where + ".initial_fetch_timeout",
+                   "only dynamic_resources.cds_config.initial_fetch_timeout is supported");
+  }
+  return absl::OkStatus();
+}
+
 absl::StatusOr<CidrRange> toCidr(const envoy::config::core::v3::CidrRange& range,
                                  const std::string& where) {
   boost::system::error_code error;

@@ -7,6 +7,7 @@
 
 #include "absl/status/statusor.h"
 #include "envoy/config/core/v3/address.pb.h"
+#include "envoy/config/core/v3/config_source.pb.h"
 #include "google/protobuf/duration.pb.h"
 #include "proxy/config/proxy_config.h"
 
@@ -17,6 +18,10 @@ absl::Status invalid(const std::string& where, const std::string& why);
 std::chrono::milliseconds toMillis(const google::protobuf::Duration& duration);
 absl::StatusOr<Endpoint> toEndpoint(const envoy::config::core::v3::Address& address,
                                     const std::string& where);
+// One initial_fetch_timeout bounds the whole start (cds_config's): on another ConfigSource the
+// field would be accepted without effect, so it is refused.
+absl::Status noInitialFetchTimeout(const envoy::config::core::v3::ConfigSource& source,
+                                   const std::string& where);
 absl::StatusOr<CidrRange> toCidr(const envoy::config::core::v3::CidrRange& range,
                                  const std::string& where);
 

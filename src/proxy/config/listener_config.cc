@@ -90,6 +90,8 @@ absl::StatusOr<HttpConnectionManagerConfig> buildHttpConnectionManager(
     return invalid(where + ".stat_prefix", "is required");
   }
   if (proto.has_rds()) {
+    RETURN_IF_ERROR(
+        noInitialFetchTimeout(proto.rds().config_source(), where + ".rds.config_source"));
     if (!proto.rds().config_source().has_ads()) {
       return invalid(where + ".rds.config_source", "mesh-proxy takes RDS over ADS (ads: {})");
     }

@@ -43,6 +43,7 @@ buildXds(const envoy::config::bootstrap::v3::Bootstrap::DynamicResources& dynami
     }
   }
   if (dynamic.has_lds_config()) {
+    RETURN_IF_ERROR(noInitialFetchTimeout(dynamic.lds_config(), where + ".lds_config"));
     if (!dynamic.lds_config().has_ads()) {
       return invalid(where + ".lds_config", "mesh-proxy takes LDS over ADS (ads: {})");
     }

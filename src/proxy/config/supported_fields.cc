@@ -47,7 +47,7 @@ const std::map<std::string, MessageRules>& supportedTable() {
       {"envoy.config.core.v3.ApiConfigSource",
        {{"api_type", "transport_api_version", "grpc_services"},
         {{"api_type", {"GRPC"}}, {"transport_api_version", {"V3"}}}}},
-      {"envoy.config.core.v3.GrpcService", {{"envoy_grpc", "timeout"}, {}}},
+      {"envoy.config.core.v3.GrpcService", {{"envoy_grpc"}, {}}},
       {"envoy.config.core.v3.GrpcService.EnvoyGrpc", {{"cluster_name"}, {}}},
       {"envoy.config.core.v3.AggregatedConfigSource", {{}, {}}},
       {"envoy.config.bootstrap.v3.Bootstrap.StaticResources", {{"listeners", "clusters"}, {}}},

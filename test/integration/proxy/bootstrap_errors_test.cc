@@ -149,6 +149,70 @@ static_resources:)"),
              "typed_config.weighted_clusters.clusters[1].name: unknown cluster 'gone'"}),
     [](const ::testing::TestParamInfo<Case>& param_info) { return param_info.param.name; });
 
+// A bootstrap with one EDS cluster ("svc", endpoints from `eds_config`) beside kValid's, and
+// `dynamic` (YAML, may be empty) as its dynamic_resources.
+std::string withEdsCluster(const std::string& eds_config, const std::string& dynamic) {
+  return replace(kValid, "static_resources:", dynamic + "static_resources:") + R"(  - name: svc
+    type: EDS
+    eds_cluster_config: { eds_config: )" +
+         eds_config + " }\n";
+}
+
+constexpr const char* kAds = R"(dynamic_resources:
+  ads_config:
+    api_type: GRPC
+    grpc_services: [ { envoy_grpc: { cluster_name: backend } } ]
+)";
+
+TEST(BootstrapErrorsTest, ConfigSourcesThatCannotBeHonouredAreRefused) {
+  struct {
+    std::string yaml;
+    const char* expected;
+  } cases[] = {
+      {withEdsCluster("{ ads: {} }", ""), "cluster 'svc' eds_config: ads needs dynamic_resources"},
+      {withEdsCluster("{ ads: {}, initial_fetch_timeout: 1s }", kAds),
+       "static_resources.clusters[1].eds_cluster_config.eds_config.initial_fetch_timeout: only "
+       "dynamic_resources.cds_config.initial_fetch_timeout is supported"},
+      {replace(kValid, "static_resources:",
+               std::string(kAds) + "  lds_config: { ads: {}, initial_fetch_timeout: 1s }\n" +
+                   "static_resources:"),
+       "dynamic_resources.lds_config.initial_fetch_timeout: only"},
+      {replace(kValid, "static_resources:",
+               "dynamic_resources:\n  ads_config:\n    api_type: GRPC\n    grpc_services: [ { "
+               "envoy_grpc: { cluster_name: backend }, timeout: 1s } ]\nstatic_resources:"),
+       "dynamic_resources.ads_config.grpc_services[0].timeout: field is not supported"},
+  };
+  for (const auto& c : cases) {
+    const auto [code, errors] = runWith(c.yaml);
+    EXPECT_EQ(code, 1) << c.yaml << errors;
+    EXPECT_NE(errors.find(c.expected), std::string::npos) << c.yaml << "\n" << errors;
+  }
+}
+
+TEST(BootstrapErrorsTest, RdsWithoutAdsIsRefused) {
+  const std::string yaml = R"(
+static_resources:
+  listeners:
+  - name: front
+    address: { socket_address: { address: 127.0.0.1, port_value: 0 } }
+    filter_chains:
+    - filters:
+      - name: envoy.filters.network.http_connection_manager
+        typed_config:
+          "@type": type.googleapis.com/envoy.extensions.filters.network.http_connection_manager.v3.HttpConnectionManager
+          stat_prefix: front
+          rds: { route_config_name: routes, config_source: { ads: {} } }
+          http_filters:
+          - name: envoy.filters.http.router
+            typed_config: { "@type": type.googleapis.com/envoy.extensions.filters.http.router.v3.Router }
+)";
+  const auto [code, errors] = runWith(yaml);
+  EXPECT_EQ(code, 1) << errors;
+  EXPECT_NE(errors.find("static_resources.listeners[0]: rds needs dynamic_resources.ads_config"),
+            std::string::npos)
+      << errors;
+}
+
 TEST(BootstrapErrorsTest, MissingFileAndFlags) {
   Process missing({.argv = {(binaryDir() / "mesh-proxy").string(), "-c", "/nonexistent.yaml"}});
   EXPECT_EQ(missing.wait(30s), 1);
