@@ -91,7 +91,7 @@ dynamic_resources:
     api_type: GRPC
     transport_api_version: V3
     grpc_services: [ {{ envoy_grpc: {{ cluster_name: xds }} }} ]
-  cds_config: {{ ads: {{}}, resource_api_version: V3 }}{}
+  cds_config: {{ ads: {{}}, resource_api_version: V3{} }}{}
 static_resources:
 {}  clusters:
   - name: xds
@@ -101,6 +101,7 @@ static_resources:
       - lb_endpoints:
         - endpoint: {{ address: {{ socket_address: {{ address: 127.0.0.1, port_value: {} }} }} }}
 )",
+                                                     cdsExtra_,
                                                      lds_ ? "\n  lds_config: { ads: {} }" : "",
                                                      httpListenerYaml(routes), xdsPort_),
                                          std::move(args));
@@ -129,7 +130,8 @@ static_resources:
     }
   }
 
-  bool lds_ = false; // the bootstrap also takes listeners over ADS
+  bool lds_ = false;     // the bootstrap also takes listeners over ADS
+  std::string cdsExtra_; // more cds_config fields (", initial_fetch_timeout: 1s")
   control::xds::SnapshotCache cache_;
   control::xds::ServerOptions options_;
   std::unique_ptr<control::xds::XdsServer> server_;
@@ -336,6 +338,51 @@ TEST_F(ProxyAdsTest, ListenersComeOverLdsAndChangeWithoutDroppingConnections) {
   EXPECT_TRUE(waitFor([&] { return !tcpPortOpen(port); }, 10s));
   const std::string dump = httpGet(proxy_->adminPort(), "/config_dump").body;
   EXPECT_NE(dump.find("envoy.admin.v3.ListenersConfigDump"), std::string::npos) << dump;
+}
+
+// The NACK message the proxy last sent for `type_url`, as the server saw it ("" if none).
+std::string lastNack(const control::xds::XdsServer& server, const std::string& type_url) {
+  for (const auto& stream : server.streams()) {
+    for (const auto& type : stream.types) {
+      if (type.typeUrl == type_url && type.lastNack) {
+        return type.lastNack->message;
+      }
+    }
+  }
+  return "";
+}
+
+TEST_F(ProxyAdsTest, StaticClustersAndListenersCannotBeReplaced) {
+  lds_ = true;
+  const auto cluster = edsCluster("backend");
+  const auto toA = assignment("backend", a_.port());
+  publish({&cluster, &toA});
+  ASSERT_NO_FATAL_FAILURE(startProxy());
+  const auto shadowsXds = edsCluster("xds");
+  const auto shadowsHttp = dynamicListener("http", pickFreePort(), "backend");
+  publish({&cluster, &toA, &shadowsXds, &shadowsHttp});
+  EXPECT_TRUE(waitFor(
+      [&] {
+        return lastNack(*server_, kClusterType).find("'xds' is static") != std::string::npos &&
+               lastNack(*server_, "type.googleapis.com/envoy.config.listener.v3.Listener")
+                       .find("'http' is static") != std::string::npos;
+      },
+      10s))
+      << lastNack(*server_, kClusterType);
+  EXPECT_EQ(servedBy(), "a"); // the previous config serves on
+}
+
+TEST_F(ProxyAdsTest, InitialFetchTimeoutStartsTheProxyWithoutAControlPlane) {
+  server_->shutdown(1s);
+  server_.reset();
+  xdsPort_ = pickFreePort(); // nothing answers there
+  cdsExtra_ = ", initial_fetch_timeout: 0.5s";
+  const auto started = std::chrono::steady_clock::now();
+  ASSERT_NO_FATAL_FAILURE(startProxy());
+  // Live after the half second instead of the default 15 s, with no cluster yet: 503.
+  EXPECT_LT(std::chrono::steady_clock::now() - started, 10s);
+  EXPECT_EQ(servedBy(), "503");
+  EXPECT_EQ(stat("control_plane.connected_state"), "0");
 }
 
 TEST_F(ProxyAdsTest, HundredUpdatesUnderLoadLoseNoRequest) {
