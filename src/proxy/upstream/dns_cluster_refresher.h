@@ -17,14 +17,12 @@
 #include "core/stats/store.h"
 #include "proxy/config/proxy_config.h"
 #include "proxy/upstream/dns_resolver.h"
+#include "proxy/upstream/hosts_changed.h"
 
 namespace meshd::proxy::upstream {
 
 class DnsClusterRefresher {
 public:
-  using HostsChanged =
-      std::function<void(const std::string& cluster, std::vector<config::HostConfig> hosts)>;
-
   DnsClusterRefresher(core::EventLoop& loop, stats::Store& store, HostsChanged on_change);
   ~DnsClusterRefresher();
 

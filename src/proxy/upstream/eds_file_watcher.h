@@ -14,14 +14,12 @@
 #include "core/event_loop.h"
 #include "core/stats/store.h"
 #include "proxy/config/proxy_config.h"
+#include "proxy/upstream/hosts_changed.h"
 
 namespace meshd::proxy::upstream {
 
 class EdsFileWatcher {
 public:
-  using HostsChanged =
-      std::function<void(const std::string& cluster, std::vector<config::HostConfig> hosts)>;
-
   EdsFileWatcher(core::EventLoop& loop, stats::Store& store, HostsChanged on_change,
                  std::chrono::milliseconds interval = std::chrono::seconds(1));
   ~EdsFileWatcher();

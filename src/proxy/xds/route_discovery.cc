@@ -85,9 +85,6 @@ absl::Status RouteDiscovery::onResponse(const DiscoveryResponse& response) {
   }
   success_.inc();
   held_.update(response, std::move(held));
-  for (const auto& [name, table] : tables) {
-    received_.insert(name);
-  }
   MESHD_LOG(logger(), info, "RDS version {}: {} route configuration(s)", response.version_info(),
             tables.size());
   apply_([tables = std::move(tables)](config::ProxyConfig& config) {
@@ -104,7 +101,7 @@ void RouteDiscovery::checkInitialized() {
     return;
   }
   for (const auto& name : names_) {
-    if (!received_.contains(name)) {
+    if (!held_.byName.contains(name)) {
       return;
     }
   }

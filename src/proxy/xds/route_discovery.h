@@ -44,7 +44,6 @@ private:
   std::set<std::string> names_;
   AdsClient* client_ = nullptr;
   bool waitForListeners_ = false; // LDS is on and has not answered yet
-  std::set<std::string> received_;
   AcceptedResources held_;
   std::function<void()> initialized_;
   stats::Counter attempt_;
