@@ -54,7 +54,27 @@ nlohmann::json scalarToJson(const YAML::Node& node) {
   return text;
 }
 
-absl::StatusOr<nlohmann::json> toJson(const YAML::Node& node) {
+// RFC 6901 escaping of one reference token.
+std::string pointerToken(const std::string& key) {
+  std::string out;
+  for (char c : key) {
+    if (c == '~') {
+      out += "~0";
+    } else if (c == '/') {
+      out += "~1";
+    } else {
+      out += c;
+    }
+  }
+  return out;
+}
+
+// `lines`, when given, receives the 1-based line of every value, keyed by its JSON pointer.
+absl::StatusOr<nlohmann::json> toJson(const YAML::Node& node, JsonLineMap* lines = nullptr,
+                                      const std::string& pointer = "") {
+  if (lines != nullptr) {
+    (*lines)[pointer] = node.Mark().line + 1;
+  }
   switch (node.Type()) {
   case YAML::NodeType::Null:
   case YAML::NodeType::Undefined: return nullptr;
@@ -62,7 +82,9 @@ absl::StatusOr<nlohmann::json> toJson(const YAML::Node& node) {
   case YAML::NodeType::Sequence: {
     nlohmann::json array = nlohmann::json::array();
     for (const auto& item : node) {
-      auto value = toJson(item);
+      auto value = lines == nullptr
+                       ? toJson(item)
+                       : toJson(item, lines, pointer + "/" + std::to_string(array.size()));
       if (!value.ok()) {
         return value.status();
       }
@@ -84,9 +106,15 @@ absl::StatusOr<nlohmann::json> toJson(const YAML::Node& node) {
                                                       entry.first.Mark().line + 1,
                                                       entry.first.Mark().column + 1, key));
       }
-      auto value = toJson(entry.second);
+      auto value = lines == nullptr
+                       ? toJson(entry.second)
+                       : toJson(entry.second, lines, pointer + "/" + pointerToken(key));
       if (!value.ok()) {
         return value.status();
+      }
+      if (lines != nullptr && entry.second.IsNull()) {
+        // A key with no value has no mark of its own; point at the key.
+        (*lines)[pointer + "/" + pointerToken(key)] = entry.first.Mark().line + 1;
       }
       object[key] = std::move(*value);
     }
@@ -128,6 +156,27 @@ absl::StatusOr<std::vector<std::string>> yamlDocumentsToJson(std::string_view ya
         return json.status();
       }
       documents.push_back(json->dump());
+    }
+    return documents;
+  } catch (const YAML::Exception& e) {
+    return parseError(e);
+  }
+}
+
+absl::StatusOr<std::vector<LocatedJson>> yamlDocumentsWithLines(std::string_view yaml) {
+  try {
+    std::vector<LocatedJson> documents;
+    for (const YAML::Node& root : YAML::LoadAll(std::string(yaml))) {
+      if (root.IsNull()) {
+        continue;
+      }
+      LocatedJson document;
+      auto json = toJson(root, &document.lines);
+      if (!json.ok()) {
+        return json.status();
+      }
+      document.value = std::move(*json);
+      documents.push_back(std::move(document));
     }
     return documents;
   } catch (const YAML::Exception& e) {

@@ -74,5 +74,28 @@ TEST(YamlJsonTest, MultipleDocuments) {
   EXPECT_EQ((*documents)[1], R"({"b":2})");
 }
 
+TEST(YamlJsonTest, DocumentsWithLinesMapPointersToLines) {
+  auto documents = yamlDocumentsWithLines(R"(a: 1
+---
+kind: VirtualService
+spec:
+  http:
+  - route:
+    - destination: {host: reviews}
+  "x/y~z":
+  empty:
+)");
+  ASSERT_TRUE(documents.ok()) << documents.status();
+  ASSERT_EQ(documents->size(), 2u);
+  const LocatedJson& vs = (*documents)[1];
+  EXPECT_EQ(vs.value["spec"]["http"][0]["route"][0]["destination"]["host"], "reviews");
+  EXPECT_EQ(vs.lines.at("/kind"), 3);
+  EXPECT_EQ(vs.lines.at("/spec/http/0"), 6);
+  EXPECT_EQ(vs.lines.at("/spec/http/0/route/0/destination/host"), 7);
+  EXPECT_EQ(vs.lines.at("/spec/x~1y~0z"), 8);
+  EXPECT_EQ(vs.lines.at("/spec/empty"), 9);
+  EXPECT_EQ((*documents)[0].lines.at("/a"), 1);
+}
+
 } // namespace
 } // namespace meshd::core
