@@ -143,9 +143,10 @@ bool buildSotwResponse(TypeState& state, const ResourceMap* resources, const Typ
 }
 
 bool buildDeltaResponse(TypeState& state, const ResourceMap* resources, const TypeChanges* changes,
+                        bool force,
                         envoy::service::discovery::v3::DeltaDiscoveryResponse* response) {
   Comparison comparison = compare(state, resources, changes);
-  if (comparison.changed.empty() && comparison.deleted.empty()) {
+  if (comparison.changed.empty() && comparison.deleted.empty() && !force) {
     return false;
   }
   response->Clear();

@@ -21,8 +21,10 @@ bool buildSotwResponse(TypeState& state, const ResourceMap* resources, const Typ
                        bool force, envoy::service::discovery::v3::DiscoveryResponse* response);
 
 // Fills `response` (all fields but the nonce) with the subscribed resources the client does not
-// hold at their current version and the held ones that no longer exist; false when both are empty.
+// hold at their current version and the held ones that no longer exist; false when both are empty
+// and not `force`.
 bool buildDeltaResponse(TypeState& state, const ResourceMap* resources, const TypeChanges* changes,
+                        bool force,
                         envoy::service::discovery::v3::DeltaDiscoveryResponse* response);
 
 } // namespace meshd::control::xds

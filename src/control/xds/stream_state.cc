@@ -124,6 +124,12 @@ StreamState::onDeltaRequest(const envoy::service::discovery::v3::DeltaDiscoveryR
     state.dirty = true;
     state.needsFullCompare = true;
   }
+  // As go-control-plane and Istio: the first wildcard request is answered even when there is
+  // nothing to send, so that the client's initialization does not wait for a timeout.
+  if (!state.responded && state.subscription.wildcard() && state.lastNonceSent.empty()) {
+    state.dirty = true;
+    state.forceResponse = true;
+  }
   return outcome;
 }
 
@@ -195,8 +201,10 @@ bool StreamState::nextSotwResponse(envoy::service::discovery::v3::DiscoveryRespo
 bool StreamState::nextDeltaResponse(
     envoy::service::discovery::v3::DeltaDiscoveryResponse* response) {
   while (TypeState* state = nextDirty()) {
+    const bool force = state->forceResponse;
+    state->forceResponse = false;
     const TypeChanges* changes = beginComparison(*state);
-    if (buildDeltaResponse(*state, state->comparedMap.get(), changes, response)) {
+    if (buildDeltaResponse(*state, state->comparedMap.get(), changes, force, response)) {
       responseBuilt(*state, response->mutable_nonce());
       return true;
     }

@@ -18,9 +18,12 @@ buildXds(const envoy::config::bootstrap::v3::Bootstrap::DynamicResources& dynami
   XdsConfig out;
   const auto& ads = dynamic.ads_config();
   using ApiConfigSource = envoy::config::core::v3::ApiConfigSource;
-  if (!dynamic.has_ads_config() || ads.api_type() != ApiConfigSource::GRPC) {
-    return invalid(where + ".ads_config.api_type", "mesh-proxy speaks ADS over GRPC");
+  if (!dynamic.has_ads_config() ||
+      (ads.api_type() != ApiConfigSource::GRPC && ads.api_type() != ApiConfigSource::DELTA_GRPC)) {
+    return invalid(where + ".ads_config.api_type",
+                   "mesh-proxy speaks ADS over GRPC (state of the world) or DELTA_GRPC");
   }
+  out.delta = ads.api_type() == ApiConfigSource::DELTA_GRPC;
   if (ads.grpc_services_size() != 1 || !ads.grpc_services(0).has_envoy_grpc()) {
     return invalid(where + ".ads_config.grpc_services",
                    "needs exactly one envoy_grpc service naming a static cluster");

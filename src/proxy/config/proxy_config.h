@@ -109,6 +109,7 @@ struct XdsConfig {
   Endpoint server;                                      // its first host
   bool cds = false;                                     // cds_config: { ads: {} }
   bool lds = false;                                     // lds_config: { ads: {} }
+  bool delta = false;                                   // ads_config.api_type DELTA_GRPC
   std::chrono::milliseconds initialFetchTimeout{15000}; // Envoy's default
 };
 

@@ -46,7 +46,7 @@ const std::map<std::string, MessageRules>& supportedTable() {
        {{"ads_config", "cds_config", "lds_config"}, {}}},
       {"envoy.config.core.v3.ApiConfigSource",
        {{"api_type", "transport_api_version", "grpc_services"},
-        {{"api_type", {"GRPC"}}, {"transport_api_version", {"V3"}}}}},
+        {{"api_type", {"GRPC", "DELTA_GRPC"}}, {"transport_api_version", {"V3"}}}}},
       {"envoy.config.core.v3.GrpcService", {{"envoy_grpc"}, {}}},
       {"envoy.config.core.v3.GrpcService.EnvoyGrpc", {{"cluster_name"}, {}}},
       {"envoy.config.core.v3.AggregatedConfigSource", {{}, {}}},

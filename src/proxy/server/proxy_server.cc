@@ -158,7 +158,9 @@ void ProxyServer::startXds(const config::ProxyConfig& config,
         store_);
     dispatcher_.route(xds::kListenerType, *listeners_);
   }
-  ads_ = std::make_unique<xds::AdsClient>(main_, xds.server, node, dispatcher_);
+  ads_ = std::make_unique<xds::AdsClient>(main_, xds.server, node, dispatcher_,
+                                          xds.delta ? xds::AdsClient::Mode::kDelta
+                                                    : xds::AdsClient::Mode::kStateOfTheWorld);
   // Initialized when clusters (with endpoints), listeners and routes arrived.
   auto initialized = std::make_shared<int>(xds.lds ? 3 : 2);
   auto done = [this, initialized] {

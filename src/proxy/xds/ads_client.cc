@@ -6,6 +6,7 @@
 
 #include <cstdio>
 #include <fstream>
+#include <optional>
 #include <random>
 
 #include "core/logging.h"
@@ -33,9 +34,9 @@ std::string targetOf(const boost::asio::ip::tcp::endpoint& server) {
 } // namespace
 
 AdsClient::AdsClient(core::EventLoop& main, boost::asio::ip::tcp::endpoint server,
-                     envoy::config::core::v3::Node node, Handler& handler)
+                     envoy::config::core::v3::Node node, Handler& handler, Mode mode)
     : main_(main), target_(targetOf(server)), node_(std::move(node)), handler_(handler),
-      alive_(std::make_shared<AdsClient*>(this)) {}
+      mode_(mode), alive_(std::make_shared<AdsClient*>(this)) {}
 
 AdsClient::~AdsClient() {
   stopping_ = true;
@@ -55,6 +56,39 @@ void AdsClient::start() {
   thread_ = std::thread([this] { run(); });
 }
 
+template <class StreamT, class Response, class Open, class HandleOnMain>
+bool AdsClient::runStream(grpc::ClientContext& context, Open open, HandleOnMain handleOnMain,
+                          StreamT*& current) {
+  std::unique_ptr<StreamT> stream = open(&context);
+  {
+    std::lock_guard lock(mutex_);
+    context_ = &context;
+    current = stream.get();
+    if (stopping_) {
+      context.TryCancel();
+    }
+  }
+  handleOnMain(std::optional<Response>()); // the stream started
+  bool connected = false;
+  Response response;
+  while (stream->Read(&response)) {
+    connected = true;
+    handleOnMain(std::optional<Response>(std::move(response)));
+    response.Clear();
+  }
+  {
+    std::lock_guard lock(mutex_);
+    context_ = nullptr;
+    current = nullptr;
+  }
+  const grpc::Status status = stream->Finish();
+  if (!stopping_) {
+    MESHD_LOG(logger(), info, "ADS stream to {} ended ({}: {}); retrying", target_,
+              static_cast<int>(status.error_code()), status.error_message());
+  }
+  return connected;
+}
+
 void AdsClient::run() {
   auto backoff = std::chrono::milliseconds(kInitialBackoff);
   std::mt19937_64 random(std::random_device{}());
@@ -66,41 +100,39 @@ void AdsClient::run() {
       }
     });
   };
-  while (!stopping_) {
-    auto channel = grpc::CreateChannel(target_, grpc::InsecureChannelCredentials());
-    auto stub = envoy::service::discovery::v3::AggregatedDiscoveryService::NewStub(channel);
-    grpc::ClientContext context;
-    std::unique_ptr<Stream> stream = stub->StreamAggregatedResources(&context);
-    {
-      std::lock_guard lock(mutex_);
-      context_ = &context;
-      stream_ = stream.get();
-      if (stopping_) {
-        context.TryCancel();
+  // Posted in order: the stream's start, then (on its first response) "connected", then each
+  // response.
+  auto dispatcher = [this, onMain, &backoff](auto handle) {
+    return [this, onMain, &backoff, handle, connected = false](auto response) mutable {
+      if (!response) {
+        onMain([this] { onStreamStarted(); });
+        return;
       }
-    }
-    onMain([this] { onStreamStarted(); });
-    bool connected = false;
-    DiscoveryResponse response;
-    while (stream->Read(&response)) {
       if (!connected) {
         connected = true;
         backoff = kInitialBackoff;
         onMain([this] { handler_.onConnected(true); });
       }
-      onMain([this, response] { handle(response); });
-    }
-    {
-      std::lock_guard lock(mutex_);
-      context_ = nullptr;
-      stream_ = nullptr;
-    }
-    const grpc::Status status = stream->Finish();
+      onMain([this, handle, r = std::move(*response)] { (this->*handle)(r); });
+    };
+  };
+  while (!stopping_) {
+    auto channel = grpc::CreateChannel(target_, grpc::InsecureChannelCredentials());
+    auto stub = envoy::service::discovery::v3::AggregatedDiscoveryService::NewStub(channel);
+    grpc::ClientContext context;
+    const bool connected =
+        mode_ == Mode::kDelta
+            ? runStream<DeltaStream, DeltaDiscoveryResponse>(
+                  context,
+                  [&](grpc::ClientContext* c) { return stub->DeltaAggregatedResources(c); },
+                  dispatcher(&AdsClient::handleDelta), deltaStream_)
+            : runStream<Stream, DiscoveryResponse>(
+                  context,
+                  [&](grpc::ClientContext* c) { return stub->StreamAggregatedResources(c); },
+                  dispatcher(&AdsClient::handle), stream_);
     if (stopping_) {
       break;
     }
-    MESHD_LOG(logger(), info, "ADS stream to {} ended ({}: {}); retrying", target_,
-              static_cast<int>(status.error_code()), status.error_message());
     if (connected) {
       onMain([this] { handler_.onConnected(false); });
     }
@@ -118,22 +150,35 @@ void AdsClient::run() {
 
 void AdsClient::onStreamStarted() {
   // A new stream: the node goes with its first request, and every subscription is repeated with
-  // the versions already accepted, so an unchanged config is not sent again.
+  // what is already held, so an unchanged config is not sent again.
   nodeSent_ = false;
   for (auto& [type, subscription] : subscriptions_) {
     subscription.lastNonce.clear();
-    send(request(type));
+    if (mode_ == Mode::kDelta) {
+      sendDelta(subscription.delta.initialRequest());
+    } else {
+      send(request(type));
+    }
   }
 }
 
+AdsClient::Subscription& AdsClient::subscription(const std::string& type_url) {
+  return subscriptions_.try_emplace(type_url, type_url).first->second;
+}
+
 void AdsClient::subscribe(const std::string& type_url, std::set<std::string> names, bool wildcard) {
-  Subscription& subscription = subscriptions_[type_url];
-  if (subscription.names == names && subscription.wildcard == wildcard &&
-      !subscription.lastNonce.empty()) {
+  Subscription& wanted = subscription(type_url);
+  if (mode_ == Mode::kDelta) {
+    if (auto change = wanted.delta.resubscribe(names, wildcard)) {
+      sendDelta(std::move(*change));
+    }
     return;
   }
-  subscription.names = std::move(names);
-  subscription.wildcard = wildcard;
+  if (wanted.names == names && wanted.wildcard == wildcard && !wanted.lastNonce.empty()) {
+    return;
+  }
+  wanted.names = std::move(names);
+  wanted.wildcard = wildcard;
   send(request(type_url));
 }
 
@@ -151,26 +196,51 @@ DiscoveryRequest AdsClient::request(const std::string& type_url) const {
   return out;
 }
 
+absl::Status AdsClient::offer(const DiscoveryResponse& response) {
+  const absl::Status status = handler_.onResponse(response);
+  if (status.ok()) {
+    accepted_[response.type_url()] = response.version_info();
+    persist(response);
+  } else {
+    MESHD_LOG(logger(), warn, "rejected {} version {}: {}", response.type_url(),
+              response.version_info(), std::string(status.message()));
+  }
+  return status;
+}
+
 void AdsClient::handle(const DiscoveryResponse& response) {
   const std::string& type = response.type_url();
   if (!subscriptions_.contains(type)) {
     return; // not asked for: nothing to acknowledge
   }
-  subscriptions_[type].lastNonce = response.nonce();
-  const absl::Status status = handler_.onResponse(response);
-  if (status.ok()) {
-    accepted_[type] = response.version_info();
-    persist(response);
-  } else {
-    MESHD_LOG(logger(), warn, "rejected {} version {}: {}", type, response.version_info(),
-              std::string(status.message()));
-  }
+  subscriptions_.at(type).lastNonce = response.nonce();
+  const absl::Status status = offer(response);
   DiscoveryRequest reply = request(type);
   if (!status.ok()) {
     reply.mutable_error_detail()->set_code(static_cast<int>(status.code()));
     reply.mutable_error_detail()->set_message(std::string(status.message()));
   }
   send(reply);
+}
+
+void AdsClient::handleDelta(const DeltaDiscoveryResponse& response) {
+  const std::string& type = response.type_url();
+  if (!subscriptions_.contains(type)) {
+    return;
+  }
+  DeltaSubscription& state = subscriptions_.at(type).delta;
+  const absl::Status status = offer(state.merged(response));
+  if (status.ok()) {
+    state.commit(response);
+  }
+  DeltaDiscoveryRequest reply;
+  reply.set_type_url(type);
+  reply.set_response_nonce(response.nonce());
+  if (!status.ok()) {
+    reply.mutable_error_detail()->set_code(static_cast<int>(status.code()));
+    reply.mutable_error_detail()->set_message(std::string(status.message()));
+  }
+  sendDelta(std::move(reply));
 }
 
 std::string AdsClient::cacheFile(const std::string& type_url) const {
@@ -214,6 +284,8 @@ int AdsClient::replayCache(const std::vector<std::string>& order) {
       continue;
     }
     if (handler_.onResponse(response).ok()) {
+      // The delta state starts empty: the server then sends every resource once, and unchanged
+      // ones leave the config as it is.
       accepted_[type] = response.version_info();
       ++accepted;
       MESHD_LOG(logger(), info, "started from the cached {} version {}", type,
@@ -235,6 +307,18 @@ void AdsClient::send(const DiscoveryRequest& request) {
   }
   // Requests are small and few (one per response): a blocking write on the main thread is fine.
   stream_->Write(out);
+}
+
+void AdsClient::sendDelta(DeltaDiscoveryRequest request) {
+  std::lock_guard lock(mutex_);
+  if (deltaStream_ == nullptr) {
+    return; // the next stream repeats every subscription
+  }
+  if (!nodeSent_) {
+    *request.mutable_node() = node_;
+    nodeSent_ = true;
+  }
+  deltaStream_->Write(request);
 }
 
 } // namespace meshd::proxy::xds

@@ -60,7 +60,9 @@ envoy::config::endpoint::v3::ClusterLoadAssignment assignment(const std::string&
       name, port));
 }
 
-class ProxyAdsTest : public ::testing::Test {
+// Every test runs over a state-of-the-world and over a delta ADS stream (the bootstrap's
+// ads_config.api_type).
+class ProxyAdsTest : public ::testing::TestWithParam<std::string> {
 protected:
   void SetUp() override {
     options_.debounceQuietPeriod = 0ms;
@@ -88,7 +90,7 @@ admin:
   address: {{ socket_address: {{ address: 127.0.0.1, port_value: 0 }} }}
 dynamic_resources:
   ads_config:
-    api_type: GRPC
+    api_type: {}
     transport_api_version: V3
     grpc_services: [ {{ envoy_grpc: {{ cluster_name: xds }} }} ]
   cds_config: {{ ads: {{}}, resource_api_version: V3{} }}{}
@@ -101,7 +103,7 @@ static_resources:
       - lb_endpoints:
         - endpoint: {{ address: {{ socket_address: {{ address: 127.0.0.1, port_value: {} }} }} }}
 )",
-                                                     cdsExtra_,
+                                                     GetParam(), cdsExtra_,
                                                      lds_ ? "\n  lds_config: { ads: {} }" : "",
                                                      httpListenerYaml(routes), xdsPort_),
                                          std::move(args));
@@ -142,7 +144,7 @@ static_resources:
   uint16_t port_ = 0;
 };
 
-TEST_F(ProxyAdsTest, ClustersAndEndpointsComeOverAdsAndFollowChanges) {
+TEST_P(ProxyAdsTest, ClustersAndEndpointsComeOverAdsAndFollowChanges) {
   const auto cluster = edsCluster("backend");
   const auto toA = assignment("backend", a_.port());
   publish({&cluster, &toA});
@@ -183,7 +185,7 @@ TEST_F(ProxyAdsTest, ClustersAndEndpointsComeOverAdsAndFollowChanges) {
       << b_.connectionsClosed() << " of " << b_.connectionsAccepted() << " closed";
 }
 
-TEST_F(ProxyAdsTest, KeepsServingWithoutTheControlPlaneAndReconnects) {
+TEST_P(ProxyAdsTest, KeepsServingWithoutTheControlPlaneAndReconnects) {
   const auto cluster = edsCluster("backend");
   const auto toA = assignment("backend", a_.port());
   publish({&cluster, &toA});
@@ -217,7 +219,7 @@ envoy::config::route::v3::RouteConfiguration routesTo(const std::string& cluster
       match, cluster));
 }
 
-TEST_F(ProxyAdsTest, RoutesComeOverRdsAndApplyToKeepAliveConnections) {
+TEST_P(ProxyAdsTest, RoutesComeOverRdsAndApplyToKeepAliveConnections) {
   const auto clusterA = edsCluster("ca");
   const auto clusterB = edsCluster("cb");
   const auto toA = assignment("ca", a_.port());
@@ -251,7 +253,7 @@ TEST_F(ProxyAdsTest, RoutesComeOverRdsAndApplyToKeepAliveConnections) {
   }
 }
 
-TEST_F(ProxyAdsTest, RestartWithoutTheControlPlaneServesTheCachedConfig) {
+TEST_P(ProxyAdsTest, RestartWithoutTheControlPlaneServesTheCachedConfig) {
   TempDir cache;
   const auto clusterA = edsCluster("ca");
   const auto toB = assignment("ca", b_.port());
@@ -292,7 +294,7 @@ envoy::config::listener::v3::Listener dynamicListener(const std::string& name, u
       name, port, cluster));
 }
 
-TEST_F(ProxyAdsTest, ListenersComeOverLdsAndChangeWithoutDroppingConnections) {
+TEST_P(ProxyAdsTest, ListenersComeOverLdsAndChangeWithoutDroppingConnections) {
   lds_ = true;
   const uint16_t port = pickFreePort();
   const auto clusterA = edsCluster("ca");
@@ -352,7 +354,7 @@ std::string lastNack(const control::xds::XdsServer& server, const std::string& t
   return "";
 }
 
-TEST_F(ProxyAdsTest, StaticClustersAndListenersCannotBeReplaced) {
+TEST_P(ProxyAdsTest, StaticClustersAndListenersCannotBeReplaced) {
   lds_ = true;
   const auto cluster = edsCluster("backend");
   const auto toA = assignment("backend", a_.port());
@@ -372,7 +374,7 @@ TEST_F(ProxyAdsTest, StaticClustersAndListenersCannotBeReplaced) {
   EXPECT_EQ(servedBy(), "a"); // the previous config serves on
 }
 
-TEST_F(ProxyAdsTest, InitialFetchTimeoutStartsTheProxyWithoutAControlPlane) {
+TEST_P(ProxyAdsTest, InitialFetchTimeoutStartsTheProxyWithoutAControlPlane) {
   server_->shutdown(1s);
   server_.reset();
   xdsPort_ = pickFreePort(); // nothing answers there
@@ -385,7 +387,7 @@ TEST_F(ProxyAdsTest, InitialFetchTimeoutStartsTheProxyWithoutAControlPlane) {
   EXPECT_EQ(stat("control_plane.connected_state"), "0");
 }
 
-TEST_F(ProxyAdsTest, HundredUpdatesUnderLoadLoseNoRequest) {
+TEST_P(ProxyAdsTest, HundredUpdatesUnderLoadLoseNoRequest) {
   const auto clusterA = edsCluster("ca");
   const auto clusterB = edsCluster("cb");
   const auto spare = edsCluster("spare");
@@ -451,6 +453,11 @@ TEST_F(ProxyAdsTest, HundredUpdatesUnderLoadLoseNoRequest) {
   EXPECT_EQ(stat("cluster_manager.cds.update_rejected"), "0");
   EXPECT_EQ(stat("listener_manager.lds.update_rejected"), "0");
 }
+
+INSTANTIATE_TEST_SUITE_P(ApiTypes, ProxyAdsTest, ::testing::Values("GRPC", "DELTA_GRPC"),
+                         [](const auto& info) {
+                           return info.param == "GRPC" ? "StateOfTheWorld" : "Delta";
+                         });
 
 } // namespace
 } // namespace meshd::testing

@@ -486,6 +486,19 @@ TEST_F(DeltaStreamTest, WildcardAndItsRemoval) {
   EXPECT_FALSE(hasNext()) << "c1 was dropped by the client itself";
 }
 
+TEST_F(DeltaStreamTest, FirstWildcardRequestIsAnsweredEvenWhenThereIsNothing) {
+  state_.setSnapshot(ResourceSnapshotBuilder().build());
+  request(kLds, {});
+  DeltaDiscoveryResponse empty = next();
+  EXPECT_EQ(empty.resources_size(), 0);
+  EXPECT_EQ(empty.removed_resources_size(), 0);
+  EXPECT_FALSE(empty.nonce().empty());
+  request(kLds, {}, {}, empty.nonce());
+  EXPECT_FALSE(hasNext()) << "only the first request is answered with nothing";
+  request(kEds, {"missing"});
+  EXPECT_FALSE(hasNext()) << "named resources that do not exist get no answer";
+}
+
 TEST_F(DeltaStreamTest, StaleNonceStillChangesTheSubscription) {
   state_.setSnapshot(clusters({1, 2}));
   request(kEds, {"c0"});
