@@ -27,7 +27,35 @@ int main(int argc, char** argv) {
                  "keep the last accepted xDS config here and start from it");
   app.add_option("--admin-address-path", options.adminAddressPath,
                  "write the admin listener's ip:port to this file once listening");
+  // Who this proxy is, for the control plane (Istio's agent derives these from the pod).
+  meshd::proxy::server::NodeIdentity identity;
+  std::vector<std::string> labels;
+  auto* proxyType = app.add_option("--proxy-type", identity.proxyType,
+                                   "sidecar or router (a gateway); sets the node id and metadata")
+                        ->group("Node identity");
+  app.add_option("--namespace", identity.ns, "the workload's namespace")->group("Node identity");
+  app.add_option("--workload", identity.workloadName, "the workload's name")
+      ->group("Node identity");
+  app.add_option("--pod-name", identity.podName, "the instance's name (default: the workload's)")
+      ->group("Node identity");
+  app.add_option("--service-account", identity.serviceAccount, "the workload's service account")
+      ->group("Node identity");
+  app.add_option("--ip", identity.ips, "the instance's IP addresses (repeatable)")
+      ->group("Node identity");
+  app.add_option("--label", labels, "a workload label KEY=VALUE (repeatable)")
+      ->group("Node identity");
   CLI11_PARSE(app, argc, argv);
+  for (const auto& label : labels) {
+    const size_t equals = label.find('=');
+    if (equals == std::string::npos || equals == 0) {
+      std::cerr << "mesh-proxy: --label '" << label << "' is not KEY=VALUE\n";
+      return 2;
+    }
+    identity.labels[label.substr(0, equals)] = label.substr(equals + 1);
+  }
+  if (proxyType->count() > 0 || !identity.workloadName.empty()) {
+    options.nodeIdentity = identity;
+  }
 
   auto level = meshd::log::parseLevel(logLevel);
   if (!level.ok()) {

@@ -80,6 +80,11 @@ absl::Status ProxyServer::start() {
   if (!bootstrap.ok()) {
     return bootstrap.status();
   }
+  if (options_.nodeIdentity) {
+    RETURN_IF_ERROR(validateNodeIdentity(*options_.nodeIdentity));
+    applyNodeIdentity(*options_.nodeIdentity, *bootstrap->mutable_node());
+    MESHD_LOG(logger(), info, "node id {}", bootstrap->node().id());
+  }
   auto config = config::buildProxyConfig(*bootstrap);
   if (!config.ok()) {
     return absl::InvalidArgumentError(

@@ -7,6 +7,7 @@
 #include <functional>
 #include <map>
 #include <memory>
+#include <optional>
 #include <set>
 #include <string>
 #include <vector>
@@ -20,6 +21,7 @@
 #include "core/worker_pool.h"
 #include "envoy/admin/v3/config_dump.pb.h"
 #include "proxy/network/listener.h"
+#include "proxy/server/node_identity.h"
 #include "proxy/server/runtime.h"
 #include "proxy/upstream/dns_cluster_refresher.h"
 #include "proxy/upstream/eds_file_watcher.h"
@@ -39,6 +41,8 @@ struct ServerOptions {
   // Where the last accepted xDS responses are kept, so a restart without the control plane
   // serves them; empty: not kept.
   std::string xdsCacheDir;
+  // Replaces the bootstrap node's id, cluster and identity metadata when set (node_identity.h).
+  std::optional<NodeIdentity> nodeIdentity;
 };
 
 enum class ServerState { kInitializing, kLive, kDraining };

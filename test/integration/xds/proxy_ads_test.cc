@@ -374,6 +374,31 @@ TEST_P(ProxyAdsTest, StaticClustersAndListenersCannotBeReplaced) {
   EXPECT_EQ(servedBy(), "a"); // the previous config serves on
 }
 
+TEST_P(ProxyAdsTest, NodeIdentityFromTheCommandLineReachesTheControlPlane) {
+  const auto cluster = edsCluster("backend");
+  const auto toA = assignment("backend", a_.port());
+  publish({&cluster, &toA});
+  ASSERT_NO_FATAL_FAILURE(startProxy(
+      "route_config:\n" + reindent(catchAllRoutes("backend"), 2),
+      {"--proxy-type", "router", "--namespace", "istio-system", "--workload", "ingressgateway",
+       "--pod-name", "ingressgateway-1", "--ip", "10.1.2.3", "--label", "app=istio-ingressgateway",
+       "--label", "istio=ingressgateway", "--service-account", "gateway-sa"}));
+  const auto streams = server_->streams();
+  ASSERT_EQ(streams.size(), 1u);
+  const auto& node = streams[0].node;
+  EXPECT_EQ(node.id(),
+            "router~10.1.2.3~ingressgateway-1.istio-system~istio-system.svc.cluster.local");
+  EXPECT_EQ(node.cluster(), "istio-ingressgateway.istio-system");
+  const auto& fields = node.metadata().fields();
+  EXPECT_EQ(fields.at("NAMESPACE").string_value(), "istio-system");
+  EXPECT_EQ(fields.at("WORKLOAD_NAME").string_value(), "ingressgateway");
+  EXPECT_EQ(fields.at("SERVICE_ACCOUNT").string_value(), "gateway-sa");
+  EXPECT_EQ(fields.at("INSTANCE_IPS").string_value(), "10.1.2.3");
+  EXPECT_EQ(fields.at("LABELS").struct_value().fields().at("istio").string_value(),
+            "ingressgateway");
+  EXPECT_EQ(servedBy(), "a");
+}
+
 TEST_P(ProxyAdsTest, InitialFetchTimeoutStartsTheProxyWithoutAControlPlane) {
   server_->shutdown(1s);
   server_.reset();
