@@ -1,6 +1,8 @@
 // MeshProxy and EchoServer test helpers (mesh_proxy.h).
 #include "test/support/mesh_proxy.h"
 
+#include <algorithm>
+
 #include <arpa/inet.h>
 #include <netinet/in.h>
 #include <poll.h>
@@ -25,9 +27,10 @@ MeshProxy::MeshProxy(const std::string& bootstrap_yaml, std::vector<std::string>
                                    "--admin-address-path",
                                    addressFile.string(),
                                    "--concurrency",
-                                   "2",
-                                   "--drain-time-s",
                                    "2"};
+  if (std::find(extra_args.begin(), extra_args.end(), "--drain-time-s") == extra_args.end()) {
+    argv.insert(argv.end(), {"--drain-time-s", "2"});
+  }
   argv.insert(argv.end(), extra_args.begin(), extra_args.end());
   process_ = std::make_unique<Process>(ProcessOptions{.argv = argv, .outputDir = dir_.path()});
   uint16_t port = 0;

@@ -689,6 +689,14 @@ void HttpConnectionManager::closeConnection() {
   socket_->close();
 }
 
+void HttpConnectionManager::endDrain() {
+  if (stream_ && !stream_->tunnel) {
+    stream_->closeAfterResponse = true;
+    return;
+  }
+  closeConnection();
+}
+
 void HttpConnectionManager::onConnectionIdleTimeout() {
   stats_.httpDownstreamCxIdleTimeout.inc();
   closing_ = true;

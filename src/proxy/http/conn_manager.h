@@ -17,6 +17,7 @@
 #include "proxy/http/http1/message_parser.h"
 #include "proxy/http/idle_timers.h"
 #include "proxy/network/connection_info.h"
+#include "proxy/network/connection_tracker.h"
 #include "proxy/network/stream_socket.h"
 #include "proxy/router/upstream_request.h"
 #include "proxy/server/runtime.h"
@@ -50,6 +51,13 @@ public:
   ~HttpConnectionManager() override;
 
   void start();
+  // Leaves the tracker when this connection ends.
+  void track(network::ConnectionTracker::Registration registration) {
+    tracking_ = std::move(registration);
+  }
+  // A draining listener's time is up: an idle connection (or a tunnel) closes now; one with a
+  // request in flight closes after its response.
+  void endDrain();
 
 private:
   // One request/response exchange.
@@ -128,6 +136,7 @@ private:
   bool closing_ = false;
   bool readingPausedForResponse_ = false;
   bool declinedUpgrade_ = false; // the current request offered h2c; it stays HTTP/1.1
+  network::ConnectionTracker::Registration tracking_;
 };
 
 } // namespace meshd::proxy::http

@@ -45,6 +45,20 @@ void closeOverLimit(core::EventLoop& loop, boost::asio::ip::tcp::socket socket,
                                 std::move(socket))](const boost::system::error_code&) {});
 }
 
+// Registers a downstream connection (an HttpConnectionManager or a TcpProxySession) so that a
+// drained listener's stragglers can be closed (closeDrainedConnections).
+template <class Connection>
+void trackConnection(network::ConnectionTracker& tracker, const Runtime& runtime,
+                     const config::ListenerConfig& listener,
+                     const std::shared_ptr<Connection>& connection) {
+  connection->track(tracker.add(listener.name, listener.version, runtime.generation,
+                                [weak = std::weak_ptr<Connection>(connection)] {
+                                  if (auto alive = weak.lock()) {
+                                    alive->endDrain();
+                                  }
+                                }));
+}
+
 } // namespace
 
 struct ProxyServer::WorkerState {
@@ -53,6 +67,7 @@ struct ProxyServer::WorkerState {
   upstream::WorkerLoadBalancers balancers;
   upstream::HttpPool pool;
   std::map<std::string, std::unique_ptr<network::WorkerAcceptor>> acceptors; // by listener
+  network::ConnectionTracker connections;
 };
 
 ProxyServer::ProxyServer(ServerOptions options)
@@ -249,6 +264,18 @@ absl::Status ProxyServer::updateDynamicListeners(std::vector<config::ListenerCon
     }
   });
   dynamicListeners_ = std::move(next);
+  // Connections accepted under a changed or removed listener drain meanwhile; the drain time
+  // bounds how long they may stay.
+  std::set<std::string> draining(removed.begin(), removed.end());
+  for (const auto& listener : runtime_.latest()->config.listeners) {
+    const config::ListenerConfig* old = current->listener(listener.name);
+    if (old != nullptr && old->version != listener.version) {
+      draining.insert(listener.name);
+    }
+  }
+  if (!draining.empty()) {
+    closeDrainedConnectionsLater(std::move(draining), runtime_.latest()->generation);
+  }
   // After the publish: each worker has the new runtime before its acceptor's first accept. Before
   // the server is live (warming), becomeLive() starts them with the static ones.
   if (state_ == ServerState::kLive) {
@@ -257,6 +284,33 @@ absl::Status ProxyServer::updateDynamicListeners(std::vector<config::ListenerCon
     }
   }
   return absl::OkStatus();
+}
+
+void ProxyServer::closeDrainedConnectionsLater(std::set<std::string> listeners,
+                                               uint64_t generation) {
+  auto timer = std::make_shared<boost::asio::steady_timer>(main_.context(), options_.drainTime);
+  timer->async_wait([this, timer, listeners, generation](const boost::system::error_code& error) {
+    if (error) {
+      return;
+    }
+    for (uint32_t i = 0; i < workers_.size(); ++i) {
+      workers_.loop(i).post([this, i, listeners, generation] {
+        // What counts as current is the listener as this worker knows it now.
+        const auto runtime = runtime_.onWorker();
+        size_t closed = 0;
+        for (const auto& name : listeners) {
+          const config::ListenerConfig* listener = runtime->listener(name);
+          closed += workerStates_[i]->connections.closeStale(
+              name, generation,
+              listener != nullptr ? std::optional(listener->version) : std::nullopt);
+        }
+        if (closed > 0) {
+          MESHD_LOG(logger(), info, "drain time over: closed {} connection(s) of old listeners",
+                    closed);
+        }
+      });
+    }
+  });
 }
 
 void ProxyServer::initDone() {
@@ -421,10 +475,11 @@ void ProxyServer::onAccept(uint32_t worker, core::EventLoop& loop, const std::st
     }
     WorkerState& state = *workerStates_[worker];
     if (chain->http) {
-      std::make_shared<http::HttpConnectionManager>(
+      auto connection = std::make_shared<http::HttpConnectionManager>(
           http::WorkerContext{loop, runtime_, state.balancers, state.pool, state.random},
-          std::move(accepted), runtime, *listener, *chain, inspected)
-          ->start();
+          std::move(accepted), runtime, *listener, *chain, inspected);
+      trackConnection(state.connections, *runtime, *listener, connection);
+      connection->start();
     } else {
       const auto cluster =
           runtime->clusters.find(filters::pickTcpProxyCluster(*chain->tcpProxy, state.random));
@@ -433,10 +488,11 @@ void ProxyServer::onAccept(uint32_t worker, core::EventLoop& loop, const std::st
         runtime->chainStats.at(chain).tcpNoRoute.inc();
         return;
       }
-      std::make_shared<filters::TcpProxySession>(loop, std::move(accepted), runtime, *listener,
-                                                 *chain, inspected, state.balancers,
-                                                 cluster->second)
-          ->start();
+      auto session = std::make_shared<filters::TcpProxySession>(loop, std::move(accepted), runtime,
+                                                                *listener, *chain, inspected,
+                                                                state.balancers, cluster->second);
+      trackConnection(state.connections, *runtime, *listener, session);
+      session->start();
     }
   };
   if (listener->tlsInspector || listener->httpInspector) {

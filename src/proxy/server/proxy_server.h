@@ -86,6 +86,9 @@ private:
   void becomeLive();
   // LDS: binds the new listeners (an error rejects the update whole), publishes, starts the new
   // acceptors and stops the removed ones.
+  // After the drain time, closes the connections still open on old versions of `listeners` that
+  // were accepted before the runtime `generation` (the one that changed them).
+  void closeDrainedConnectionsLater(std::set<std::string> listeners, uint64_t generation);
   absl::Status updateDynamicListeners(std::vector<config::ListenerConfig> listeners);
   // Publishes a runtime built from the current config with `change` applied.
   void publishConfig(const std::function<void(config::ProxyConfig&)>& change);

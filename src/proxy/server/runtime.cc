@@ -103,6 +103,7 @@ Runtime::build(config::ProxyConfig config,
                const std::map<std::string, boost::asio::ip::tcp::endpoint>& bound_listeners,
                stats::Store& store, const Runtime* previous) {
   auto runtime = std::make_shared<Runtime>();
+  runtime->generation = previous != nullptr ? previous->generation + 1 : 1;
   for (const auto& [name, cluster] : config.clusters) {
     runtime->clusters.emplace(name, std::make_shared<const upstream::Cluster>(cluster, store));
   }

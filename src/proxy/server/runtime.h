@@ -60,6 +60,7 @@ struct VirtualHostStats {
 
 struct Runtime {
   config::ProxyConfig config;
+  uint64_t generation = 1; // one more than the runtime it replaced
   // Transparent: looked up by string_view per request without building a string.
   std::map<std::string, std::shared_ptr<const upstream::Cluster>, std::less<>> clusters;
   std::map<std::string, ListenerStats> listenerStats; // by listener name

@@ -294,6 +294,55 @@ envoy::config::listener::v3::Listener dynamicListener(const std::string& name, u
       name, port, cluster));
 }
 
+// A listener on `port` relaying TCP to `cluster`.
+envoy::config::listener::v3::Listener tcpListener(const std::string& name, uint16_t port,
+                                                  const std::string& cluster) {
+  return fromJson<envoy::config::listener::v3::Listener>(fmt::format(
+      R"({{"name": "{}", "address": {{"socket_address": {{"address": "127.0.0.1",
+          "port_value": {}}}}}, "filter_chains": [{{"filters": [{{
+        "name": "envoy.filters.network.tcp_proxy",
+        "typed_config": {{
+          "@type": "type.googleapis.com/envoy.extensions.filters.network.tcp_proxy.v3.TcpProxy",
+          "stat_prefix": "raw", "cluster": "{}"}}}}]}}]}})",
+      name, port, cluster));
+}
+
+TEST_P(ProxyAdsTest, ConnectionsOfChangedListenersCloseWhenTheDrainTimeIsOver) {
+  lds_ = true;
+  const uint16_t httpPort = pickFreePort();
+  const uint16_t tcpPort = pickFreePort();
+  const auto clusterA = edsCluster("ca");
+  const auto clusterB = edsCluster("cb");
+  const auto toA = assignment("ca", a_.port());
+  const auto toB = assignment("cb", b_.port());
+  const auto httpToA = dynamicListener("dyn", httpPort, "ca");
+  const auto tcpToA = tcpListener("raw", tcpPort, "ca");
+  publish({&clusterA, &clusterB, &toA, &toB, &httpToA, &tcpToA});
+  ASSERT_NO_FATAL_FAILURE(
+      startProxy("route_config:\n" + reindent(catchAllRoutes("ca"), 2), {"--drain-time-s", "1"}));
+  HttpConnection idleHttp(httpPort);
+  HttpConnection idleTcp(tcpPort);
+  HttpConnection unchanged(port_);
+  for (HttpConnection* connection : {&idleHttp, &idleTcp, &unchanged}) {
+    const auto response = connection->request("GET", "/echo");
+    ASSERT_EQ(response.header("x-backend"), "a");
+  }
+
+  // Both listeners change; their idle connections are closed once the drain second is over
+  // (the HTTP one had no request to carry "connection: close"; the TCP one never would).
+  const auto httpToB = dynamicListener("dyn", httpPort, "cb");
+  const auto tcpToB = tcpListener("raw", tcpPort, "cb");
+  publish({&clusterA, &clusterB, &toA, &toB, &httpToB, &tcpToB});
+  EXPECT_TRUE(idleHttp.waitForClose(10s));
+  EXPECT_TRUE(idleTcp.waitForClose(10s));
+  HttpConnection freshTcp(tcpPort);
+  EXPECT_EQ(freshTcp.request("GET", "/echo").header("x-backend"), "b");
+  // The static listener did not change: its connection stays.
+  const auto still = unchanged.request("GET", "/echo");
+  EXPECT_EQ(still.status, 200);
+  EXPECT_NE(still.header("connection").value_or(""), "close");
+}
+
 TEST_P(ProxyAdsTest, ListenersComeOverLdsAndChangeWithoutDroppingConnections) {
   lds_ = true;
   const uint16_t port = pickFreePort();
@@ -303,7 +352,9 @@ TEST_P(ProxyAdsTest, ListenersComeOverLdsAndChangeWithoutDroppingConnections) {
   const auto toB = assignment("cb", b_.port());
   const auto dynToA = dynamicListener("dyn", port, "ca");
   publish({&clusterA, &clusterB, &toA, &toB, &dynToA});
-  ASSERT_NO_FATAL_FAILURE(startProxy());
+  // A drain time longer than this test: the drained connection ends by itself.
+  ASSERT_NO_FATAL_FAILURE(startProxy("route_config:\n" + reindent(catchAllRoutes("backend"), 2),
+                                     {"--drain-time-s", "60"}));
   HttpConnection before(port);
   const auto first = before.request("GET", "/echo");
   EXPECT_EQ(first.header("x-backend"), "a");

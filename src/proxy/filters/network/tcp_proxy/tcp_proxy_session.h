@@ -13,6 +13,7 @@
 #include "core/event_loop.h"
 #include "core/random.h"
 #include "proxy/network/connection_info.h"
+#include "proxy/network/connection_tracker.h"
 #include "proxy/server/runtime.h"
 #include "proxy/upstream/cluster.h"
 
@@ -32,6 +33,12 @@ public:
   ~TcpProxySession();
 
   void start();
+  // Leaves the tracker when this session ends.
+  void track(network::ConnectionTracker::Registration registration) {
+    tracking_ = std::move(registration);
+  }
+  // A draining listener's time is up: both sides close now.
+  void endDrain() { close(); }
 
 private:
   // One direction of the relay: bytes read from `from` wait in `buffer` until written to `to`.
@@ -76,6 +83,7 @@ private:
   std::chrono::steady_clock::time_point lastActivity_;
   bool upstreamConnected_ = false;
   bool closed_ = false;
+  network::ConnectionTracker::Registration tracking_;
 };
 
 } // namespace meshd::proxy::filters
