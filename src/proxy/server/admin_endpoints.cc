@@ -108,7 +108,9 @@ void ProxyServer::addDynamicConfig(envoy::admin::v3::ConfigDump& dump) const {
   envoy::admin::v3::ClustersConfigDump clusters;
   clusters.set_version_info(discovery_->clusters().version);
   for (const auto& [name, any] : discovery_->clusters().byName) {
-    auto* entry = clusters.add_dynamic_active_clusters();
+    auto* entry = discovery_->warmingClusters().contains(name)
+                      ? clusters.add_dynamic_warming_clusters()
+                      : clusters.add_dynamic_active_clusters();
     entry->set_version_info(discovery_->clusters().version);
     *entry->mutable_cluster() = any;
     fillFailure(discovery_->clusters(), *entry);

@@ -50,6 +50,8 @@ ClusterDiscovery::ClusterDiscovery(const config::ProxyConfig& bootstrap,
   edsStats_ = statsFor("eds");
   connected_ = store.setGauge("control_plane.connected_state", {},
                               "1 while the ADS stream to the control plane is up");
+  warmingGauge_ = store.setGauge("cluster_manager.warming_clusters", {},
+                                 "CDS clusters waiting for their endpoints before use");
 }
 
 void ClusterDiscovery::start(AdsClient& client, std::function<void()> initialized) {
@@ -123,20 +125,31 @@ absl::Status ClusterDiscovery::applyClusters(const DiscoveryResponse& response) 
   dynamic_ = next;
   cdsReceived_ = true;
   clustersHeld_.replaceAll(response, std::move(held));
+  // As Envoy, an EDS cluster whose service has no assignment yet warms: it is not used (a
+  // previous version of it serves on) until its endpoints arrive. Once the proxy is live, that
+  // is; during start-up every cluster joins at once, as the listeners wait for all of them.
+  warming_.clear();
+  std::map<std::string, config::ClusterConfig> ready;
   for (auto& [name, cluster] : next) {
     if (onAds(cluster)) {
       const auto hosts = assignments_.find(cluster.edsServiceName);
+      if (hosts == assignments_.end() && initialized_ == nullptr) {
+        warming_.insert(name);
+        continue;
+      }
       cluster.hosts =
           hosts == assignments_.end() ? std::vector<config::HostConfig>{} : hosts->second;
     }
+    ready.emplace(name, std::move(cluster));
   }
-  MESHD_LOG(logger(), info, "CDS version {}: {} cluster(s), {} removed", response.version_info(),
-            next.size(), removed.size());
-  apply_([next = std::move(next), removed](config::ProxyConfig& config) {
+  warmingGauge_.set(static_cast<int64_t>(warming_.size()));
+  MESHD_LOG(logger(), info, "CDS version {}: {} cluster(s) ({} warming), {} removed",
+            response.version_info(), next.size(), warming_.size(), removed.size());
+  apply_([ready = std::move(ready), removed](config::ProxyConfig& config) {
     for (const auto& name : removed) {
       config.clusters.erase(name);
     }
-    for (const auto& [name, cluster] : next) {
+    for (const auto& [name, cluster] : ready) {
       config.clusters[name] = cluster;
     }
   });
@@ -162,7 +175,23 @@ absl::Status ClusterDiscovery::applyAssignments(const DiscoveryResponse& respons
   for (const auto& [service, hosts] : updated) {
     assignments_[service] = hosts;
   }
-  apply_([updated = std::move(updated)](config::ProxyConfig& config) {
+  // Warming clusters whose endpoints came are ready now.
+  std::map<std::string, config::ClusterConfig> warmed;
+  for (auto it = warming_.begin(); it != warming_.end();) {
+    const config::ClusterConfig& cluster = dynamic_.at(*it);
+    if (const auto hosts = assignments_.find(cluster.edsServiceName); hosts != assignments_.end()) {
+      config::ClusterConfig& ready = warmed[*it] = cluster;
+      ready.hosts = hosts->second;
+      it = warming_.erase(it);
+    } else {
+      ++it;
+    }
+  }
+  warmingGauge_.set(static_cast<int64_t>(warming_.size()));
+  apply_([updated = std::move(updated), warmed = std::move(warmed)](config::ProxyConfig& config) {
+    for (const auto& [name, cluster] : warmed) {
+      config.clusters[name] = cluster;
+    }
     for (auto& [name, cluster] : config.clusters) {
       if (!onAds(cluster)) {
         continue;

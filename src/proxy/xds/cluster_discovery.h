@@ -39,6 +39,8 @@ public:
 
   const AcceptedResources& clusters() const { return clustersHeld_; }
   const AcceptedResources& endpoints() const { return endpointsHeld_; }
+  // CDS clusters accepted but not in use yet: their endpoints have not arrived.
+  const std::set<std::string>& warmingClusters() const { return warming_; }
 
 private:
   absl::Status applyClusters(const DiscoveryResponse& response);
@@ -52,6 +54,7 @@ private:
   bool cds_ = false;
   std::map<std::string, config::ClusterConfig> static_;
   std::map<std::string, config::ClusterConfig> dynamic_; // from CDS, hosts not filled in
+  std::set<std::string> warming_;                        // of dynamic_
   std::map<std::string, std::vector<config::HostConfig>> assignments_; // by service name
   bool cdsReceived_ = false;
   AcceptedResources clustersHeld_;
@@ -65,6 +68,7 @@ private:
   Stats cdsStats_;
   Stats edsStats_;
   stats::SetGauge connected_;
+  stats::SetGauge warmingGauge_;
 };
 
 } // namespace meshd::proxy::xds

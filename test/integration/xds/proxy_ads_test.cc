@@ -185,6 +185,29 @@ TEST_P(ProxyAdsTest, ClustersAndEndpointsComeOverAdsAndFollowChanges) {
       << b_.connectionsClosed() << " of " << b_.connectionsAccepted() << " closed";
 }
 
+TEST_P(ProxyAdsTest, ChangedClusterWarmsUntilItsEndpointsArrive) {
+  const auto cluster = edsCluster("backend");
+  const auto toA = assignment("backend", a_.port());
+  publish({&cluster, &toA});
+  ASSERT_NO_FATAL_FAILURE(startProxy());
+  EXPECT_EQ(servedBy(), "a");
+
+  // The cluster now takes its endpoints from another EDS service, not sent yet: it warms, and
+  // its previous version serves meanwhile (instead of a cluster with no endpoints: 503).
+  auto renamed = edsCluster("backend");
+  renamed.mutable_eds_cluster_config()->set_service_name("backend-v2");
+  publish({&renamed, &toA});
+  EXPECT_TRUE(waitFor([&] { return stat("cluster_manager.warming_clusters") == "1"; }, 10s));
+  EXPECT_EQ(servedBy(), "a");
+  EXPECT_NE(httpGet(proxy_->adminPort(), "/config_dump").body.find("dynamic_warming_clusters"),
+            std::string::npos);
+
+  const auto v2ToB = assignment("backend-v2", b_.port());
+  publish({&renamed, &toA, &v2ToB});
+  EXPECT_TRUE(waitFor([&] { return servedBy() == "b"; }, 10s));
+  EXPECT_EQ(stat("cluster_manager.warming_clusters"), "0");
+}
+
 TEST_P(ProxyAdsTest, KeepsServingWithoutTheControlPlaneAndReconnects) {
   const auto cluster = edsCluster("backend");
   const auto toA = assignment("backend", a_.port());
