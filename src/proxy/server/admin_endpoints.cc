@@ -99,8 +99,12 @@ void ProxyServer::addDynamicConfig(envoy::admin::v3::ConfigDump& dump) const {
     for (const auto& [name, any] : listeners_->listeners().byName) {
       auto* entry = listeners.add_dynamic_listeners();
       entry->set_name(name);
-      entry->mutable_active_state()->set_version_info(listeners_->listeners().version);
-      *entry->mutable_active_state()->mutable_listener() = any;
+      // A warming listener: the version received waits for its routes (the previous one, if
+      // any, still serves).
+      auto* state = warmingListeners_.contains(name) ? entry->mutable_warming_state()
+                                                     : entry->mutable_active_state();
+      state->set_version_info(listeners_->listeners().version);
+      *state->mutable_listener() = any;
       fillFailure(listeners_->listeners(), *entry);
     }
     dump.add_configs()->PackFrom(listeners);

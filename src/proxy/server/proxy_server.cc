@@ -164,7 +164,13 @@ void ProxyServer::startXds(const config::ProxyConfig& config,
     publishConfig(change);
   };
   discovery_ = std::make_unique<xds::ClusterDiscovery>(config, apply, store_);
-  routes_ = std::make_unique<xds::RouteDiscovery>(config, apply, store_);
+  routes_ = std::make_unique<xds::RouteDiscovery>(
+      config,
+      [this](const std::function<void(config::ProxyConfig&)>& change) {
+        publishConfig(change);
+        applyWarmedListeners();
+      },
+      store_);
   dispatcher_.route(xds::kClusterType, *discovery_);
   dispatcher_.route(xds::kEndpointType, *discovery_);
   dispatcher_.route(xds::kRouteType, *routes_);
@@ -177,6 +183,8 @@ void ProxyServer::startXds(const config::ProxyConfig& config,
         [this](std::set<std::string> names) { routes_->setListenerNames(std::move(names)); },
         store_);
     dispatcher_.route(xds::kListenerType, *listeners_);
+    listenersWarming_ = store_.setGauge("listener_manager.total_listeners_warming", {},
+                                        "LDS listeners waiting for their routes before use");
   }
   ads_ = std::make_unique<xds::AdsClient>(main_, xds.server, node, dispatcher_,
                                           xds.delta ? xds::AdsClient::Mode::kDelta
@@ -217,8 +225,42 @@ void ProxyServer::startXds(const config::ProxyConfig& config,
   initialFetchTimer_->enable(xds.initialFetchTimeout);
 }
 
+namespace {
+
+// Whether every route configuration the listener's connection managers take from RDS is there.
+bool routesArrived(const config::ListenerConfig& listener, const config::ProxyConfig& config) {
+  auto arrived = [&](const config::FilterChainConfig& chain) {
+    return !chain.http || chain.http->rdsName.empty() ||
+           config.routeTables.contains(chain.http->rdsName);
+  };
+  return std::all_of(listener.filterChains.begin(), listener.filterChains.end(), arrived) &&
+         (!listener.defaultFilterChain || arrived(*listener.defaultFilterChain));
+}
+
+} // namespace
+
 absl::Status ProxyServer::updateDynamicListeners(std::vector<config::ListenerConfig> listeners) {
   const std::shared_ptr<const Runtime> current = runtime_.latest();
+  // As Envoy, a listener whose routes have not arrived warms: a changed one keeps serving its
+  // previous version, a new one is bound (so an address in use is still refused now) but does
+  // not accept yet. Both are applied when the routes come (applyWarmedListeners). Once live:
+  // during start-up the listeners wait for every route anyway.
+  std::vector<config::ListenerConfig> requested = listeners;
+  std::set<std::string> warming;
+  std::set<std::string> warmingNew;
+  for (auto& listener : listeners) {
+    if (state_ != ServerState::kLive || routesArrived(listener, current->config)) {
+      continue;
+    }
+    warming.insert(listener.name);
+    const config::ListenerConfig* old =
+        dynamicListeners_.contains(listener.name) ? current->listener(listener.name) : nullptr;
+    if (old != nullptr && old->address == listener.address) {
+      listener = *old;
+    } else {
+      warmingNew.insert(listener.name);
+    }
+  }
   std::set<std::string> next;
   std::vector<std::string> added;
   std::vector<std::string> removed;
@@ -280,10 +322,30 @@ absl::Status ProxyServer::updateDynamicListeners(std::vector<config::ListenerCon
   // the server is live (warming), becomeLive() starts them with the static ones.
   if (state_ == ServerState::kLive) {
     for (auto& listener : boundListeners_) {
-      startAccepting(listener);
+      if (!warmingNew.contains(listener.name)) {
+        startAccepting(listener);
+      }
     }
   }
+  requestedListeners_ = std::move(requested);
+  warmingListeners_ = std::move(warming);
+  listenersWarming_.set(static_cast<int64_t>(warmingListeners_.size()));
   return absl::OkStatus();
+}
+
+void ProxyServer::applyWarmedListeners() {
+  const std::shared_ptr<const Runtime> current = runtime_.latest();
+  const bool anyWarmed = std::any_of(requestedListeners_.begin(), requestedListeners_.end(),
+                                     [&](const auto& listener) {
+                                       return warmingListeners_.contains(listener.name) &&
+                                              routesArrived(listener, current->config);
+                                     });
+  if (!anyWarmed) {
+    return;
+  }
+  if (absl::Status status = updateDynamicListeners(requestedListeners_); !status.ok()) {
+    MESHD_LOG(logger(), warn, "warmed listeners not applied: {}", status.message());
+  }
 }
 
 void ProxyServer::closeDrainedConnectionsLater(std::set<std::string> listeners,

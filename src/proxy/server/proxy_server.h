@@ -89,6 +89,8 @@ private:
   // After the drain time, closes the connections still open on old versions of `listeners` that
   // were accepted before the runtime `generation` (the one that changed them).
   void closeDrainedConnectionsLater(std::set<std::string> listeners, uint64_t generation);
+  // After an RDS update: applies the LDS listeners whose routes have now arrived.
+  void applyWarmedListeners();
   absl::Status updateDynamicListeners(std::vector<config::ListenerConfig> listeners);
   // Publishes a runtime built from the current config with `change` applied.
   void publishConfig(const std::function<void(config::ProxyConfig&)>& change);
@@ -124,6 +126,10 @@ private:
   std::unique_ptr<xds::RouteDiscovery> routes_;
   std::unique_ptr<xds::ListenerDiscovery> listeners_;
   std::set<std::string> dynamicListeners_; // names of the listeners from LDS
+  // The last LDS update as received, and the names of its listeners waiting for their routes.
+  std::vector<config::ListenerConfig> requestedListeners_;
+  std::set<std::string> warmingListeners_;
+  stats::SetGauge listenersWarming_;
   xds::AdsDispatcher dispatcher_;
   std::unique_ptr<xds::AdsClient> ads_; // after discovery_: stops before its handler goes
 };

@@ -299,22 +299,39 @@ TEST_P(ProxyAdsTest, RestartWithoutTheControlPlaneServesTheCachedConfig) {
   EXPECT_EQ(stat("control_plane.connected_state"), "0");
 }
 
-// A listener "dyn" on `port` whose routes send everything to `cluster`.
-envoy::config::listener::v3::Listener dynamicListener(const std::string& name, uint16_t port,
-                                                      const std::string& cluster) {
+// An HTTP listener on `port`; `routes` is the connection manager's route source (JSON).
+envoy::config::listener::v3::Listener httpListener(const std::string& name, uint16_t port,
+                                                   const std::string& routes) {
   return fromJson<envoy::config::listener::v3::Listener>(fmt::format(
       R"({{"name": "{}", "address": {{"socket_address": {{"address": "127.0.0.1",
           "port_value": {}}}}}, "filter_chains": [{{"filters": [{{
         "name": "envoy.filters.network.http_connection_manager",
         "typed_config": {{
           "@type": "type.googleapis.com/envoy.extensions.filters.network.http_connection_manager.v3.HttpConnectionManager",
-          "stat_prefix": "dyn",
-          "route_config": {{"virtual_hosts": [{{"name": "all", "domains": ["*"],
-            "routes": [{{"match": {{"prefix": "/"}}, "route": {{"cluster": "{}"}}}}]}}]}},
+          "stat_prefix": "dyn", {},
           "http_filters": [{{"name": "envoy.filters.http.router", "typed_config": {{
             "@type": "type.googleapis.com/envoy.extensions.filters.http.router.v3.Router"}}}}]
         }}}}]}}]}})",
-      name, port, cluster));
+      name, port, routes));
+}
+
+// A listener on `port` whose routes send everything to `cluster`.
+envoy::config::listener::v3::Listener dynamicListener(const std::string& name, uint16_t port,
+                                                      const std::string& cluster) {
+  return httpListener(name, port,
+                      fmt::format(R"("route_config": {{"virtual_hosts": [{{"name": "all",
+                          "domains": ["*"], "routes": [{{"match": {{"prefix": "/"}},
+                          "route": {{"cluster": "{}"}}}}]}}]}})",
+                                  cluster));
+}
+
+// A listener on `port` taking its routes from RDS under `route_name`.
+envoy::config::listener::v3::Listener rdsListener(const std::string& name, uint16_t port,
+                                                  const std::string& route_name) {
+  return httpListener(
+      name, port,
+      fmt::format(R"("rds": {{"route_config_name": "{}", "config_source": {{"ads": {{}}}}}})",
+                  route_name));
 }
 
 // A listener on `port` relaying TCP to `cluster`.
@@ -364,6 +381,45 @@ TEST_P(ProxyAdsTest, ConnectionsOfChangedListenersCloseWhenTheDrainTimeIsOver) {
   const auto still = unchanged.request("GET", "/echo");
   EXPECT_EQ(still.status, 200);
   EXPECT_NE(still.header("connection").value_or(""), "close");
+}
+
+TEST_P(ProxyAdsTest, ListenersWarmUntilTheirRoutesArrive) {
+  lds_ = true;
+  const uint16_t changedPort = pickFreePort();
+  const uint16_t newPort = pickFreePort();
+  const auto clusterA = edsCluster("ca");
+  const auto clusterB = edsCluster("cb");
+  const auto toA = assignment("ca", a_.port());
+  const auto toB = assignment("cb", b_.port());
+  const auto inlineToA = dynamicListener("changed", changedPort, "ca");
+  publish({&clusterA, &clusterB, &toA, &toB, &inlineToA});
+  ASSERT_NO_FATAL_FAILURE(startProxy());
+
+  // Both listeners now want routes "later", not sent yet: they warm. The changed one serves its
+  // previous version meanwhile; the new one is bound but does not answer (no 404 NR window).
+  const auto changed = rdsListener("changed", changedPort, "later");
+  const auto added = rdsListener("added", newPort, "later");
+  publish({&clusterA, &clusterB, &toA, &toB, &changed, &added});
+  EXPECT_TRUE(
+      waitFor([&] { return stat("listener_manager.total_listeners_warming") == "2"; }, 10s));
+  HttpConnection keptVersion(changedPort);
+  EXPECT_EQ(keptVersion.request("GET", "/echo").header("x-backend"), "a");
+  EXPECT_NE(httpGet(proxy_->adminPort(), "/config_dump").body.find("warming_state"),
+            std::string::npos);
+  HttpConnection early(newPort);
+  ASSERT_TRUE(early.send(rawRequest("GET", "/echo", {{"host", "x"}})));
+
+  auto later = routesTo("cb");
+  later.set_name("later");
+  publish({&clusterA, &clusterB, &toA, &toB, &changed, &added, &later});
+  EXPECT_EQ(early.read().header("x-backend"), "b") << "the early request waited for the routes";
+  EXPECT_TRUE(waitFor(
+      [&] {
+        HttpConnection fresh(changedPort);
+        return fresh.request("GET", "/echo").header("x-backend") == "b";
+      },
+      10s));
+  EXPECT_EQ(stat("listener_manager.total_listeners_warming"), "0");
 }
 
 TEST_P(ProxyAdsTest, ListenersComeOverLdsAndChangeWithoutDroppingConnections) {
