@@ -542,23 +542,48 @@ TEST_P(ProxyAdsTest, InitialFetchTimeoutStartsTheProxyWithoutAControlPlane) {
   EXPECT_EQ(stat("control_plane.connected_state"), "0");
 }
 
+// The resources of the hundred-updates tests: two EDS clusters whose endpoints, routes and
+// listener swap between backends a and b, and a spare cluster that comes and goes.
+struct ChangingConfig {
+  explicit ChangingConfig(uint16_t a, uint16_t b, uint16_t dyn_port)
+      : aToA(assignment("ca", a)), aToB(assignment("ca", b)), bToB(assignment("cb", b)),
+        bToA(assignment("cb", a)), dynToA(dynamicListener("dyn", dyn_port, "ca")),
+        dynToB(dynamicListener("dyn", dyn_port, "cb")) {}
+
+  std::vector<const google::protobuf::Message*> initial() const {
+    return {&clusterA, &clusterB, &aToA, &bToB, &routesA, &dynToA};
+  }
+  // Change number i: endpoints, routes, listeners, and clusters added and removed, in turn.
+  std::vector<const google::protobuf::Message*> change(int i) const {
+    std::vector<const google::protobuf::Message*> resources = {&clusterA, &clusterB};
+    resources.push_back(i % 6 < 3 ? &dynToB : &dynToA);
+    resources.push_back(i % 2 == 0 ? &aToB : &aToA);
+    resources.push_back(i % 3 == 0 ? &bToA : &bToB);
+    resources.push_back(i % 4 < 2 ? &routesB : &routesA);
+    if (i % 5 < 2) {
+      resources.push_back(&spare);
+    }
+    return resources;
+  }
+
+  const envoy::config::cluster::v3::Cluster clusterA = edsCluster("ca");
+  const envoy::config::cluster::v3::Cluster clusterB = edsCluster("cb");
+  const envoy::config::cluster::v3::Cluster spare = edsCluster("spare");
+  const envoy::config::endpoint::v3::ClusterLoadAssignment aToA, aToB, bToB, bToA;
+  const envoy::config::route::v3::RouteConfiguration routesA = routesTo("ca");
+  const envoy::config::route::v3::RouteConfiguration routesB = routesTo("cb");
+  const envoy::config::listener::v3::Listener dynToA, dynToB;
+};
+
+constexpr const char* kRdsRoutes =
+    R"(rds: { route_config_name: routes, config_source: { ads: {} } })";
+
 TEST_P(ProxyAdsTest, HundredUpdatesUnderLoadLoseNoRequest) {
-  const auto clusterA = edsCluster("ca");
-  const auto clusterB = edsCluster("cb");
-  const auto spare = edsCluster("spare");
-  const auto aToA = assignment("ca", a_.port());
-  const auto aToB = assignment("ca", b_.port());
-  const auto bToB = assignment("cb", b_.port());
-  const auto bToA = assignment("cb", a_.port());
-  const auto routesA = routesTo("ca");
-  const auto routesB = routesTo("cb");
   lds_ = true;
   const uint16_t dynPort = pickFreePort();
-  const auto dynToA = dynamicListener("dyn", dynPort, "ca");
-  const auto dynToB = dynamicListener("dyn", dynPort, "cb");
-  publish({&clusterA, &clusterB, &aToA, &bToB, &routesA, &dynToA});
-  ASSERT_NO_FATAL_FAILURE(
-      startProxy(R"(rds: { route_config_name: routes, config_source: { ads: {} } })"));
+  const ChangingConfig resources(a_.port(), b_.port(), dynPort);
+  publish(resources.initial());
+  ASSERT_NO_FATAL_FAILURE(startProxy(kRdsRoutes));
 
   // Keep-alive clients on the static listener (routes from RDS) and on the LDS listener, plus one
   // that opens a connection per request, until the updates end. A drained connection (its last
@@ -583,17 +608,8 @@ TEST_P(ProxyAdsTest, HundredUpdatesUnderLoadLoseNoRequest) {
       }
     });
   }
-  // 100 changes: endpoints, routes, listeners, and clusters added and removed, in turn.
   for (int i = 0; i < 100; ++i) {
-    std::vector<const google::protobuf::Message*> resources = {&clusterA, &clusterB};
-    resources.push_back(i % 6 < 3 ? &dynToB : &dynToA);
-    resources.push_back(i % 2 == 0 ? &aToB : &aToA);
-    resources.push_back(i % 3 == 0 ? &bToA : &bToB);
-    resources.push_back(i % 4 < 2 ? &routesB : &routesA);
-    if (i % 5 < 2) {
-      resources.push_back(&spare);
-    }
-    publish(resources);
+    publish(resources.change(i));
     std::this_thread::sleep_for(30ms);
   }
   std::this_thread::sleep_for(300ms);
@@ -606,6 +622,36 @@ TEST_P(ProxyAdsTest, HundredUpdatesUnderLoadLoseNoRequest) {
   EXPECT_GE(std::stoi(stat("rds.update_success")), 2);
   EXPECT_GE(std::stoi(stat("listener_manager.lds.update_success")), 2);
   EXPECT_EQ(stat("cluster_manager.cds.update_rejected"), "0");
+  EXPECT_EQ(stat("listener_manager.lds.update_rejected"), "0");
+}
+
+// The same hundred changes under wrk (a real load generator, keep-alive connections) on both
+// listeners: wrk reports no socket error (connect, read, write, timeout) and no non-2xx answer.
+TEST_P(ProxyAdsTest, HundredUpdatesUnderWrkLoseNoRequest) {
+  lds_ = true;
+  const uint16_t dynPort = pickFreePort();
+  const ChangingConfig resources(a_.port(), b_.port(), dynPort);
+  publish(resources.initial());
+  ASSERT_NO_FATAL_FAILURE(startProxy(kRdsRoutes));
+  std::vector<std::unique_ptr<Process>> loads;
+  for (const uint16_t port : {port_, dynPort}) {
+    loads.push_back(std::make_unique<Process>(
+        ProcessOptions{.argv = {"wrk", "-t1", "-c4", "-d6s", "--timeout", "5s",
+                                fmt::format("http://127.0.0.1:{}/echo", port)}}));
+  }
+  std::this_thread::sleep_for(500ms); // wrk's connections are up
+  for (int i = 0; i < 100; ++i) {
+    publish(resources.change(i));
+    std::this_thread::sleep_for(40ms);
+  }
+  for (auto& load : loads) {
+    ASSERT_EQ(load->wait(30s), 0) << load->output();
+    const std::string report = load->output();
+    EXPECT_NE(report.find(" requests in "), std::string::npos) << report;
+    EXPECT_EQ(report.find("Socket errors"), std::string::npos) << report;
+    EXPECT_EQ(report.find("Non-2xx"), std::string::npos) << report;
+    std::cout << report; // the request count and latencies, for the log
+  }
   EXPECT_EQ(stat("listener_manager.lds.update_rejected"), "0");
 }
 
