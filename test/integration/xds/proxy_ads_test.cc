@@ -5,6 +5,7 @@
 #include <unistd.h>
 
 #include <chrono>
+#include <fstream>
 #include <iostream>
 #include <memory>
 #include <string>
@@ -297,6 +298,27 @@ TEST_P(ProxyAdsTest, RestartWithoutTheControlPlaneServesTheCachedConfig) {
     EXPECT_EQ(servedBy(), "b");
   }
   EXPECT_EQ(stat("control_plane.connected_state"), "0");
+}
+
+TEST_P(ProxyAdsTest, CorruptCacheFilesAreSkipped) {
+  TempDir cache;
+  cache.write("Cluster.pb", "not a DiscoveryResponse \x01\x02");
+  cache.write("ClusterLoadAssignment.pb", "");
+  const auto cluster = edsCluster("backend");
+  const auto toA = assignment("backend", a_.port());
+  publish({&cluster, &toA});
+  // Nothing usable in the cache: the proxy starts from the control plane as without one, and
+  // replaces the files with what it accepted.
+  ASSERT_NO_FATAL_FAILURE(startProxy("route_config:\n" + reindent(catchAllRoutes("backend"), 2),
+                                     {"--xds-cache-dir", cache.path().string()}));
+  EXPECT_EQ(servedBy(), "a");
+  EXPECT_TRUE(waitFor(
+      [&] {
+        envoy::service::discovery::v3::DiscoveryResponse kept;
+        std::ifstream in(cache.path() / "Cluster.pb", std::ios::binary);
+        return kept.ParseFromIstream(&in) && kept.resources_size() == 1;
+      },
+      10s));
 }
 
 // An HTTP listener on `port`; `routes` is the connection manager's route source (JSON).
