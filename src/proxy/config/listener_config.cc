@@ -1,6 +1,8 @@
 // Building ListenerConfig (listener_config.h).
 #include "proxy/config/listener_config.h"
 
+#include "proxy/filters/http/fault/fault_config.h"
+
 #include "core/status.h"
 #include "envoy/extensions/filters/http/router/v3/router.pb.h"
 #include "envoy/extensions/filters/listener/http_inspector/v3/http_inspector.pb.h"
@@ -111,8 +113,17 @@ absl::StatusOr<HttpConnectionManagerConfig> buildHttpConnectionManager(
   if (filters == 0 || !proto.http_filters(filters - 1).typed_config().UnpackTo(&router)) {
     return invalid(where + ".http_filters", "the last HTTP filter must be the router");
   }
-  if (filters > 1) {
-    return invalid(where + ".http_filters[0]", "only the router HTTP filter is supported so far");
+  // Before the router: the fault filter (at most once).
+  for (int i = 0; i + 1 < filters; ++i) {
+    const auto& filter = proto.http_filters(i);
+    const std::string at = fmt::format("{}.http_filters[{}]", where, i);
+    if (filter.name() != filters::kFaultFilterName || out.fault) {
+      return invalid(at, fmt::format("HTTP filter '{}' is not supported here (supported before "
+                                     "the router: {})",
+                                     filter.name(), filters::kFaultFilterName));
+    }
+    ASSIGN_OR_RETURN(auto fault, filters::buildFaultConfig(filter.typed_config(), at));
+    out.fault = std::make_shared<const filters::FaultConfig>(std::move(fault));
   }
   if (!proto.server_name().empty()) {
     out.serverName = proto.server_name();

@@ -49,6 +49,8 @@ struct HttpConnectionManagerConfig {
   // No activity on a request for this long: 408 (Envoy's default: five minutes; zero: never).
   std::chrono::milliseconds streamIdleTimeout{std::chrono::minutes(5)};
   uint32_t maxRequestsPerConnection = 0; // zero: no limit
+  // The fault filter, when the chain has one: its config applies to routes without their own.
+  std::shared_ptr<const filters::FaultConfig> fault;
 };
 
 // An IP prefix (CidrRange).

@@ -324,8 +324,56 @@ void HttpConnectionManager::routeRequest(bool end_stream) {
     stats_.httpRqRedirect.inc();
     sendRedirect(stream.route->redirect);
     return;
-  case router::Route::ActionKind::kRoute: forward(stream.route->route, end_stream); return;
+  case router::Route::ActionKind::kRoute:
+    if (const filters::FaultConfig* fault = faultConfig()) {
+      const filters::FaultDecision decision =
+          filters::decideFault(*fault, stream.request, context_.random);
+      if (decision.delay.count() > 0 || decision.aborts()) {
+        injectFault(decision, end_stream);
+        return;
+      }
+    }
+    forward(stream.route->route, end_stream);
+    return;
   }
+}
+
+const filters::FaultConfig* HttpConnectionManager::faultConfig() const {
+  if (!config_.fault) {
+    return nullptr; // no fault filter in this chain: per-route configs do nothing, as in Envoy
+  }
+  return stream_->route->fault ? stream_->route->fault.get() : config_.fault.get();
+}
+
+void HttpConnectionManager::injectFault(const filters::FaultDecision& fault, bool end_stream) {
+  Stream& stream = *stream_;
+  if (fault.delay.count() == 0) {
+    abortForFault(fault);
+    return;
+  }
+  // Envoy's order: the delay first, then (if drawn) the abort.
+  stats_.httpFaultDelaysInjected.inc();
+  stream.responseFlags |= kDelayInjected;
+  if (!fault.aborts()) {
+    forward(stream.route->route, end_stream, fault.delay);
+    return;
+  }
+  stream.faultDelay = context_.loop.createTimer([this, fault] { abortForFault(fault); });
+  stream.faultDelay->enable(fault.delay);
+}
+
+void HttpConnectionManager::abortForFault(const filters::FaultDecision& fault) {
+  stats_.httpFaultAbortsInjected.inc();
+  if (fault.abortGrpcStatus) {
+    // A gRPC trailers-only answer: HTTP 200 with the status in the head.
+    HeaderMap grpc;
+    grpc.add("content-type", "application/grpc");
+    grpc.add("grpc-status", std::to_string(*fault.abortGrpcStatus));
+    grpc.add("grpc-message", "fault filter abort");
+    sendLocalReply(200, "", kFaultInjected, &grpc);
+    return;
+  }
+  sendLocalReply(static_cast<int>(*fault.abortHttpStatus), "fault filter abort", kFaultInjected);
 }
 
 std::shared_ptr<const upstream::Cluster>
@@ -363,7 +411,8 @@ HttpConnectionManager::originalDestination(const upstream::Cluster& cluster,
   return localAddress_;
 }
 
-void HttpConnectionManager::forward(const router::RouteAction& action, bool end_stream) {
+void HttpConnectionManager::forward(const router::RouteAction& action, bool end_stream,
+                                    std::chrono::milliseconds delay) {
   Stream& stream = *stream_;
   HeaderMap& request = stream.request;
   if (action.idleTimeout) {
@@ -441,6 +490,12 @@ void HttpConnectionManager::forward(const router::RouteAction& action, bool end_
   stream.upstream = std::make_unique<router::UpstreamRequest>(
       context_.loop, context_.pool, context_.balancers, context_.random, stream.cluster, *endpoint,
       std::move(pickHost), std::move(upstreamHeaders), end_stream, options, *this);
+  if (delay.count() > 0) {
+    // The request waits; body bytes that arrive meanwhile queue in the upstream request.
+    stream.faultDelay = context_.loop.createTimer([this] { stream_->upstream->start(); });
+    stream.faultDelay->enable(delay);
+    return;
+  }
   stream.upstream->start();
 }
 

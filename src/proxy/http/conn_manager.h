@@ -13,6 +13,7 @@
 #include "core/event_loop.h"
 #include "core/random.h"
 #include "core/snapshot_slot.h"
+#include "proxy/filters/http/fault/fault_config.h"
 #include "proxy/http/header_map.h"
 #include "proxy/http/http1/message_parser.h"
 #include "proxy/http/idle_timers.h"
@@ -81,6 +82,7 @@ private:
     std::shared_ptr<const upstream::Cluster> cluster;
     const router::WeightedCluster* weightedCluster = nullptr;
     std::unique_ptr<router::UpstreamRequest> upstream;
+    std::unique_ptr<core::Timer> faultDelay; // an injected delay (fault filter) under way
   };
 
   // StreamSocket::Handler
@@ -106,7 +108,13 @@ private:
   void forwardTunnelBytes(core::Buffer& input);
   void prepareRequest(Stream& stream);
   void routeRequest(bool end_stream);
-  void forward(const router::RouteAction& action, bool end_stream);
+  // `delay`: the upstream request starts that much later (a fault delay); the body waits.
+  void forward(const router::RouteAction& action, bool end_stream,
+               std::chrono::milliseconds delay = std::chrono::milliseconds(0));
+  // The fault filter (filters/http/fault): the route's own config, else the chain's.
+  const filters::FaultConfig* faultConfig() const;
+  void injectFault(const filters::FaultDecision& fault, bool end_stream);
+  void abortForFault(const filters::FaultDecision& fault);
   std::optional<config::Endpoint> originalDestination(const upstream::Cluster& cluster,
                                                       const HeaderMap& request) const;
   std::shared_ptr<const upstream::Cluster> pickCluster(const router::RouteAction& action,

@@ -19,6 +19,8 @@ std::string responseFlagsToString(uint32_t flags) {
       {kUpstreamProtocolError, "UPE"},
       {kUpstreamRetryLimitExceeded, "URX"},
       {kStreamIdleTimeout, "SI"},
+      {kDelayInjected, "DI"},
+      {kFaultInjected, "FI"},
   };
   std::string out;
   for (const auto& [flag, name] : kNames) {

@@ -20,6 +20,8 @@ enum ResponseFlag : uint32_t {
   kUpstreamProtocolError = 1u << 9,           // UPE
   kUpstreamRetryLimitExceeded = 1u << 10,     // URX
   kStreamIdleTimeout = 1u << 11,              // SI
+  kDelayInjected = 1u << 12,                  // DI (fault filter)
+  kFaultInjected = 1u << 13,                  // FI (fault filter abort)
 };
 
 // "NR", "UF,URX", or "-" when no flag is set (Envoy's %RESPONSE_FLAGS% format).

@@ -2,6 +2,8 @@
 // route_matching.cc.
 #include "proxy/router/route_table.h"
 
+#include "proxy/filters/http/fault/fault_config.h"
+
 #include <set>
 
 #include "core/status.h"
@@ -95,6 +97,8 @@ HeaderMutation buildMutation(const RepeatedPtrField<HeaderValueOption>& add,
   return out;
 }
 
+} // namespace
+
 absl::StatusOr<HeaderMatch> buildHeaderMatch(const HeaderMatcher& m, const std::string& where) {
   HeaderMatch out;
   out.name = toLower(m.name());
@@ -143,6 +147,8 @@ absl::StatusOr<HeaderMatch> buildHeaderMatch(const HeaderMatcher& m, const std::
   }
   return out;
 }
+
+namespace {
 
 absl::StatusOr<RetryPolicy> buildRetryPolicy(const envoy::config::route::v3::RetryPolicy& proto,
                                              const std::string& where) {
@@ -364,6 +370,14 @@ absl::StatusOr<Route> buildRoute(const envoy::config::route::v3::Route& proto,
       buildMutation(proto.request_headers_to_add(), proto.request_headers_to_remove());
   route.responseHeaders =
       buildMutation(proto.response_headers_to_add(), proto.response_headers_to_remove());
+  for (const auto& [name, any] : proto.typed_per_filter_config()) {
+    const std::string at = fmt::format("{}.typed_per_filter_config['{}']", where, name);
+    if (name != filters::kFaultFilterName) {
+      return invalid(at, "only the fault filter takes a per-route config");
+    }
+    ASSIGN_OR_RETURN(auto fault, filters::buildFaultConfig(any, at));
+    route.fault = std::make_shared<const filters::FaultConfig>(std::move(fault));
+  }
   return route;
 }
 

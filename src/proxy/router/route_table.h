@@ -15,6 +15,10 @@
 #include "proxy/http/header_map.h"
 #include "re2/re2.h"
 
+namespace meshd::proxy::filters {
+struct FaultConfig;
+} // namespace meshd::proxy::filters
+
 namespace meshd::proxy::router {
 
 // envoy.type.matcher.v3.StringMatcher.
@@ -37,6 +41,10 @@ struct HeaderMatch {
   bool invert = false;
   bool matches(const http::HeaderMap& headers) const;
 };
+
+// envoy.config.route.v3.HeaderMatcher; errors name the field under `where`.
+absl::StatusOr<HeaderMatch> buildHeaderMatch(const envoy::config::route::v3::HeaderMatcher& m,
+                                             const std::string& where);
 
 struct QueryMatch {
   std::string name;
@@ -147,6 +155,8 @@ struct Route {
   DirectResponseAction directResponse;
   HeaderMutation requestHeaders;
   HeaderMutation responseHeaders;
+  // typed_per_filter_config of the fault filter: replaces the connection manager's for this route.
+  std::shared_ptr<const filters::FaultConfig> fault;
 
   bool matches(const http::HeaderMap& headers) const;
 };

@@ -66,6 +66,10 @@ ListenerStats ListenerStats::create(stats::Store& store, const config::ListenerC
                       "Connections closed after max_requests_per_connection requests");
     out.httpDownstreamRqIdleTimeout = store.counter("http.downstream_rq_idle_timeout", tags,
                                                     "Requests ended by the stream idle timeout");
+    out.httpFaultDelaysInjected =
+        store.counter("http.fault.delays_injected", tags, "Requests delayed by the fault filter");
+    out.httpFaultAbortsInjected =
+        store.counter("http.fault.aborts_injected", tags, "Requests aborted by the fault filter");
   }
   return out;
 }

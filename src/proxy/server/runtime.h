@@ -40,6 +40,8 @@ struct ListenerStats {
   stats::Counter httpDownstreamCxIdleTimeout;
   stats::Counter httpDownstreamCxMaxRequestsReached;
   stats::Counter httpDownstreamRqIdleTimeout;
+  stats::Counter httpFaultDelaysInjected; // fault filter
+  stats::Counter httpFaultAbortsInjected;
 
   // `bound` is the address the listener really listens on (port 0 resolved); `chain` adds its
   // network filter's stats (null: the listener's own stats only).

@@ -52,7 +52,7 @@ std::string reindent(const std::string& text, int spaces) {
 }
 
 std::string httpBootstrap(const std::string& route_config, const std::vector<ClusterSpec>& clusters,
-                          const std::string& hcm_extra) {
+                          const std::string& hcm_extra, const std::string& http_filters) {
   std::string clusterYaml;
   for (const auto& cluster : clusters) {
     std::string endpoints;
@@ -79,11 +79,12 @@ admin:
 static_resources:
 {}  clusters:
 {})",
-      httpListenerYaml(reindent(hcm_extra, 0) + "route_config:\n" + reindent(route_config, 2)),
+      httpListenerYaml(reindent(hcm_extra, 0) + "route_config:\n" + reindent(route_config, 2),
+                       http_filters),
       clusterYaml);
 }
 
-std::string httpListenerYaml(const std::string& hcm_fields) {
+std::string httpListenerYaml(const std::string& hcm_fields, const std::string& http_filters) {
   return fmt::format(R"(  listeners:
   - name: http
     address: {{ socket_address: {{ address: 127.0.0.1, port_value: 0 }} }}
@@ -94,11 +95,11 @@ std::string httpListenerYaml(const std::string& hcm_fields) {
           "@type": type.googleapis.com/envoy.extensions.filters.network.http_connection_manager.v3.HttpConnectionManager
           stat_prefix: ingress
 {}          http_filters:
-          - name: envoy.filters.http.router
+{}          - name: envoy.filters.http.router
             typed_config:
               "@type": type.googleapis.com/envoy.extensions.filters.http.router.v3.Router
 )",
-                     reindent(hcm_fields, 10));
+                     reindent(hcm_fields, 10), reindent(http_filters, 10));
 }
 
 std::string catchAllRoutes(const std::string& cluster, const std::string& route_extra) {

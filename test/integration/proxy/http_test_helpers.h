@@ -25,14 +25,15 @@ struct ClusterSpec {
 };
 
 // A bootstrap with one HTTP listener named "http" (stat prefix "ingress") whose route_config is
-// `route_config` (a YAML mapping), plus `hcm_extra` fields (YAML) and the given clusters.
+// `route_config` (a YAML mapping), plus `hcm_extra` fields (YAML), `http_filters` (YAML list items
+// before the router) and the given clusters.
 std::string httpBootstrap(const std::string& route_config, const std::vector<ClusterSpec>& clusters,
-                          const std::string& hcm_extra = "");
+                          const std::string& hcm_extra = "", const std::string& http_filters = "");
 
 // The `static_resources.listeners` block of httpBootstrap (indented for it): one HTTP listener
 // named "http" (stat prefix "ingress") whose connection manager gets `hcm_fields` (YAML: its
-// route_config or rds, and any other field) and the router filter.
-std::string httpListenerYaml(const std::string& hcm_fields);
+// route_config or rds, and any other field) and `http_filters` (YAML list items) before the router.
+std::string httpListenerYaml(const std::string& hcm_fields, const std::string& http_filters = "");
 
 // A route config that sends everything to `cluster`; `route_extra` adds RouteAction fields
 // (YAML, e.g. "timeout: 0.3s").
