@@ -21,15 +21,18 @@ using namespace std::chrono_literals;
 MeshProxy::MeshProxy(const std::string& bootstrap_yaml, std::vector<std::string> extra_args) {
   const auto config = dir_.write("bootstrap.yaml", bootstrap_yaml);
   const auto addressFile = dir_.path() / "admin-address";
-  std::vector<std::string> argv = {(binaryDir() / "mesh-proxy").string(),
-                                   "-c",
-                                   config.string(),
-                                   "--admin-address-path",
-                                   addressFile.string(),
-                                   "--concurrency",
-                                   "2"};
-  if (std::find(extra_args.begin(), extra_args.end(), "--drain-time-s") == extra_args.end()) {
-    argv.insert(argv.end(), {"--drain-time-s", "2"});
+  std::vector<std::string> argv = {
+      (binaryDir() / "mesh-proxy").string(),
+      "-c",
+      config.string(),
+      "--admin-address-path",
+      addressFile.string(),
+  };
+  // Defaults the test may override with its own value.
+  for (const auto& [flag, value] : {std::pair{"--concurrency", "2"}, {"--drain-time-s", "2"}}) {
+    if (std::find(extra_args.begin(), extra_args.end(), flag) == extra_args.end()) {
+      argv.insert(argv.end(), {flag, value});
+    }
   }
   argv.insert(argv.end(), extra_args.begin(), extra_args.end());
   process_ = std::make_unique<Process>(ProcessOptions{.argv = argv, .outputDir = dir_.path()});

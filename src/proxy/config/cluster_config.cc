@@ -167,6 +167,37 @@ buildHosts(const envoy::config::endpoint::v3::ClusterLoadAssignment& assignment,
   return out;
 }
 
+namespace {
+
+absl::StatusOr<CircuitBreakerThresholds>
+buildCircuitBreakers(const envoy::config::cluster::v3::Cluster& cluster, const std::string& where) {
+  CircuitBreakerThresholds out;
+  const auto& thresholds = cluster.circuit_breakers().thresholds();
+  for (int i = 0; i < thresholds.size(); ++i) {
+    const auto& t = thresholds[i];
+    const std::string at = fmt::format("{}.circuit_breakers.thresholds[{}]", where, i);
+    if (t.priority() != envoy::config::core::v3::DEFAULT) {
+      return invalid(at + ".priority", "only the DEFAULT priority is supported");
+    }
+    if (t.has_max_connections()) {
+      out.maxConnections = t.max_connections().value();
+    }
+    if (t.has_max_pending_requests()) {
+      out.maxPendingRequests = t.max_pending_requests().value();
+    }
+    if (t.has_max_requests()) {
+      out.maxRequests = t.max_requests().value();
+    }
+    if (t.has_max_retries()) {
+      out.maxRetries = t.max_retries().value();
+    }
+    out.trackRemaining = t.track_remaining();
+  }
+  return out;
+}
+
+} // namespace
+
 absl::StatusOr<ClusterConfig> buildCluster(const envoy::config::cluster::v3::Cluster& cluster,
                                            const std::string& where) {
   ClusterConfig out;
@@ -183,6 +214,7 @@ absl::StatusOr<ClusterConfig> buildCluster(const envoy::config::cluster::v3::Clu
   if (cluster.has_per_connection_buffer_limit_bytes()) {
     out.perConnectionBufferLimitBytes = cluster.per_connection_buffer_limit_bytes().value();
   }
+  ASSIGN_OR_RETURN(out.circuitBreakers, buildCircuitBreakers(cluster, where));
   using Cluster = envoy::config::cluster::v3::Cluster;
   switch (cluster.lb_policy()) {
   case Cluster::ROUND_ROBIN: out.lbPolicy = LbPolicy::kRoundRobin; break;

@@ -42,6 +42,16 @@ enum class ClusterType { kStatic, kStrictDns, kEds, kOriginalDst };
 // dns_lookup_family. kAuto: IPv6 addresses when the name has any, else IPv4 (Envoy's AUTO).
 enum class DnsLookupFamily { kAuto, kV4Only, kV6Only, kV4Preferred, kAll };
 
+// circuit_breakers.thresholds (priority DEFAULT); Envoy's defaults.
+struct CircuitBreakerThresholds {
+  uint32_t maxConnections = 1024;
+  uint32_t maxPendingRequests = 1024;
+  uint32_t maxRequests = 1024;
+  uint32_t maxRetries = 3;
+  bool trackRemaining = false; // the circuit_breakers.default.remaining_* gauges
+  bool operator==(const CircuitBreakerThresholds&) const = default;
+};
+
 struct ClusterConfig {
   std::string name;
   std::chrono::milliseconds connectTimeout{5000};   // Envoy's default
@@ -70,6 +80,7 @@ struct ClusterConfig {
   // the cluster's name), from the file `edsPath` (eds_config.path_config_source).
   std::string edsServiceName;
   std::string edsPath; // empty: over ADS (eds_config: { ads: {} })
+  CircuitBreakerThresholds circuitBreakers;
 };
 
 // Validates one Cluster; errors name the field under `where` (e.g. "static_resources.clusters[0]").

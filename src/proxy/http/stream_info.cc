@@ -21,6 +21,7 @@ std::string responseFlagsToString(uint32_t flags) {
       {kStreamIdleTimeout, "SI"},
       {kDelayInjected, "DI"},
       {kFaultInjected, "FI"},
+      {kUpstreamOverflow, "UO"},
   };
   std::string out;
   for (const auto& [flag, name] : kNames) {

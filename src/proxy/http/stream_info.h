@@ -22,6 +22,7 @@ enum ResponseFlag : uint32_t {
   kStreamIdleTimeout = 1u << 11,              // SI
   kDelayInjected = 1u << 12,                  // DI (fault filter)
   kFaultInjected = 1u << 13,                  // FI (fault filter abort)
+  kUpstreamOverflow = 1u << 14,               // UO (circuit breaker)
 };
 
 // "NR", "UF,URX", or "-" when no flag is set (Envoy's %RESPONSE_FLAGS% format).

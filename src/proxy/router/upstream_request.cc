@@ -14,6 +14,8 @@ constexpr std::string_view kConnectionTermination =
     "termination";
 constexpr std::string_view kProtocolError =
     "upstream connect error or disconnect/reset before headers. reset reason: protocol error";
+constexpr std::string_view kOverflow =
+    "upstream connect error or disconnect/reset before headers. reset reason: overflow";
 } // namespace
 
 UpstreamRequest::UpstreamRequest(core::EventLoop& loop, upstream::HttpPool& pool,
@@ -41,6 +43,17 @@ UpstreamRequest::~UpstreamRequest() {
 }
 
 void UpstreamRequest::start() {
+  requestSlot_ = cluster_->resources().tryAcquire(upstream::ResourceManager::Kind::kRequests);
+  if (!requestSlot_) {
+    // max_requests: failed at once (on the loop's next turn: the caller is still setting up).
+    cluster_->stats().rqPendingOverflow.inc();
+    loop_.post([this, alive = alive_] {
+      if (*alive) {
+        fail(Failure::kOverflow);
+      }
+    });
+    return;
+  }
   attempt();
 }
 
@@ -49,21 +62,25 @@ void UpstreamRequest::attempt() {
   headSent_ = false;
   hostActive_ = true;
   balancers_.requestStarted(*cluster_, host_.index);
-  pool_.acquire(cluster_, host_.address,
-                [this, alive = alive_](std::shared_ptr<upstream::HttpClient> client) {
-                  if (!*alive) {
-                    if (client) {
-                      client->close();
-                    }
-                    return;
-                  }
-                  onConnected(std::move(client));
-                });
+  pendingId_ = pool_.acquire(cluster_, host_.address,
+                             [this, alive = alive_](std::shared_ptr<upstream::HttpClient> client,
+                                                    upstream::HttpPool::Failure failure) {
+                               if (!*alive) {
+                                 if (client) {
+                                   client->close();
+                                 }
+                                 return;
+                               }
+                               pendingId_ = 0;
+                               onConnected(std::move(client), failure);
+                             });
 }
 
-void UpstreamRequest::onConnected(std::shared_ptr<upstream::HttpClient> client) {
+void UpstreamRequest::onConnected(std::shared_ptr<upstream::HttpClient> client,
+                                  upstream::HttpPool::Failure failure) {
   if (!client) {
-    fail(Failure::kConnect);
+    fail(failure == upstream::HttpPool::Failure::kOverflow ? Failure::kOverflow
+                                                           : Failure::kConnect);
     return;
   }
   client_ = std::move(client);
@@ -142,6 +159,10 @@ void UpstreamRequest::endAttempt(bool reuse) {
   if (perTryTimer_) {
     perTryTimer_->disable();
   }
+  if (pendingId_ != 0) {
+    pool_.cancel(pendingId_); // still waiting for a connection
+    pendingId_ = 0;
+  }
   if (hostActive_) {
     hostActive_ = false;
     balancers_.requestFinished(*cluster_, host_.index);
@@ -167,6 +188,8 @@ void UpstreamRequest::finish(bool reuse) {
   }
   done_ = true;
   cluster_->stats().rqActive.dec();
+  requestSlot_.reset();
+  retrySlot_.reset();
   if (timeoutTimer_) {
     timeoutTimer_->disable();
   }
@@ -188,16 +211,28 @@ bool UpstreamRequest::retryAllowed(Failure failure) const {
   case Failure::kReset:
   case Failure::kPerTryTimeout:
   case Failure::kProtocol: return (on & kAnyReset) != 0;
+  case Failure::kOverflow: return false;
   }
   return false;
 }
 
-bool UpstreamRequest::scheduleRetry() {
-  const auto next = pickHost_();
-  if (!next) {
+bool UpstreamRequest::reserveRetry() {
+  // The unit of the retry before (if any) goes back: at most one per request is held.
+  retrySlot_ = cluster_->resources().tryAcquire(upstream::ResourceManager::Kind::kRetries);
+  if (!retrySlot_) {
+    cluster_->stats().rqRetryOverflow.inc(); // max_retries: no retry
     return false;
   }
-  host_ = *next;
+  nextHost_ = pickHost_();
+  if (!nextHost_) {
+    retrySlot_.reset();
+    return false;
+  }
+  return true;
+}
+
+void UpstreamRequest::startRetry() {
+  host_ = *nextHost_;
   --retriesLeft_;
   cluster_->stats().rqRetry.inc();
   // Jittered exponential backoff: uniform in [0, min(base * 2^(n-1), max)].
@@ -210,12 +245,12 @@ bool UpstreamRequest::scheduleRetry() {
     backoffTimer_ = loop_.createTimer([this] { attempt(); });
   }
   backoffTimer_->enable(delay);
-  return true;
 }
 
 void UpstreamRequest::fail(Failure failure) {
   endAttempt(false);
-  if (retryAllowed(failure) && scheduleRetry()) {
+  if (retryAllowed(failure) && reserveRetry()) {
+    startRetry();
     return;
   }
   if (attempts_ > 1) {
@@ -237,6 +272,9 @@ void UpstreamRequest::fail(Failure failure) {
   case Failure::kProtocol:
     callbacks_.onUpstreamFailure(502, http::kUpstreamProtocolError, kProtocolError);
     return;
+  case Failure::kOverflow:
+    callbacks_.onUpstreamFailure(503, http::kUpstreamOverflow, kOverflow);
+    return;
   }
 }
 
@@ -246,11 +284,11 @@ void UpstreamRequest::onResponseHead(http::HeaderMap&& headers, bool end_stream)
     cluster_->stats().rqByClass[static_cast<size_t>(status / 100 - 1)].inc();
   }
   if (options_.retry && options_.retry->retriableStatus(status)) {
-    if (retriesLeft_ > 0 && replayable_) {
+    // Reserved before the attempt ends: without a retry this response is the answer.
+    if (retriesLeft_ > 0 && replayable_ && reserveRetry()) {
       endAttempt(false); // the response is dropped with its connection
-      if (scheduleRetry()) {
-        return;
-      }
+      startRetry();
+      return;
     }
     if (attempts_ > 1) {
       cluster_->stats().rqRetryLimitExceeded.inc();

@@ -65,17 +65,21 @@ public:
   void resumeResponse();
 
 private:
-  enum class Failure { kConnect, kReset, kPerTryTimeout, kProtocol };
+  enum class Failure { kConnect, kReset, kPerTryTimeout, kProtocol, kOverflow };
 
   void attempt();
-  void onConnected(std::shared_ptr<upstream::HttpClient> client);
+  void onConnected(std::shared_ptr<upstream::HttpClient> client,
+                   upstream::HttpPool::Failure failure);
   void startTimeouts();
   void endAttempt(bool reuse);
   void finish(bool reuse);
   void dropClient();
   void fail(Failure failure);
   bool retryAllowed(Failure failure) const;
-  bool scheduleRetry();
+  // A retry needs a max_retries unit and a host; false (nothing changed) without them.
+  bool reserveRetry();
+  // Then: the next attempt after the backoff.
+  void startRetry();
 
   // HttpClient::ResponseHandler
   void onResponseHead(http::HeaderMap&& headers, bool end_stream) override;
@@ -90,6 +94,7 @@ private:
   core::RandomGenerator& random_;
   std::shared_ptr<const upstream::Cluster> cluster_;
   upstream::PickedHost host_;
+  std::optional<upstream::PickedHost> nextHost_; // reserved for the retry being scheduled
   HostPicker pickHost_;
   http::HeaderMap headers_;
   bool requestEnded_;
@@ -109,6 +114,11 @@ private:
   std::unique_ptr<core::Timer> perTryTimer_;
   std::unique_ptr<core::Timer> backoffTimer_;
   std::shared_ptr<bool> alive_ = std::make_shared<bool>(true);
+  // Circuit breakers: this request (max_requests), the retry under way (max_retries), and the
+  // pool's id while waiting for a connection (max_pending_requests).
+  upstream::ResourceManager::Slot requestSlot_;
+  upstream::ResourceManager::Slot retrySlot_;
+  uint64_t pendingId_ = 0;
 };
 
 } // namespace meshd::proxy::router

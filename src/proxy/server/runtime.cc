@@ -109,7 +109,15 @@ Runtime::build(config::ProxyConfig config,
   auto runtime = std::make_shared<Runtime>();
   runtime->generation = previous != nullptr ? previous->generation + 1 : 1;
   for (const auto& [name, cluster] : config.clusters) {
-    runtime->clusters.emplace(name, std::make_shared<const upstream::Cluster>(cluster, store));
+    // A cluster that stays keeps its circuit-breaker counts.
+    std::shared_ptr<upstream::ResourceManager> resources;
+    if (previous != nullptr) {
+      if (const auto old = previous->clusters.find(name); old != previous->clusters.end()) {
+        resources = old->second->sharedResources();
+      }
+    }
+    runtime->clusters.emplace(
+        name, std::make_shared<const upstream::Cluster>(cluster, store, std::move(resources)));
   }
   // Chain stats are keyed by the chains' addresses inside the runtime's own copy of the config.
   runtime->config = std::move(config);

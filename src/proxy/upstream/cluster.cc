@@ -31,6 +31,17 @@ ClusterStats ClusterStats::create(stats::Store& store, const std::string& cluste
                                       "Requests that succeeded after a retry"),
       .rqRetryLimitExceeded = store.counter("cluster.upstream_rq_retry_limit_exceeded", tags,
                                             "Requests whose retries ran out"),
+      .cxOverflow = store.counter("cluster.upstream_cx_overflow", tags,
+                                  "Times the max_connections circuit breaker was hit"),
+      .rqPendingOverflow =
+          store.counter("cluster.upstream_rq_pending_overflow", tags,
+                        "Requests failed by the max_pending_requests or max_requests breaker"),
+      .rqRetryOverflow = store.counter("cluster.upstream_rq_retry_overflow", tags,
+                                       "Retries not made because of the max_retries breaker"),
+      .rqPendingTotal = store.counter("cluster.upstream_rq_pending_total", tags,
+                                      "Requests that waited for a connection"),
+      .rqPendingActive = store.gauge("cluster.upstream_rq_pending_active", tags,
+                                     "Requests waiting for a connection"),
       .rqTime = store.histogram("cluster.upstream_rq_time", tags, stats::defaultDurationBucketsMs(),
                                 "Upstream request time in milliseconds"),
   };
@@ -39,6 +50,17 @@ ClusterStats ClusterStats::create(stats::Store& store, const std::string& cluste
                                      fmt::format("Upstream responses with a {}xx status", i + 1));
   }
   return out;
+}
+
+Cluster::Cluster(config::ClusterConfig config, stats::Store& store,
+                 std::shared_ptr<ResourceManager> resources)
+    : config_(std::move(config)), stats_(ClusterStats::create(store, config_.name)),
+      selection_(config_), id_(nextId()), resources_(std::move(resources)) {
+  if (resources_) {
+    resources_->setThresholds(config_.circuitBreakers);
+  } else {
+    resources_ = ResourceManager::create(store, config_.name, config_.circuitBreakers);
+  }
 }
 
 namespace {

@@ -13,6 +13,7 @@
 #include "core/stats/store.h"
 #include "proxy/config/proxy_config.h"
 #include "proxy/upstream/load_balancer.h"
+#include "proxy/upstream/resource_manager.h"
 
 namespace meshd::proxy::upstream {
 
@@ -31,6 +32,12 @@ struct ClusterStats {
   stats::Counter rqRetry;
   stats::Counter rqRetrySuccess;
   stats::Counter rqRetryLimitExceeded;
+  // Circuit breakers.
+  stats::Counter cxOverflow;
+  stats::Counter rqPendingOverflow;
+  stats::Counter rqRetryOverflow;
+  stats::Counter rqPendingTotal;
+  stats::Gauge rqPendingActive;
   stats::Histogram rqTime; // milliseconds
 
   static ClusterStats create(stats::Store& store, const std::string& cluster_name);
@@ -38,9 +45,10 @@ struct ClusterStats {
 
 class Cluster {
 public:
-  Cluster(config::ClusterConfig config, stats::Store& store)
-      : config_(std::move(config)), stats_(ClusterStats::create(store, config_.name)),
-        selection_(config_), id_(nextId()) {}
+  // `resources`: the circuit breakers of the cluster's previous version (their counts carry on
+  // with the new thresholds); null for a new cluster.
+  Cluster(config::ClusterConfig config, stats::Store& store,
+          std::shared_ptr<ResourceManager> resources = nullptr);
 
   // Unique per Cluster object: a cluster rebuilt with new hosts under the same name gets a new
   // id, so per-worker state keyed by name knows to start over.
@@ -52,12 +60,16 @@ public:
   const std::string& name() const { return config_.name; }
   const ClusterStats& stats() const { return stats_; }
   const HostSelection& selection() const { return selection_; }
+  // Mutable through a const cluster: the counts are atomics shared by every worker.
+  ResourceManager& resources() const { return *resources_; }
+  const std::shared_ptr<ResourceManager>& sharedResources() const { return resources_; }
 
 private:
   config::ClusterConfig config_;
   ClusterStats stats_;
   HostSelection selection_;
   uint64_t id_;
+  std::shared_ptr<ResourceManager> resources_;
 
   static uint64_t nextId();
 };

@@ -18,6 +18,10 @@ HttpClient::~HttpClient() {
   if (connected_) {
     cluster_->stats().cxActive.dec();
   }
+  connectionSlot_.reset();
+  if (onDestroyed_) {
+    onDestroyed_();
+  }
 }
 
 void HttpClient::connect(std::function<void(bool)> done) {

@@ -66,6 +66,12 @@ public:
   void setIdleHook(std::function<void()> on_closed_while_idle) {
     onIdleClose_ = std::move(on_closed_while_idle);
   }
+  // The circuit-breaker unit this connection holds, and who to tell when it is gone (the pool,
+  // which may have requests waiting for a connection). Both end with the client.
+  void holdConnectionSlot(ResourceManager::Slot slot, std::function<void()> on_destroyed) {
+    connectionSlot_ = std::move(slot);
+    onDestroyed_ = std::move(on_destroyed);
+  }
   void close();
 
 private:
@@ -88,6 +94,8 @@ private:
   std::unique_ptr<core::Timer> connectTimer_;
   ResponseHandler* handler_ = nullptr;
   std::function<void()> onIdleClose_;
+  ResourceManager::Slot connectionSlot_;
+  std::function<void()> onDestroyed_;
   bool chunked_ = false;
   bool tunnel_ = false; // after 101 Switching Protocols: raw bytes both ways
   bool reusable_ = false;

@@ -9,6 +9,7 @@ HttpPool::HttpPool(core::EventLoop& loop, const core::TimeSource& time)
     : loop_(loop), time_(time), expiryTimer_(loop.createTimer([this] { closeExpired(); })) {}
 
 HttpPool::~HttpPool() {
+  *alive_ = false;
   closeAll();
 }
 
@@ -26,9 +27,8 @@ void HttpPool::closeAll() {
   expiryTimer_.reset();
 }
 
-void HttpPool::acquire(const std::shared_ptr<const Cluster>& cluster,
-                       const config::Endpoint& endpoint,
-                       std::function<void(std::shared_ptr<HttpClient>)> ready) {
+uint64_t HttpPool::acquire(const std::shared_ptr<const Cluster>& cluster,
+                           const config::Endpoint& endpoint, Ready ready) {
   const auto byCluster = idle_.find(cluster->name());
   const auto it = byCluster == idle_.end() ? decltype(byCluster->second.end()){}
                                            : byCluster->second.find(endpoint);
@@ -39,13 +39,114 @@ void HttpPool::acquire(const std::shared_ptr<const Cluster>& cluster,
       clients.pop_back();
       client->setIdleHook({});
       if (client->reusable()) {
-        ready(std::move(client));
-        return;
+        ready(std::move(client), Failure::kNone);
+        return 0;
       }
     }
   }
+  ResourceManager& resources = cluster->resources();
+  ResourceManager::Slot slot = resources.tryAcquire(ResourceManager::Kind::kConnections);
+  if (!slot) {
+    cluster->stats().cxOverflow.inc();
+    const Key key{cluster->name(), endpoint};
+    if (open_[key] == 0) {
+      slot = resources.acquireOverLimit(ResourceManager::Kind::kConnections);
+    } else {
+      ResourceManager::Slot pending = resources.tryAcquire(ResourceManager::Kind::kPending);
+      if (!pending) {
+        cluster->stats().rqPendingOverflow.inc();
+        ready(nullptr, Failure::kOverflow);
+        return 0;
+      }
+      cluster->stats().rqPendingTotal.inc();
+      cluster->stats().rqPendingActive.inc();
+      const uint64_t id = nextWaiterId_++;
+      waiters_[key].push_back(Waiter{id, cluster, std::move(ready), std::move(pending)});
+      return id;
+    }
+  }
+  open(cluster, endpoint, std::move(slot), std::move(ready));
+  return 0;
+}
+
+void HttpPool::open(const std::shared_ptr<const Cluster>& cluster, const config::Endpoint& endpoint,
+                    ResourceManager::Slot slot, Ready ready) {
+  const Key key{cluster->name(), endpoint};
+  ++open_[key];
   auto client = std::make_shared<HttpClient>(loop_, cluster, endpoint);
-  client->connect([client, ready = std::move(ready)](bool ok) { ready(ok ? client : nullptr); });
+  client->holdConnectionSlot(std::move(slot), [this, alive = std::weak_ptr<bool>(alive_), key] {
+    if (const auto pool = alive.lock(); pool && *pool) {
+      connectionClosed(key);
+    }
+  });
+  client->connect([client, ready = std::move(ready)](bool ok) {
+    ready(ok ? client : nullptr, ok ? Failure::kNone : Failure::kConnect);
+  });
+}
+
+void HttpPool::cancel(uint64_t pending_id) {
+  for (auto it = waiters_.begin(); it != waiters_.end(); ++it) {
+    auto& queue = it->second;
+    const auto found = std::find_if(queue.begin(), queue.end(),
+                                    [&](const Waiter& w) { return w.id == pending_id; });
+    if (found != queue.end()) {
+      found->cluster->stats().rqPendingActive.dec();
+      queue.erase(found);
+      if (queue.empty()) {
+        waiters_.erase(it);
+      }
+      return;
+    }
+  }
+}
+
+void HttpPool::connectionClosed(const Key& key) {
+  if (const auto count = open_.find(key); count != open_.end() && --count->second == 0) {
+    open_.erase(count);
+  }
+  const auto queue = waiters_.find(key);
+  if (queue == waiters_.end()) {
+    return;
+  }
+  // Room for one more connection (or none left for this endpoint): the oldest waiter opens it.
+  Waiter& first = queue->second.front();
+  ResourceManager::Slot slot =
+      first.cluster->resources().tryAcquire(ResourceManager::Kind::kConnections);
+  if (!slot && !open_.contains(key)) {
+    slot = first.cluster->resources().acquireOverLimit(ResourceManager::Kind::kConnections);
+  }
+  if (!slot) {
+    return;
+  }
+  Waiter waiter = std::move(first);
+  queue->second.pop_front();
+  if (queue->second.empty()) {
+    waiters_.erase(queue);
+  }
+  waiter.cluster->stats().rqPendingActive.dec();
+  open(waiter.cluster, key.second, std::move(slot), std::move(waiter.ready));
+}
+
+bool HttpPool::giveToWaiter(std::shared_ptr<HttpClient>& client) {
+  const auto queue = waiters_.find(Key{client->cluster().name(), client->endpoint()});
+  if (queue == waiters_.end()) {
+    return false;
+  }
+  Waiter waiter = std::move(queue->second.front());
+  queue->second.pop_front();
+  if (queue->second.empty()) {
+    waiters_.erase(queue);
+  }
+  waiter.cluster->stats().rqPendingActive.dec();
+  // Not from inside the releasing request's callbacks: the waiter starts on its own turn.
+  loop_.post([client = std::move(client), ready = std::move(waiter.ready)] {
+    if (client->reusable()) {
+      ready(client, Failure::kNone);
+    } else {
+      ready(nullptr, Failure::kConnect);
+    }
+  });
+  return true;
 }
 
 void HttpPool::forget(IdleClient& idle) {
@@ -57,10 +158,14 @@ void HttpPool::forget(IdleClient& idle) {
 }
 
 void HttpPool::release(std::shared_ptr<HttpClient> client) {
+  const auto retired = retired_.find(client->cluster().name());
+  const bool keep = client->reusable() &&
+                    (retired == retired_.end() || client->cluster().id() >= retired->second);
+  if (keep && giveToWaiter(client)) {
+    return;
+  }
   IdleClient idle{std::move(client), core::MonotonicTime::max()};
-  const auto retired = retired_.find(idle.client->cluster().name());
-  if (!idle.client->reusable() ||
-      (retired != retired_.end() && idle.client->cluster().id() < retired->second)) {
+  if (!keep) {
     forget(idle); // not reusable, or its cluster was removed
     return;
   }

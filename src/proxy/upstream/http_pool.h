@@ -1,9 +1,14 @@
-// HttpPool: one worker's idle HTTP/1.1 connections, per cluster name and endpoint. A request takes
-// an idle connection when there is one (keep-alive reuse, most recently used first) or opens a new
+// HttpPool: one worker's HTTP/1.1 connections, per cluster name and endpoint. A request takes an
+// idle connection when there is one (keep-alive reuse, most recently used first) or opens a new
 // one; a connection that finished its exchange cleanly comes back. Idle connections closed by the
 // server are dropped, and ones idle longer than their cluster's idle_timeout are closed.
+// The cluster's circuit breakers bound it (Envoy's semantics): at max_connections a request waits
+// for a connection of its endpoint to come back or close (a pending request), at
+// max_pending_requests it fails with overflow. A pool with no connection to an endpoint may open
+// one over the limit, so its waiters are never stranded by connections other workers hold.
 #pragma once
 
+#include <deque>
 #include <functional>
 #include <map>
 #include <memory>
@@ -22,10 +27,16 @@ public:
                     const core::TimeSource& time = core::RealTimeSource::instance());
   ~HttpPool();
 
-  // Calls `ready(client)` with a connected client, or with nullptr when connecting failed.
-  // May call back before returning (an idle connection was available).
-  void acquire(const std::shared_ptr<const Cluster>& cluster, const config::Endpoint& endpoint,
-               std::function<void(std::shared_ptr<HttpClient>)> ready);
+  // Why acquire() gave no client.
+  enum class Failure { kNone, kConnect, kOverflow };
+  using Ready = std::function<void(std::shared_ptr<HttpClient>, Failure)>;
+  // Calls `ready(client, kNone)` with a connected client, or `ready(nullptr, why)`. May call back
+  // before returning (an idle connection was available, or the breakers are full). Returns the id
+  // of the pending request when it has to wait (for cancel()), else 0.
+  uint64_t acquire(const std::shared_ptr<const Cluster>& cluster, const config::Endpoint& endpoint,
+                   Ready ready);
+  // The request waiting as `pending_id` went away: it leaves the queue.
+  void cancel(uint64_t pending_id);
   // Returns a client after its exchange; kept only if reusable.
   void release(std::shared_ptr<HttpClient> client);
 
@@ -43,7 +54,21 @@ private:
     core::MonotonicTime expiresAt; // MonotonicTime::max(): never
   };
   static constexpr size_t kMaxIdlePerEndpoint = 128;
+  using Key = std::pair<std::string, config::Endpoint>; // cluster name, endpoint
+  struct Waiter {
+    uint64_t id;
+    std::shared_ptr<const Cluster> cluster;
+    Ready ready;
+    ResourceManager::Slot pendingSlot;
+  };
 
+  // Opens a connection holding `slot` and hands it to `ready` once connected.
+  void open(const std::shared_ptr<const Cluster>& cluster, const config::Endpoint& endpoint,
+            ResourceManager::Slot slot, Ready ready);
+  // A connection of `key` is gone: a waiter may open one now.
+  void connectionClosed(const Key& key);
+  // Hands `client` to the first request waiting for its endpoint; false when none waits.
+  bool giveToWaiter(std::shared_ptr<HttpClient>& client);
   void forget(IdleClient& idle);
   void armExpiry(core::MonotonicTime at);
   void closeExpired();
@@ -55,7 +80,12 @@ private:
   using IdleList = std::vector<IdleClient>; // oldest first: taken from and returned to the back
   // By cluster name (so a cluster rebuilt with new hosts keeps its connections), then endpoint.
   std::map<std::string, std::map<config::Endpoint, IdleList>, std::less<>> idle_;
-  std::map<std::string, uint64_t> retired_; // removed cluster -> its id watermark
+  std::map<std::string, uint64_t> retired_;   // removed cluster -> its id watermark
+  std::map<Key, uint32_t> open_;              // connections (connecting, busy or idle)
+  std::map<Key, std::deque<Waiter>> waiters_; // pending requests, oldest first
+  uint64_t nextWaiterId_ = 1;
+  // Connections outlive the pool at shutdown: their destruction hook checks this first.
+  std::shared_ptr<bool> alive_ = std::make_shared<bool>(true);
 };
 
 } // namespace meshd::proxy::upstream

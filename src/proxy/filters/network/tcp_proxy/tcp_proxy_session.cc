@@ -99,6 +99,13 @@ void TcpProxySession::connect() {
     close();
     return;
   }
+  // max_connections: over it the downstream connection is closed, as Envoy's tcp_proxy does.
+  connectionSlot_ = cluster_->resources().tryAcquire(upstream::ResourceManager::Kind::kConnections);
+  if (!connectionSlot_) {
+    cluster_->stats().cxOverflow.inc();
+    close();
+    return;
+  }
   cluster_->stats().cxTotal.inc();
   connectTimer_->enable(cluster_->config().connectTimeout);
   upstream_.async_connect(endpoint->address,

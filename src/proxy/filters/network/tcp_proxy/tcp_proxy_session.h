@@ -84,6 +84,7 @@ private:
   bool upstreamConnected_ = false;
   bool closed_ = false;
   network::ConnectionTracker::Registration tracking_;
+  upstream::ResourceManager::Slot connectionSlot_; // max_connections, until the session ends
 };
 
 } // namespace meshd::proxy::filters
