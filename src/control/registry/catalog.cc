@@ -30,9 +30,8 @@ struct Candidate {
 };
 
 std::string creationTimestampOf(const config::ConfigObject& object) {
-  const nlohmann::json* metadata =
-      object.json.contains("metadata") ? &object.json["metadata"] : nullptr;
-  if (metadata == nullptr || !metadata->is_object()) {
+  auto metadata = object.json.find("metadata");
+  if (metadata == object.json.end() || !metadata->is_object()) {
     return "";
   }
   auto it = metadata->find("creationTimestamp");

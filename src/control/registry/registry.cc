@@ -35,8 +35,13 @@ void appendInNamespace(const InstanceMap& map, std::string_view ns,
 
 } // namespace
 
-Registry::Registry()
-    : shared_(std::make_shared<Shared>()), instances_(std::make_shared<InstanceMap>()) {}
+Registry::Registry() : Registry(std::make_shared<Shared>(), std::make_shared<InstanceMap>(), {}) {}
+
+Registry::Registry(std::shared_ptr<const Shared> shared,
+                   std::shared_ptr<const std::map<InstanceId, WorkloadInstance>> instances,
+                   std::vector<std::shared_ptr<const EndpointSet>> endpoints)
+    : shared_(std::move(shared)), instances_(std::move(instances)),
+      endpoints_(std::move(endpoints)) {}
 
 Registry Registry::build(const std::vector<config::ConfigObject>& objects,
                          std::vector<WorkloadInstance> instances,
@@ -46,10 +51,10 @@ Registry Registry::build(const std::vector<config::ConfigObject>& objects,
   for (const ServiceRecord& record : shared->catalog.records) {
     shared->services.push_back(&record.service);
   }
-  Registry registry;
-  registry.shared_ = std::move(shared);
-  registry.endpoints_.assign(registry.shared_->catalog.records.size(), nullptr);
-  // Every service is computed once: the empty registry's endpoints are all "missing".
+  // Endpoints not computed yet are null: withInstances() computes every one, once.
+  std::vector<std::shared_ptr<const EndpointSet>> uncomputed(shared->catalog.records.size());
+  const Registry registry(std::move(shared), std::make_shared<InstanceMap>(),
+                          std::move(uncomputed));
   return registry.withInstances(std::move(instances));
 }
 
@@ -104,14 +109,11 @@ Registry Registry::withInstanceMap(InstanceMap instances) const {
   }
   for (size_t index = 0; index < endpoints_.size(); ++index) {
     if (endpoints_[index] == nullptr) {
-      affected.insert(index); // not computed yet (build)
+      affected.insert(index); // not computed yet (build())
     }
   }
 
-  Registry next;
-  next.shared_ = shared_;
-  next.instances_ = std::make_shared<const InstanceMap>(std::move(instances));
-  next.endpoints_ = endpoints_;
+  Registry next(shared_, std::make_shared<const InstanceMap>(std::move(instances)), endpoints_);
   for (size_t index : affected) {
     const ServiceRecord& record = catalog.records[index];
     std::vector<const WorkloadInstance*> candidates;

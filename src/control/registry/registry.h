@@ -82,6 +82,9 @@ private:
   struct EndpointSet;
   struct Shared;
 
+  Registry(std::shared_ptr<const Shared> shared,
+           std::shared_ptr<const std::map<InstanceId, WorkloadInstance>> instances,
+           std::vector<std::shared_ptr<const EndpointSet>> endpoints);
   Registry withInstanceMap(std::map<InstanceId, WorkloadInstance> instances) const;
   std::vector<const WorkloadInstance*> instancesIn(std::string_view ns) const;
   const EndpointSet* endpointSet(std::string_view hostname) const;
