@@ -1,0 +1,173 @@
+// ServiceEntry parsing and Istio's checks for it (service_entry.h).
+#include "control/config/networking/service_entry.h"
+
+#include <algorithm>
+#include <set>
+
+#include "fmt/format.h"
+
+namespace meshd::control::config {
+namespace {
+
+constexpr EnumName<ServiceEntry::Location> kLocations[] = {
+    {"MESH_EXTERNAL", ServiceEntry::Location::kMeshExternal},
+    {"MESH_INTERNAL", ServiceEntry::Location::kMeshInternal},
+};
+constexpr EnumName<ServiceEntry::Resolution> kResolutions[] = {
+    {"NONE", ServiceEntry::Resolution::kNone},
+    {"STATIC", ServiceEntry::Resolution::kStatic},
+    {"DNS", ServiceEntry::Resolution::kDns},
+    {"DNS_ROUND_ROBIN", ServiceEntry::Resolution::kDnsRoundRobin},
+    {"DYNAMIC_DNS", ServiceEntry::Resolution::kDynamicDns},
+};
+
+std::optional<ServiceEntryPort> readPort(ReadContext& ctx, const nlohmann::json& value,
+                                         const std::string& pointer) {
+  const MessageReader reader(ctx, value, pointer, {"number", "protocol", "name", "targetPort"});
+  if (!reader.ok()) {
+    return std::nullopt;
+  }
+  ServiceEntryPort port;
+  if (reader.require("number")) {
+    port.number = reader.port("number").value_or(0);
+  }
+  port.protocol = readProtocol(reader, "protocol").value_or(Protocol::kUnspecified);
+  if (reader.require("name")) {
+    port.name = reader.string("name").value_or("");
+    if (!isDnsLabel(port.name)) {
+      reader.error("name", fmt::format("'{}' is not a valid port name (a DNS label: lowercase "
+                                       "letters, digits and '-', at most 63 characters)",
+                                       port.name));
+    }
+  }
+  port.targetPort = reader.port("targetPort").value_or(0);
+  return port;
+}
+
+std::optional<WorkloadEntry> readEndpoint(ReadContext& ctx, const nlohmann::json& value,
+                                          const std::string& pointer) {
+  return readWorkloadEntry(ctx, value, pointer, WorkloadEntryUse::kServiceEntryEndpoint);
+}
+
+void checkPorts(const MessageReader& spec, const ServiceEntry& entry) {
+  std::set<std::string> names;
+  std::set<uint32_t> numbers;
+  for (size_t i = 0; i < entry.ports.size(); ++i) {
+    const std::string pointer = childPointer(spec.pointer("ports"), std::to_string(i));
+    if (!names.insert(entry.ports[i].name).second) {
+      spec.context().error(childPointer(pointer, "name"),
+                           fmt::format("port name '{}' is already defined", entry.ports[i].name));
+    }
+    if (!numbers.insert(entry.ports[i].number).second) {
+      spec.context().error(childPointer(pointer, "number"),
+                           fmt::format("port {} is already defined", entry.ports[i].number));
+    }
+  }
+}
+
+// What an endpoint may be depends on the resolution, as in Istio's ValidateServiceEntry.
+void checkEndpoints(const MessageReader& spec, const ServiceEntry& entry) {
+  using Resolution = ServiceEntry::Resolution;
+  const bool dns = entry.resolution == Resolution::kDns ||
+                   entry.resolution == Resolution::kDnsRoundRobin ||
+                   entry.resolution == Resolution::kDynamicDns;
+  if (entry.resolution == Resolution::kNone && !entry.endpoints.empty()) {
+    spec.error("endpoints", "endpoints are not allowed with resolution NONE");
+  }
+  if (entry.resolution == Resolution::kStatic && entry.endpoints.empty() &&
+      !entry.workloadSelector) {
+    spec.error("endpoints", "endpoints or a workloadSelector are required with resolution STATIC");
+  }
+  if (dns && entry.endpoints.empty()) {
+    for (size_t i = 0; i < entry.hosts.size(); ++i) {
+      if (entry.hosts[i].starts_with("*")) {
+        spec.context().error(
+            childPointer(spec.pointer("hosts"), std::to_string(i)),
+            fmt::format("wildcard host '{}' needs endpoints with DNS resolution", entry.hosts[i]));
+      }
+    }
+  }
+  if (entry.resolution == Resolution::kDnsRoundRobin && entry.endpoints.size() > 1) {
+    spec.error("endpoints", "at most one endpoint is allowed with resolution DNS_ROUND_ROBIN");
+  }
+  for (size_t i = 0; i < entry.endpoints.size(); ++i) {
+    const WorkloadEntry& endpoint = entry.endpoints[i];
+    const std::string pointer = childPointer(spec.pointer("endpoints"), std::to_string(i));
+    const std::string addressPointer = childPointer(pointer, "address");
+    const bool unixSocket = endpoint.address.starts_with("unix:///");
+    if (endpoint.address.empty() && endpoint.network.empty()) {
+      spec.context().error(addressPointer, "address is required (unless network is set)");
+    } else if (entry.resolution == Resolution::kStatic && !endpoint.address.empty() &&
+               !unixSocket && !isIpAddress(endpoint.address)) {
+      spec.context().error(addressPointer,
+                           fmt::format("'{}' is not an IP address or unix:///path (resolution "
+                                       "STATIC takes addresses, not host names)",
+                                       endpoint.address));
+    } else if (dns && !endpoint.address.empty() && !isIpAddress(endpoint.address) &&
+               !checkFqdn(endpoint.address).empty()) {
+      spec.context().error(addressPointer,
+                           fmt::format("'{}' is not an IP address or host name", endpoint.address));
+    }
+    for (const auto& portEntry : endpoint.ports) {
+      const std::string& name = portEntry.first;
+      const bool known =
+          std::any_of(entry.ports.begin(), entry.ports.end(),
+                      [&](const ServiceEntryPort& port) { return port.name == name; });
+      if (!known) {
+        spec.context().error(
+            childPointer(childPointer(pointer, "ports"), name),
+            fmt::format("endpoint port '{}' is not a port of the service entry", name));
+      }
+    }
+  }
+}
+
+} // namespace
+
+std::optional<ServiceEntry> parseServiceEntry(const ConfigObject& object,
+                                              std::vector<Diagnostic>& out) {
+  ReadContext ctx(object, out);
+  ServiceEntry entry;
+  entry.meta = readObjectMeta(ctx);
+  const MessageReader spec =
+      readSpec(ctx, {"hosts", "addresses", "ports", "location", "resolution", "endpoints",
+                     "workloadSelector", "exportTo", "subjectAltNames"});
+  if (spec.require("hosts")) {
+    entry.hosts = readHosts(spec, "hosts", checkWildcardHost);
+    if (entry.hosts.empty()) {
+      spec.error("hosts", "at least one host is required");
+    }
+    for (size_t i = 0; i < entry.hosts.size(); ++i) {
+      if (entry.hosts[i] == "*") {
+        ctx.error(childPointer(spec.pointer("hosts"), std::to_string(i)),
+                  "'*' is not allowed as a service entry host");
+      }
+    }
+  }
+  entry.addresses = spec.strings("addresses");
+  for (size_t i = 0; i < entry.addresses.size(); ++i) {
+    if (std::string error = checkCidrOrIp(entry.addresses[i]); !error.empty()) {
+      ctx.error(childPointer(spec.pointer("addresses"), std::to_string(i)), std::move(error));
+    }
+  }
+  entry.ports = spec.list("ports", readPort);
+  checkPorts(spec, entry);
+  entry.location = spec.enumeration<ServiceEntry::Location>("location", kLocations)
+                       .value_or(ServiceEntry::Location::kMeshExternal);
+  entry.resolution = spec.enumeration<ServiceEntry::Resolution>("resolution", kResolutions)
+                         .value_or(ServiceEntry::Resolution::kNone);
+  entry.workloadSelector = readSelector(spec, "workloadSelector", "labels");
+  entry.endpoints = spec.list("endpoints", readEndpoint);
+  if (spec.has("endpoints") && spec.has("workloadSelector")) {
+    spec.error("workloadSelector", "only one of 'endpoints' and 'workloadSelector' may be set");
+  }
+  checkEndpoints(spec, entry);
+  entry.exportTo = readExportTo(spec);
+  entry.subjectAltNames = spec.strings("subjectAltNames");
+  if (ctx.failed()) {
+    return std::nullopt;
+  }
+  return entry;
+}
+
+} // namespace meshd::control::config
