@@ -51,9 +51,10 @@ struct PolicyTargetReference {
   std::string ns; // "namespace"; empty = the policy's own
 };
 
-// `StringMatch`: oneof(exact | prefix | regex).
+// `StringMatch`: oneof(exact | prefix | regex); an empty match (`{}`) matches any value (for a
+// header: the header is present).
 struct StringMatch {
-  enum class Kind { kExact, kPrefix, kRegex };
+  enum class Kind { kAny, kExact, kPrefix, kRegex };
   Kind kind = Kind::kExact;
   std::string value;
 };
@@ -98,6 +99,9 @@ std::optional<Labels> readSelector(const MessageReader& reader, std::string_view
                                    std::string_view labelsField);
 std::optional<PolicyTargetReference> readTargetRef(ReadContext& ctx, const nlohmann::json& value,
                                                    const std::string& pointer);
+// `Percent` ({value: 0..100}).
+std::optional<double> readPercent(ReadContext& ctx, const nlohmann::json& value,
+                                  const std::string& pointer);
 std::optional<StringMatch> readStringMatch(ReadContext& ctx, const nlohmann::json& value,
                                            const std::string& pointer);
 // `exportTo` values: ".", "*", "~" or a namespace; no duplicates; "*" and "~" stand alone.
