@@ -357,13 +357,22 @@ std::vector<std::string> readHosts(const MessageReader& reader, std::string_view
   return hosts;
 }
 
-void checkSelectorOrTargets(const MessageReader& reader) {
+PolicyTargets readPolicyTargets(const MessageReader& reader) {
+  PolicyTargets targets;
   if (reader.has("targetRef") && reader.has("targetRefs")) {
     reader.error("targetRefs", "only one of 'targetRef' and 'targetRefs' may be set");
   }
   if (reader.has("selector") && (reader.has("targetRef") || reader.has("targetRefs"))) {
     reader.error("selector", "only one of 'selector' and 'targetRef(s)' may be set");
   }
+  targets.selector = readSelector(reader, "selector", "matchLabels");
+  if (std::optional<PolicyTargetReference> ref = reader.message("targetRef", readTargetRef)) {
+    targets.targetRefs.push_back(std::move(*ref));
+  }
+  for (PolicyTargetReference& ref : reader.list("targetRefs", readTargetRef)) {
+    targets.targetRefs.push_back(std::move(ref));
+  }
+  return targets;
 }
 
 } // namespace meshd::control::config

@@ -51,6 +51,14 @@ struct PolicyTargetReference {
   std::string ns; // "namespace"; empty = the policy's own
 };
 
+// Which workloads a security or telemetry policy applies to: a label selector or target
+// references (targetRef folds into targetRefs); neither means the whole namespace (the mesh when
+// the namespace is the root namespace).
+struct PolicyTargets {
+  std::optional<Labels> selector;
+  std::vector<PolicyTargetReference> targetRefs;
+};
+
 // `StringMatch`: oneof(exact | prefix | regex); an empty match (`{}`) matches any value (for a
 // header: the header is present).
 struct StringMatch {
@@ -109,7 +117,7 @@ std::vector<std::string> readExportTo(const MessageReader& reader);
 // A list of host names, each checked with `check` (e.g. checkWildcardHost).
 std::vector<std::string> readHosts(const MessageReader& reader, std::string_view field,
                                    std::string (*check)(std::string_view));
-// Reports an error when a policy has both `selector` and `targetRef(s)`, or both target forms.
-void checkSelectorOrTargets(const MessageReader& reader);
+// `selector` ({matchLabels}), `targetRef` and `targetRefs`, which exclude each other.
+PolicyTargets readPolicyTargets(const MessageReader& reader);
 
 } // namespace meshd::control::config
