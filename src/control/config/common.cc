@@ -299,18 +299,24 @@ std::optional<PolicyTargetReference> readTargetRef(ReadContext& ctx, const nlohm
   return ref;
 }
 
+std::optional<double> readPercent(ReadContext& ctx, const nlohmann::json& value,
+                                  const std::string& pointer) {
+  return MessageReader(ctx, value, pointer, {"value"}).number("value", 0, 100);
+}
+
 std::optional<StringMatch> readStringMatch(ReadContext& ctx, const nlohmann::json& value,
                                            const std::string& pointer) {
   const MessageReader reader(ctx, value, pointer, {"exact", "prefix", "regex"});
   const std::string_view which = reader.oneOf({"exact", "prefix", "regex"});
-  if (!reader.ok() || which.empty()) {
-    return std::nullopt; // an empty match matches anything, as in Istio
+  if (!reader.ok()) {
+    return std::nullopt;
   }
   StringMatch match;
-  match.kind = which == "exact"    ? StringMatch::Kind::kExact
+  match.kind = which.empty()       ? StringMatch::Kind::kAny
+               : which == "exact"  ? StringMatch::Kind::kExact
                : which == "prefix" ? StringMatch::Kind::kPrefix
                                    : StringMatch::Kind::kRegex;
-  match.value = reader.string(which).value_or("");
+  match.value = which.empty() ? "" : reader.string(which).value_or("");
   if (match.kind == StringMatch::Kind::kRegex) {
     if (std::string error = checkRegex(match.value); !error.empty()) {
       reader.error("regex", std::move(error));
@@ -351,13 +357,22 @@ std::vector<std::string> readHosts(const MessageReader& reader, std::string_view
   return hosts;
 }
 
-void checkSelectorOrTargets(const MessageReader& reader) {
+PolicyTargets readPolicyTargets(const MessageReader& reader) {
+  PolicyTargets targets;
   if (reader.has("targetRef") && reader.has("targetRefs")) {
     reader.error("targetRefs", "only one of 'targetRef' and 'targetRefs' may be set");
   }
   if (reader.has("selector") && (reader.has("targetRef") || reader.has("targetRefs"))) {
     reader.error("selector", "only one of 'selector' and 'targetRef(s)' may be set");
   }
+  targets.selector = readSelector(reader, "selector", "matchLabels");
+  if (std::optional<PolicyTargetReference> ref = reader.message("targetRef", readTargetRef)) {
+    targets.targetRefs.push_back(std::move(*ref));
+  }
+  for (PolicyTargetReference& ref : reader.list("targetRefs", readTargetRef)) {
+    targets.targetRefs.push_back(std::move(ref));
+  }
+  return targets;
 }
 
 } // namespace meshd::control::config

@@ -51,9 +51,18 @@ struct PolicyTargetReference {
   std::string ns; // "namespace"; empty = the policy's own
 };
 
-// `StringMatch`: oneof(exact | prefix | regex).
+// Which workloads a security or telemetry policy applies to: a label selector or target
+// references (targetRef folds into targetRefs); neither means the whole namespace (the mesh when
+// the namespace is the root namespace).
+struct PolicyTargets {
+  std::optional<Labels> selector;
+  std::vector<PolicyTargetReference> targetRefs;
+};
+
+// `StringMatch`: oneof(exact | prefix | regex); an empty match (`{}`) matches any value (for a
+// header: the header is present).
 struct StringMatch {
-  enum class Kind { kExact, kPrefix, kRegex };
+  enum class Kind { kAny, kExact, kPrefix, kRegex };
   Kind kind = Kind::kExact;
   std::string value;
 };
@@ -98,6 +107,9 @@ std::optional<Labels> readSelector(const MessageReader& reader, std::string_view
                                    std::string_view labelsField);
 std::optional<PolicyTargetReference> readTargetRef(ReadContext& ctx, const nlohmann::json& value,
                                                    const std::string& pointer);
+// `Percent` ({value: 0..100}).
+std::optional<double> readPercent(ReadContext& ctx, const nlohmann::json& value,
+                                  const std::string& pointer);
 std::optional<StringMatch> readStringMatch(ReadContext& ctx, const nlohmann::json& value,
                                            const std::string& pointer);
 // `exportTo` values: ".", "*", "~" or a namespace; no duplicates; "*" and "~" stand alone.
@@ -105,7 +117,7 @@ std::vector<std::string> readExportTo(const MessageReader& reader);
 // A list of host names, each checked with `check` (e.g. checkWildcardHost).
 std::vector<std::string> readHosts(const MessageReader& reader, std::string_view field,
                                    std::string (*check)(std::string_view));
-// Reports an error when a policy has both `selector` and `targetRef(s)`, or both target forms.
-void checkSelectorOrTargets(const MessageReader& reader);
+// `selector` ({matchLabels}), `targetRef` and `targetRefs`, which exclude each other.
+PolicyTargets readPolicyTargets(const MessageReader& reader);
 
 } // namespace meshd::control::config

@@ -70,6 +70,8 @@ public:
 
   bool ok() const { return object_ != nullptr; }
   bool has(std::string_view field) const;
+  // The field's JSON value (null when absent or null), for checks the accessors do not cover.
+  const nlohmann::json* raw(std::string_view field) const { return find(field); }
   const std::string& pointer() const { return pointer_; }
   std::string pointer(std::string_view field) const { return childPointer(pointer_, field); }
   ReadContext& context() const { return ctx_; }

@@ -1,0 +1,222 @@
+// AuthorizationPolicy parsing and Istio's checks for actions, sources, operations and
+// conditions (authorization_policy.h).
+#include "control/config/security/authorization_policy.h"
+
+#include "fmt/format.h"
+
+namespace meshd::control::config {
+namespace {
+
+using Action = AuthorizationPolicy::Action;
+
+constexpr EnumName<Action> kActions[] = {
+    {"ALLOW", Action::kAllow},
+    {"DENY", Action::kDeny},
+    {"AUDIT", Action::kAudit},
+    {"CUSTOM", Action::kCustom},
+};
+
+// A list field whose entries must not be empty strings, checked with `check` when given.
+std::vector<std::string> readValues(const MessageReader& reader, std::string_view field,
+                                    std::string (*check)(std::string_view) = nullptr) {
+  std::vector<std::string> values = reader.strings(field);
+  for (size_t i = 0; i < values.size(); ++i) {
+    const std::string pointer = childPointer(reader.pointer(field), std::to_string(i));
+    if (values[i].empty()) {
+      reader.context().error(pointer, "empty values are not allowed");
+    } else if (check != nullptr) {
+      if (std::string error = check(values[i]); !error.empty()) {
+        reader.context().error(pointer, std::move(error));
+      }
+    }
+  }
+  return values;
+}
+
+std::string checkPortString(std::string_view port) {
+  const bool digits = port.size() <= 5 && port.find_first_not_of("0123456789") == std::string::npos;
+  const int number = digits ? std::stoi(std::string(port)) : 0;
+  return number >= 1 && number <= 65535
+             ? ""
+             : fmt::format("'{}' is not a port number between 1 and 65535", port);
+}
+
+std::optional<AuthzSource> readSource(ReadContext& ctx, const nlohmann::json& value,
+                                      const std::string& pointer) {
+  const MessageReader reader(
+      ctx, value, pointer,
+      {"principals", "notPrincipals", "requestPrincipals", "notRequestPrincipals", "namespaces",
+       "notNamespaces", "serviceAccounts", "notServiceAccounts", "ipBlocks", "notIpBlocks",
+       "remoteIpBlocks", "notRemoteIpBlocks", "trustDomains", "notTrustDomains"});
+  if (!reader.ok()) {
+    return std::nullopt;
+  }
+  if (value.empty()) {
+    ctx.error(pointer, "a source must have at least one field");
+  }
+  AuthzSource source;
+  source.principals = readValues(reader, "principals");
+  source.notPrincipals = readValues(reader, "notPrincipals");
+  source.requestPrincipals = readValues(reader, "requestPrincipals");
+  source.notRequestPrincipals = readValues(reader, "notRequestPrincipals");
+  source.namespaces = readValues(reader, "namespaces");
+  source.notNamespaces = readValues(reader, "notNamespaces");
+  source.serviceAccounts = readValues(reader, "serviceAccounts");
+  source.notServiceAccounts = readValues(reader, "notServiceAccounts");
+  source.ipBlocks = readValues(reader, "ipBlocks", checkCidrOrIp);
+  source.notIpBlocks = readValues(reader, "notIpBlocks", checkCidrOrIp);
+  source.remoteIpBlocks = readValues(reader, "remoteIpBlocks", checkCidrOrIp);
+  source.notRemoteIpBlocks = readValues(reader, "notRemoteIpBlocks", checkCidrOrIp);
+  source.trustDomains = readValues(reader, "trustDomains");
+  source.notTrustDomains = readValues(reader, "notTrustDomains");
+  if ((reader.has("serviceAccounts") || reader.has("notServiceAccounts")) &&
+      (reader.has("principals") || reader.has("notPrincipals"))) {
+    reader.error("serviceAccounts", "'serviceAccounts' cannot be combined with 'principals'");
+  }
+  return source;
+}
+
+std::optional<AuthzOperation> readOperation(ReadContext& ctx, const nlohmann::json& value,
+                                            const std::string& pointer) {
+  const MessageReader reader(
+      ctx, value, pointer,
+      {"hosts", "notHosts", "ports", "notPorts", "methods", "notMethods", "paths", "notPaths"});
+  if (!reader.ok()) {
+    return std::nullopt;
+  }
+  if (value.empty()) {
+    ctx.error(pointer, "an operation must have at least one field");
+  }
+  AuthzOperation operation;
+  operation.hosts = readValues(reader, "hosts");
+  operation.notHosts = readValues(reader, "notHosts");
+  operation.ports = readValues(reader, "ports", checkPortString);
+  operation.notPorts = readValues(reader, "notPorts", checkPortString);
+  operation.methods = readValues(reader, "methods");
+  operation.notMethods = readValues(reader, "notMethods");
+  operation.paths = readValues(reader, "paths");
+  operation.notPaths = readValues(reader, "notPaths");
+  return operation;
+}
+
+// The condition keys Istio knows, and what their values must look like.
+std::string checkConditionKey(std::string_view key) {
+  auto bracketed = [&](std::string_view prefix) {
+    return key.starts_with(prefix) && key.ends_with("]") && key.size() > prefix.size() + 1;
+  };
+  static constexpr std::string_view kPlain[] = {"source.ip",
+                                                "remote.ip",
+                                                "source.namespace",
+                                                "source.principal",
+                                                "source.serviceAccount",
+                                                "source.trustDomain",
+                                                "request.auth.principal",
+                                                "request.auth.audiences",
+                                                "request.auth.presenter",
+                                                "destination.ip",
+                                                "destination.port",
+                                                "connection.sni"};
+  if (std::find(std::begin(kPlain), std::end(kPlain), key) != std::end(kPlain) ||
+      bracketed("request.headers[") || bracketed("request.auth.claims[") ||
+      key.starts_with("experimental.envoy.filters.")) {
+    return "";
+  }
+  return fmt::format("unknown attribute '{}' (e.g. source.ip, request.headers[name], "
+                     "request.auth.claims[name], destination.port)",
+                     key);
+}
+
+std::optional<AuthzCondition> readCondition(ReadContext& ctx, const nlohmann::json& value,
+                                            const std::string& pointer) {
+  const MessageReader reader(ctx, value, pointer, {"key", "values", "notValues"});
+  if (!reader.ok()) {
+    return std::nullopt;
+  }
+  AuthzCondition condition;
+  if (reader.require("key")) {
+    condition.key = reader.string("key").value_or("");
+    if (std::string error = checkConditionKey(condition.key); !error.empty()) {
+      reader.error("key", std::move(error));
+    }
+  }
+  std::string (*check)(std::string_view) = nullptr;
+  if (condition.key == "source.ip" || condition.key == "remote.ip" ||
+      condition.key == "destination.ip") {
+    check = checkCidrOrIp;
+  } else if (condition.key == "destination.port") {
+    check = checkPortString;
+  }
+  condition.values = readValues(reader, "values", check);
+  condition.notValues = readValues(reader, "notValues", check);
+  if (condition.values.empty() && condition.notValues.empty() && reader.has("key")) {
+    reader.error("values", fmt::format("at least one of 'values' or 'notValues' must be set for "
+                                       "key '{}'",
+                                       condition.key));
+  }
+  return condition;
+}
+
+// `from: [{source: ...}]` and `to: [{operation: ...}]`: lists of one-field wrappers.
+template <class T, class F>
+std::vector<T> readWrapped(const MessageReader& rule, std::string_view field,
+                           std::string_view inner, F&& read) {
+  if (const nlohmann::json* raw = rule.raw(field);
+      raw != nullptr && raw->is_array() && raw->empty()) {
+    rule.error(field, fmt::format("'{}' must not be an empty list", field));
+  }
+  return rule.list(field,
+                   [&](ReadContext& ctx, const nlohmann::json& value,
+                       const std::string& pointer) -> std::optional<T> {
+                     const MessageReader reader(ctx, value, pointer, {inner});
+                     if (!reader.require(inner)) {
+                       return std::nullopt;
+                     }
+                     return reader.message(inner, read);
+                   });
+}
+
+std::optional<AuthzRule> readRule(ReadContext& ctx, const nlohmann::json& value,
+                                  const std::string& pointer) {
+  const MessageReader reader(ctx, value, pointer, {"from", "to", "when"});
+  if (!reader.ok()) {
+    return std::nullopt;
+  }
+  AuthzRule rule;
+  rule.from = readWrapped<AuthzSource>(reader, "from", "source", readSource);
+  rule.to = readWrapped<AuthzOperation>(reader, "to", "operation", readOperation);
+  rule.when = reader.list("when", readCondition);
+  return rule;
+}
+
+} // namespace
+
+std::optional<AuthorizationPolicy> parseAuthorizationPolicy(const ConfigObject& object,
+                                                            std::vector<Diagnostic>& out) {
+  ReadContext ctx(object, out);
+  AuthorizationPolicy policy;
+  policy.meta = readObjectMeta(ctx);
+  const MessageReader spec =
+      readSpec(ctx, {"selector", "targetRef", "targetRefs", "rules", "action", "provider"});
+  policy.targets = readPolicyTargets(spec);
+  policy.action = spec.enumeration<Action>("action", kActions).value_or(Action::kAllow);
+  if (std::optional<std::string> provider = spec.message(
+          "provider", [](ReadContext& inner, const nlohmann::json& json, const std::string& at) {
+            const MessageReader reader(inner, json, at, {"name"});
+            reader.require("name");
+            return reader.nonEmpty("name");
+          })) {
+    policy.provider = *provider;
+  }
+  if (policy.action == Action::kCustom && !spec.has("provider")) {
+    spec.error("action", "the CUSTOM action needs a provider");
+  } else if (policy.action != Action::kCustom && spec.has("provider")) {
+    spec.error("provider", "a provider can only be given with the CUSTOM action");
+  }
+  policy.rules = spec.list("rules", readRule);
+  if (ctx.failed()) {
+    return std::nullopt;
+  }
+  return policy;
+}
+
+} // namespace meshd::control::config
