@@ -1,0 +1,11 @@
+// Scaffolding: the cluster generator is being written (issue 5); until then it generates nothing.
+#include "control/translate/translator.h"
+
+namespace meshd::control::translate {
+
+std::vector<envoy::config::cluster::v3::Cluster> buildClusters(const model::MeshSnapshot&,
+                                                               const ProxyContext&) {
+  return {};
+}
+
+} // namespace meshd::control::translate

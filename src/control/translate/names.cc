@@ -1,0 +1,28 @@
+// Istio's resource names (names.h).
+#include "control/translate/names.h"
+
+#include "fmt/format.h"
+
+namespace meshd::control::translate {
+
+std::string outboundClusterName(uint32_t port, std::string_view subset, std::string_view host) {
+  return fmt::format("outbound|{}|{}|{}", port, subset, host);
+}
+
+std::string inboundClusterName(uint32_t port) {
+  return fmt::format("inbound|{}||", port);
+}
+
+std::string outboundRouteName(uint32_t port) {
+  return std::to_string(port);
+}
+
+std::string gatewayRouteName(uint32_t port) {
+  return fmt::format("http.{}", port);
+}
+
+std::string wildcardListenerName(uint32_t port) {
+  return fmt::format("0.0.0.0_{}", port);
+}
+
+} // namespace meshd::control::translate

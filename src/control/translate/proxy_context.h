@@ -1,0 +1,34 @@
+// Who a translation is for: the proxy's kind, namespace, labels and addresses, read from the xDS
+// Node it connected with (Istio's node id "<type>~<ip>~<pod>.<ns>~<ns>.svc.cluster.local" and
+// metadata NAMESPACE, LABELS, WORKLOAD_NAME, INSTANCE_IPS, SERVICE_ACCOUNT, GENERATOR — what
+// mesh-proxy's --proxy-type/--namespace/--label flags send).
+#pragma once
+
+#include <string>
+#include <vector>
+
+#include "control/config/common.h"
+#include "envoy/config/core/v3/base.pb.h"
+
+namespace meshd::control::translate {
+
+struct ProxyContext {
+  enum class Type {
+    kSidecar,       // node id "sidecar~..."
+    kRouter,        // node id "router~..." (a gateway)
+    kProxylessGrpc, // metadata GENERATOR: grpc (a gRPC client speaking xDS itself)
+  };
+  Type type = Type::kSidecar;
+  std::string id;
+  std::string ns = "default";
+  std::string workloadName;
+  std::string podName;
+  config::Labels labels;
+  std::vector<std::string> ips;
+  std::string serviceAccount = "default";
+
+  // Unknown or missing parts keep the defaults above (a bare node id is a sidecar in "default").
+  static ProxyContext fromNode(const envoy::config::core::v3::Node& node);
+};
+
+} // namespace meshd::control::translate

@@ -1,0 +1,42 @@
+// Tests for reading who a proxy is from its xDS Node.
+#include "control/translate/proxy_context.h"
+
+#include "gtest/gtest.h"
+
+namespace meshd::control::translate {
+namespace {
+
+TEST(ProxyContextTest, IstioNodeIdAndMetadata) {
+  envoy::config::core::v3::Node node;
+  node.set_id("router~10.0.0.9~gw-1.istio-system~istio-system.svc.cluster.local");
+  auto& fields = *node.mutable_metadata()->mutable_fields();
+  fields["WORKLOAD_NAME"].set_string_value("ingressgateway");
+  fields["INSTANCE_IPS"].set_string_value("10.0.0.9,fd00::9");
+  (*fields["LABELS"].mutable_struct_value()->mutable_fields())["istio"].set_string_value(
+      "ingressgateway");
+  const ProxyContext proxy = ProxyContext::fromNode(node);
+  EXPECT_EQ(proxy.type, ProxyContext::Type::kRouter);
+  EXPECT_EQ(proxy.ns, "istio-system");
+  EXPECT_EQ(proxy.podName, "gw-1");
+  EXPECT_EQ(proxy.workloadName, "ingressgateway");
+  EXPECT_EQ(proxy.ips, (std::vector<std::string>{"10.0.0.9", "fd00::9"}));
+  EXPECT_EQ(proxy.labels.at("istio"), "ingressgateway");
+  EXPECT_EQ(proxy.serviceAccount, "default");
+}
+
+TEST(ProxyContextTest, ProxylessGrpcAndBareIds) {
+  envoy::config::core::v3::Node grpc;
+  grpc.set_id("grpc-client");
+  (*grpc.mutable_metadata()->mutable_fields())["GENERATOR"].set_string_value("grpc");
+  (*grpc.mutable_metadata()->mutable_fields())["NAMESPACE"].set_string_value("team");
+  const ProxyContext client = ProxyContext::fromNode(grpc);
+  EXPECT_EQ(client.type, ProxyContext::Type::kProxylessGrpc);
+  EXPECT_EQ(client.ns, "team");
+  envoy::config::core::v3::Node bare;
+  bare.set_id("whatever");
+  EXPECT_EQ(ProxyContext::fromNode(bare).type, ProxyContext::Type::kSidecar);
+  EXPECT_EQ(ProxyContext::fromNode(bare).ns, "default");
+}
+
+} // namespace
+} // namespace meshd::control::translate
