@@ -196,6 +196,94 @@ buildCircuitBreakers(const envoy::config::cluster::v3::Cluster& cluster, const s
   return out;
 }
 
+absl::StatusOr<OutlierDetectionConfig>
+buildOutlierDetection(const envoy::config::cluster::v3::OutlierDetection& proto,
+                      const std::string& where) {
+  OutlierDetectionConfig out;
+  auto percent = [&](const google::protobuf::UInt32Value& value, const char* field,
+                     uint32_t& target) -> absl::Status {
+    if (value.value() > 100) {
+      return invalid(fmt::format("{}.{}", where, field), "must be at most 100");
+    }
+    target = value.value();
+    return absl::OkStatus();
+  };
+  auto duration = [&](const google::protobuf::Duration& value, const char* field,
+                      std::chrono::milliseconds& target) -> absl::Status {
+    target = toMillis(value);
+    if (target.count() <= 0) {
+      return invalid(fmt::format("{}.{}", where, field), "must be positive");
+    }
+    return absl::OkStatus();
+  };
+  if (proto.has_consecutive_5xx()) {
+    out.consecutive5xx = proto.consecutive_5xx().value();
+  }
+  if (proto.has_enforcing_consecutive_5xx()) {
+    RETURN_IF_ERROR(percent(proto.enforcing_consecutive_5xx(), "enforcing_consecutive_5xx",
+                            out.enforcingConsecutive5xx));
+  }
+  if (proto.has_consecutive_gateway_failure()) {
+    out.consecutiveGatewayFailure = proto.consecutive_gateway_failure().value();
+  }
+  if (proto.has_enforcing_consecutive_gateway_failure()) {
+    RETURN_IF_ERROR(percent(proto.enforcing_consecutive_gateway_failure(),
+                            "enforcing_consecutive_gateway_failure",
+                            out.enforcingConsecutiveGatewayFailure));
+  }
+  out.splitExternalLocalOriginErrors = proto.split_external_local_origin_errors();
+  if (proto.has_consecutive_local_origin_failure()) {
+    out.consecutiveLocalOriginFailure = proto.consecutive_local_origin_failure().value();
+  }
+  if (proto.has_enforcing_consecutive_local_origin_failure()) {
+    RETURN_IF_ERROR(percent(proto.enforcing_consecutive_local_origin_failure(),
+                            "enforcing_consecutive_local_origin_failure",
+                            out.enforcingConsecutiveLocalOriginFailure));
+  }
+  if (proto.has_interval()) {
+    RETURN_IF_ERROR(duration(proto.interval(), "interval", out.interval));
+  }
+  if (proto.has_base_ejection_time()) {
+    RETURN_IF_ERROR(
+        duration(proto.base_ejection_time(), "base_ejection_time", out.baseEjectionTime));
+  }
+  if (proto.has_max_ejection_time()) {
+    RETURN_IF_ERROR(duration(proto.max_ejection_time(), "max_ejection_time", out.maxEjectionTime));
+  }
+  if (proto.has_max_ejection_percent()) {
+    RETURN_IF_ERROR(
+        percent(proto.max_ejection_percent(), "max_ejection_percent", out.maxEjectionPercent));
+  }
+  if (proto.has_enforcing_success_rate()) {
+    RETURN_IF_ERROR(percent(proto.enforcing_success_rate(), "enforcing_success_rate",
+                            out.enforcingSuccessRate));
+  }
+  if (proto.has_success_rate_minimum_hosts()) {
+    out.successRateMinimumHosts = proto.success_rate_minimum_hosts().value();
+  }
+  if (proto.has_success_rate_request_volume()) {
+    out.successRateRequestVolume = proto.success_rate_request_volume().value();
+  }
+  if (proto.has_success_rate_stdev_factor()) {
+    out.successRateStdevFactor = proto.success_rate_stdev_factor().value();
+  }
+  if (proto.has_failure_percentage_threshold()) {
+    RETURN_IF_ERROR(percent(proto.failure_percentage_threshold(), "failure_percentage_threshold",
+                            out.failurePercentageThreshold));
+  }
+  if (proto.has_enforcing_failure_percentage()) {
+    RETURN_IF_ERROR(percent(proto.enforcing_failure_percentage(), "enforcing_failure_percentage",
+                            out.enforcingFailurePercentage));
+  }
+  if (proto.has_failure_percentage_minimum_hosts()) {
+    out.failurePercentageMinimumHosts = proto.failure_percentage_minimum_hosts().value();
+  }
+  if (proto.has_failure_percentage_request_volume()) {
+    out.failurePercentageRequestVolume = proto.failure_percentage_request_volume().value();
+  }
+  return out;
+}
+
 } // namespace
 
 absl::StatusOr<ClusterConfig> buildCluster(const envoy::config::cluster::v3::Cluster& cluster,
@@ -215,6 +303,17 @@ absl::StatusOr<ClusterConfig> buildCluster(const envoy::config::cluster::v3::Clu
     out.perConnectionBufferLimitBytes = cluster.per_connection_buffer_limit_bytes().value();
   }
   ASSIGN_OR_RETURN(out.circuitBreakers, buildCircuitBreakers(cluster, where));
+  if (cluster.has_outlier_detection()) {
+    ASSIGN_OR_RETURN(out.outlierDetection, buildOutlierDetection(cluster.outlier_detection(),
+                                                                 where + ".outlier_detection"));
+  }
+  if (cluster.common_lb_config().has_healthy_panic_threshold()) {
+    const double threshold = cluster.common_lb_config().healthy_panic_threshold().value();
+    if (threshold < 0 || threshold > 100) {
+      return invalid(where + ".common_lb_config.healthy_panic_threshold", "must be in [0, 100]");
+    }
+    out.healthyPanicThresholdPercent = static_cast<uint32_t>(threshold);
+  }
   using Cluster = envoy::config::cluster::v3::Cluster;
   switch (cluster.lb_policy()) {
   case Cluster::ROUND_ROBIN: out.lbPolicy = LbPolicy::kRoundRobin; break;

@@ -4,6 +4,7 @@
 
 #include <chrono>
 #include <cstdint>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -25,8 +26,12 @@ struct HostConfig {
   // EDS health_status: UNHEALTHY, DRAINING and TIMEOUT hosts take no traffic unless their
   // priority level is in panic.
   bool healthy = true;
+  // Ejected by outlier detection (set when the runtime is built, from the cluster's detector):
+  // like an unhealthy host, it takes no traffic unless its priority level is in panic.
+  bool ejected = false;
 
   bool operator==(const HostConfig&) const = default;
+  bool usable() const { return healthy && !ejected; }
 };
 
 // A STRICT_DNS endpoint before resolution: every address the name resolves to becomes a host
@@ -50,6 +55,33 @@ struct CircuitBreakerThresholds {
   uint32_t maxRetries = 3;
   bool trackRemaining = false; // the circuit_breakers.default.remaining_* gauges
   bool operator==(const CircuitBreakerThresholds&) const = default;
+};
+
+// Envoy's OutlierDetection (the fields mesh-proxy honours), with Envoy's defaults.
+struct OutlierDetectionConfig {
+  uint32_t consecutive5xx = 5;
+  uint32_t enforcingConsecutive5xx = 100; // percent of detections that eject
+  uint32_t consecutiveGatewayFailure = 5;
+  uint32_t enforcingConsecutiveGatewayFailure = 0;
+  bool splitExternalLocalOriginErrors = false;
+  uint32_t consecutiveLocalOriginFailure = 5;
+  uint32_t enforcingConsecutiveLocalOriginFailure = 100;
+  std::chrono::milliseconds interval{10000};
+  std::chrono::milliseconds baseEjectionTime{30000};
+  std::chrono::milliseconds maxEjectionTime{300000};
+  uint32_t maxEjectionPercent = 10;
+  // Success rate: hosts with at least `successRateRequestVolume` requests in an interval, when at
+  // least `successRateMinimumHosts` have, are ejected below mean - stdev * factor / 1000.
+  uint32_t enforcingSuccessRate = 100;
+  uint32_t successRateMinimumHosts = 5;
+  uint32_t successRateRequestVolume = 100;
+  uint32_t successRateStdevFactor = 1900;
+  // Failure percentage: hosts failing at least this percent of their requests.
+  uint32_t failurePercentageThreshold = 85;
+  uint32_t enforcingFailurePercentage = 0;
+  uint32_t failurePercentageMinimumHosts = 5;
+  uint32_t failurePercentageRequestVolume = 50;
+  bool operator==(const OutlierDetectionConfig&) const = default;
 };
 
 struct ClusterConfig {
@@ -81,6 +113,10 @@ struct ClusterConfig {
   std::string edsServiceName;
   std::string edsPath; // empty: over ADS (eds_config: { ads: {} })
   CircuitBreakerThresholds circuitBreakers;
+  std::optional<OutlierDetectionConfig> outlierDetection;
+  // common_lb_config.healthy_panic_threshold: below this percent of usable hosts a priority level
+  // uses all its hosts (Envoy's default 50; 0 disables panic).
+  uint32_t healthyPanicThresholdPercent = 50;
 };
 
 // Validates one Cluster; errors name the field under `where` (e.g. "static_resources.clusters[0]").

@@ -248,6 +248,12 @@ void UpstreamRequest::startRetry() {
 }
 
 void UpstreamRequest::fail(Failure failure) {
+  using Outcome = upstream::OutlierDetector::Outcome;
+  if (failure == Failure::kProtocol) {
+    cluster_->reportOutcome(host_.index, Outcome::kGatewayError);
+  } else if (failure != Failure::kOverflow) {
+    cluster_->reportOutcome(host_.index, Outcome::kLocalOriginFailure);
+  }
   endAttempt(false);
   if (retryAllowed(failure) && reserveRetry()) {
     startRetry();
@@ -280,6 +286,11 @@ void UpstreamRequest::fail(Failure failure) {
 
 void UpstreamRequest::onResponseHead(http::HeaderMap&& headers, bool end_stream) {
   const int status = headers.status();
+  using Outcome = upstream::OutlierDetector::Outcome;
+  cluster_->reportOutcome(host_.index, status == 502 || status == 503 || status == 504
+                                           ? Outcome::kGatewayError
+                                       : status >= 500 ? Outcome::kServerError
+                                                       : Outcome::kSuccess);
   if (status >= 100 && status < 600) {
     cluster_->stats().rqByClass[static_cast<size_t>(status / 100 - 1)].inc();
   }

@@ -211,8 +211,10 @@ void ProxyServer::registerAdminEndpoints() {
             fmt::format("{}::{}:{}", name, host.address.address().to_string(), host.address.port());
         // Envoy's spelling: "healthy", or the flag that makes the host unhealthy.
         out += fmt::format("{}::health_flags::{}\n{}::weight::{}\n{}::priority::{}\n", id,
-                           host.healthy ? "healthy" : "/failed_eds_health", id, host.weight, id,
-                           host.priority);
+                           host.usable()  ? "healthy"
+                           : host.healthy ? "/failed_outlier_check"
+                                          : "/failed_eds_health",
+                           id, host.weight, id, host.priority);
         if (!host.hostname.empty()) {
           out += fmt::format("{}::hostname::{}\n", id, host.hostname);
         }

@@ -65,6 +65,13 @@ void trackConnection(network::ConnectionTracker& tracker, const Runtime& runtime
 ProxyServer::ProxyServer(ServerOptions options)
     : options_(std::move(options)), store_(options_.concurrency + 1),
       workers_("worker_", options_.concurrency), runtime_(main_, workers_), admin_(main_) {
+  outlierDetectors_ = [this](const std::string& cluster,
+                             const config::OutlierDetectionConfig& config) {
+    return upstream::OutlierDetector::create(
+        main_, [this](std::function<void()> task) { main_.post(std::move(task)); },
+        core::RealTimeSource::instance(), mainRandom_, store_, cluster, config,
+        [this] { outlierEjectionsChanged(); });
+  };
   for (uint32_t i = 0; i < options_.concurrency; ++i) {
     workerStates_.push_back(std::make_unique<WorkerState>(workers_.loop(i)));
   }
@@ -112,7 +119,7 @@ absl::Status ProxyServer::start() {
     return status;
   }
   const std::shared_ptr<const Runtime> runtime =
-      Runtime::build(std::move(*config), boundEndpoints_, store_);
+      Runtime::build(std::move(*config), boundEndpoints_, store_, nullptr, &outlierDetectors_);
 
   workers_.start([this](uint32_t) { store_.bindCurrentThread(); });
   runtime_.publish(runtime);
@@ -243,6 +250,17 @@ void ProxyServer::updateClusterHosts(const std::string& cluster,
   });
 }
 
+void ProxyServer::outlierEjectionsChanged() {
+  if (outlierRebuildPending_) {
+    return;
+  }
+  outlierRebuildPending_ = true;
+  main_.post([this] {
+    outlierRebuildPending_ = false;
+    publishConfig([](config::ProxyConfig&) {}); // the detectors' ejections are applied in build
+  });
+}
+
 void ProxyServer::publishConfig(const std::function<void(config::ProxyConfig&)>& change) {
   // A new runtime from the current config and the change; requests already routed keep the old
   // one.
@@ -255,7 +273,8 @@ void ProxyServer::publishConfig(const std::function<void(config::ProxyConfig&)>&
       removed.push_back(name);
     }
   }
-  runtime_.publish(Runtime::build(std::move(config), boundEndpoints_, store_, current.get()));
+  runtime_.publish(Runtime::build(std::move(config), boundEndpoints_, store_, current.get(),
+                                  &outlierDetectors_));
   // A removed cluster's pooled connections go too (requests still using it finish first).
   if (!removed.empty()) {
     const uint64_t watermark = upstream::Cluster::idWatermark();

@@ -95,6 +95,8 @@ private:
   // Publishes a runtime built from the current config with `change` applied.
   void publishConfig(const std::function<void(config::ProxyConfig&)>& change);
   void updateClusterHosts(const std::string& cluster, std::vector<config::HostConfig> hosts);
+  // An outlier detector ejected or brought back a host: rebuild the runtime on the next turn.
+  void outlierEjectionsChanged();
   void registerAdminEndpoints();
   // /config_dump: the clusters, endpoints and routes held from ADS, with versions.
   void addDynamicConfig(envoy::admin::v3::ConfigDump& dump) const;
@@ -110,6 +112,11 @@ private:
   std::vector<std::unique_ptr<WorkerState>> workerStates_;
   core::WorkerPool workers_;
   core::SnapshotSlot<Runtime> runtime_;
+  // Outlier detectors are made on the main thread; an ejection rebuilds the runtime (once for
+  // all ejections of a loop turn).
+  core::DefaultRandomGenerator mainRandom_;
+  Runtime::OutlierDetectorFactory outlierDetectors_;
+  bool outlierRebuildPending_ = false;
   std::vector<BoundListener> boundListeners_;
   std::map<std::string, boost::asio::ip::tcp::endpoint> boundEndpoints_; // by listener name
   core::AdminHttpServer admin_;

@@ -105,19 +105,33 @@ const config::ListenerConfig* Runtime::listener(const std::string& name) const {
 std::shared_ptr<const Runtime>
 Runtime::build(config::ProxyConfig config,
                const std::map<std::string, boost::asio::ip::tcp::endpoint>& bound_listeners,
-               stats::Store& store, const Runtime* previous) {
+               stats::Store& store, const Runtime* previous,
+               const OutlierDetectorFactory* outliers) {
   auto runtime = std::make_shared<Runtime>();
   runtime->generation = previous != nullptr ? previous->generation + 1 : 1;
-  for (const auto& [name, cluster] : config.clusters) {
-    // A cluster that stays keeps its circuit-breaker counts.
-    std::shared_ptr<upstream::ResourceManager> resources;
-    if (previous != nullptr) {
-      if (const auto old = previous->clusters.find(name); old != previous->clusters.end()) {
-        resources = old->second->sharedResources();
+  for (auto& [name, cluster] : config.clusters) {
+    // A cluster that stays keeps its circuit-breaker counts, and its outlier detector while that
+    // config stays the same.
+    upstream::Cluster::Shared shared;
+    const auto old =
+        previous != nullptr ? previous->clusters.find(name) : decltype(previous->clusters.end()){};
+    if (previous != nullptr && old != previous->clusters.end()) {
+      shared.resources = old->second->sharedResources();
+      if (old->second->outlierDetector() != nullptr && cluster.outlierDetection &&
+          old->second->outlierDetector()->config() == *cluster.outlierDetection) {
+        shared.outlierDetector = old->second->sharedOutlierDetector();
       }
     }
-    runtime->clusters.emplace(
-        name, std::make_shared<const upstream::Cluster>(cluster, store, std::move(resources)));
+    if (!shared.outlierDetector && cluster.outlierDetection && outliers != nullptr) {
+      shared.outlierDetector = (*outliers)(name, *cluster.outlierDetection);
+    }
+    if (shared.outlierDetector) {
+      for (auto& host : cluster.hosts) {
+        host.ejected = shared.outlierDetector->ejected(host.address);
+      }
+    }
+    runtime->clusters.emplace(name,
+                              std::make_shared<const upstream::Cluster>(cluster, store, shared));
   }
   // Chain stats are keyed by the chains' addresses inside the runtime's own copy of the config.
   runtime->config = std::move(config);

@@ -74,12 +74,19 @@ struct Runtime {
 
   const config::ListenerConfig* listener(const std::string& name) const;
 
+  // Makes the outlier detector of a cluster whose outlier_detection is new (main thread).
+  using OutlierDetectorFactory = std::function<std::shared_ptr<upstream::OutlierDetector>(
+      const std::string& cluster, const config::OutlierDetectionConfig& config)>;
+
   // `previous` (the runtime being replaced, if any) hands over what must outlive a rebuild: the
-  // connection_limit counters of chains whose limit did not change.
+  // connection_limit counters of chains whose limit did not change, the clusters' circuit
+  // breakers and outlier detectors. Hosts the detectors have ejected are marked in the copy of the
+  // config the runtime keeps. Without `outliers`, outlier_detection has no effect.
   static std::shared_ptr<const Runtime>
   build(config::ProxyConfig config,
         const std::map<std::string, boost::asio::ip::tcp::endpoint>& bound_listeners,
-        stats::Store& store, const Runtime* previous = nullptr);
+        stats::Store& store, const Runtime* previous = nullptr,
+        const OutlierDetectorFactory* outliers = nullptr);
 };
 
 } // namespace meshd::proxy::server

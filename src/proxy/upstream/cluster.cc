@@ -52,10 +52,13 @@ ClusterStats ClusterStats::create(stats::Store& store, const std::string& cluste
   return out;
 }
 
-Cluster::Cluster(config::ClusterConfig config, stats::Store& store,
-                 std::shared_ptr<ResourceManager> resources)
+Cluster::Cluster(config::ClusterConfig config, stats::Store& store, Shared shared)
     : config_(std::move(config)), stats_(ClusterStats::create(store, config_.name)),
-      selection_(config_), id_(nextId()), resources_(std::move(resources)) {
+      selection_(config_), id_(nextId()), resources_(std::move(shared.resources)),
+      outlierDetector_(std::move(shared.outlierDetector)) {
+  if (outlierDetector_) {
+    outlierHosts_ = outlierDetector_->hostsFor(config_.hosts);
+  }
   if (resources_) {
     resources_->setThresholds(config_.circuitBreakers);
   } else {

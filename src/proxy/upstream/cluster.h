@@ -13,6 +13,7 @@
 #include "core/stats/store.h"
 #include "proxy/config/proxy_config.h"
 #include "proxy/upstream/load_balancer.h"
+#include "proxy/upstream/outlier_detector.h"
 #include "proxy/upstream/resource_manager.h"
 
 namespace meshd::proxy::upstream {
@@ -45,10 +46,13 @@ struct ClusterStats {
 
 class Cluster {
 public:
-  // `resources`: the circuit breakers of the cluster's previous version (their counts carry on
-  // with the new thresholds); null for a new cluster.
-  Cluster(config::ClusterConfig config, stats::Store& store,
-          std::shared_ptr<ResourceManager> resources = nullptr);
+  // What a cluster inherits from its previous version: the circuit breakers (their counts carry
+  // on with the new thresholds) and the outlier detector. Null members: made new / none.
+  struct Shared {
+    std::shared_ptr<ResourceManager> resources;
+    std::shared_ptr<OutlierDetector> outlierDetector;
+  };
+  Cluster(config::ClusterConfig config, stats::Store& store, Shared shared = {});
 
   // Unique per Cluster object: a cluster rebuilt with new hosts under the same name gets a new
   // id, so per-worker state keyed by name knows to start over.
@@ -63,6 +67,14 @@ public:
   // Mutable through a const cluster: the counts are atomics shared by every worker.
   ResourceManager& resources() const { return *resources_; }
   const std::shared_ptr<ResourceManager>& sharedResources() const { return resources_; }
+  // Outlier detection (null without outlier_detection): report outcomes for config().hosts[i].
+  OutlierDetector* outlierDetector() const { return outlierDetector_.get(); }
+  const std::shared_ptr<OutlierDetector>& sharedOutlierDetector() const { return outlierDetector_; }
+  void reportOutcome(size_t host, OutlierDetector::Outcome outcome) const {
+    if (outlierDetector_ && host < outlierHosts_.size()) {
+      outlierDetector_->report(outlierHosts_[host], config_.hosts[host].address, outcome);
+    }
+  }
 
 private:
   config::ClusterConfig config_;
@@ -70,6 +82,8 @@ private:
   HostSelection selection_;
   uint64_t id_;
   std::shared_ptr<ResourceManager> resources_;
+  std::shared_ptr<OutlierDetector> outlierDetector_;
+  std::vector<std::shared_ptr<OutlierDetector::Host>> outlierHosts_; // by config_.hosts index
 
   static uint64_t nextId();
 };

@@ -26,10 +26,9 @@ uint64_t hash64(std::string_view data, uint64_t seed) {
 
 namespace {
 
-// Envoy's defaults: a level with 1/1.4 of its hosts healthy still takes all its traffic; below
-// half healthy it is in panic and uses all its hosts.
+// Envoy's default: a level with 1/1.4 of its hosts healthy still takes all its traffic. Below the
+// cluster's healthy_panic_threshold (default half) it is in panic and uses all its hosts.
 constexpr uint32_t kOverprovisioningPercent = 140;
-constexpr uint32_t kPanicThresholdPercent = 50;
 
 } // namespace
 
@@ -38,14 +37,14 @@ PriorityLevel::PriorityLevel(const config::ClusterConfig& config,
   priority_ = config.hosts[members.front()].priority;
   size_t healthy = 0;
   for (const size_t i : members) {
-    healthy += config.hosts[i].healthy ? 1 : 0;
+    healthy += config.hosts[i].usable() ? 1 : 0;
   }
   health_ = static_cast<uint32_t>(
       std::min<uint64_t>(100, kOverprovisioningPercent * healthy / members.size()));
-  panic_ = healthy * 100 < kPanicThresholdPercent * members.size();
+  panic_ = healthy * 100 < config.healthyPanicThresholdPercent * members.size();
   for (const size_t i : members) {
     const auto& host = config.hosts[i];
-    if (!host.healthy && !panic_) {
+    if (!host.usable() && !panic_) {
       continue;
     }
     // With locality weights, a host's share is its locality's weight split among its hosts.

@@ -108,21 +108,23 @@ void TcpProxySession::connect() {
   }
   cluster_->stats().cxTotal.inc();
   connectTimer_->enable(cluster_->config().connectTimeout);
-  upstream_.async_connect(endpoint->address,
-                          [self = shared_from_this()](const boost::system::error_code& error) {
-                            self->connectTimer_->disable();
-                            if (self->closed_) {
-                              return;
-                            }
-                            if (error) {
-                              self->cluster_->stats().cxConnectFail.inc();
-                              MESHD_LOG(logger(), debug, "connect to cluster {} failed: {}",
-                                        self->cluster_->name(), error.message());
-                              self->close();
-                              return;
-                            }
-                            self->onConnected();
-                          });
+  upstream_.async_connect(endpoint->address, [self = shared_from_this(), host = endpoint->index](
+                                                 const boost::system::error_code& error) {
+    self->connectTimer_->disable();
+    if (self->closed_) {
+      return;
+    }
+    using Outcome = upstream::OutlierDetector::Outcome;
+    self->cluster_->reportOutcome(host, error ? Outcome::kLocalOriginFailure : Outcome::kSuccess);
+    if (error) {
+      self->cluster_->stats().cxConnectFail.inc();
+      MESHD_LOG(logger(), debug, "connect to cluster {} failed: {}", self->cluster_->name(),
+                error.message());
+      self->close();
+      return;
+    }
+    self->onConnected();
+  });
 }
 
 void TcpProxySession::onConnected() {
