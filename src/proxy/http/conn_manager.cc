@@ -487,6 +487,9 @@ void HttpConnectionManager::forward(const router::RouteAction& action, bool end_
     end_stream = false; // the tunnel, if accepted, carries more bytes
   }
   options.retry = action.retryPolicy;
+  if (!action.mirrors.empty() && stream.upgrade.empty()) {
+    startShadows(action, upstreamHeaders, end_stream, options);
+  }
   stream.upstream = std::make_unique<router::UpstreamRequest>(
       context_.loop, context_.pool, context_.balancers, context_.random, stream.cluster, *endpoint,
       std::move(pickHost), std::move(upstreamHeaders), end_stream, options, *this);
@@ -499,7 +502,29 @@ void HttpConnectionManager::forward(const router::RouteAction& action, bool end_
   stream.upstream->start();
 }
 
+void HttpConnectionManager::startShadows(const router::RouteAction& action,
+                                         const HeaderMap& headers, bool end_stream,
+                                         const router::UpstreamRequest::Options& options) {
+  const auto& clusters = context_.runtimes.onWorker()->clusters;
+  for (const auto& mirror : action.mirrors) {
+    if (context_.random.uniform(1000000) >= mirror.perMillion) {
+      continue;
+    }
+    const auto cluster = clusters.find(mirror.cluster);
+    if (cluster == clusters.end()) {
+      continue; // as Envoy: a mirror to a cluster that does not exist is skipped
+    }
+    stream_->shadows.push_back(
+        context_.shadows.start(cluster->second, headers, end_stream, options));
+  }
+}
+
 void HttpConnectionManager::onBody(std::string_view data) {
+  for (const auto& weak : stream_ ? stream_->shadows : decltype(stream_->shadows){}) {
+    if (const auto shadow = weak.lock()) {
+      shadow->sendBody(data, false);
+    }
+  }
   if (!stream_ || !stream_->upstream) {
     return; // answered locally: the body is read and dropped
   }
@@ -516,6 +541,11 @@ void HttpConnectionManager::onComplete() {
   stream_->requestComplete = true;
   if (!stream_->upgrade.empty()) {
     return; // the request head was all; tunnel bytes may follow
+  }
+  for (const auto& weak : stream_->shadows) {
+    if (const auto shadow = weak.lock()) {
+      shadow->sendBody("", true);
+    }
   }
   if (stream_->upstream) {
     stream_->upstream->sendBody("", true);

@@ -20,6 +20,7 @@
 #include "proxy/network/connection_info.h"
 #include "proxy/network/connection_tracker.h"
 #include "proxy/network/stream_socket.h"
+#include "proxy/router/shadow_request.h"
 #include "proxy/router/upstream_request.h"
 #include "proxy/server/runtime.h"
 #include "proxy/upstream/cluster.h"
@@ -36,6 +37,7 @@ struct WorkerContext {
   upstream::WorkerLoadBalancers& balancers;
   upstream::HttpPool& pool;
   core::RandomGenerator& random;
+  router::ShadowRequests& shadows; // mirrored requests in flight on this worker
 };
 
 class HttpConnectionManager : public network::StreamSocket::Handler,
@@ -83,6 +85,7 @@ private:
     const router::WeightedCluster* weightedCluster = nullptr;
     std::unique_ptr<router::UpstreamRequest> upstream;
     std::unique_ptr<core::Timer> faultDelay; // an injected delay (fault filter) under way
+    std::vector<std::weak_ptr<router::ShadowRequest>> shadows; // fed the request body
   };
 
   // StreamSocket::Handler
@@ -114,6 +117,9 @@ private:
   // The fault filter (filters/http/fault): the route's own config, else the chain's.
   const filters::FaultConfig* faultConfig() const;
   void injectFault(const filters::FaultDecision& fault, bool end_stream);
+  // request_mirror_policies: copies of the request (headers as sent upstream) to the mirrors.
+  void startShadows(const router::RouteAction& action, const HeaderMap& headers, bool end_stream,
+                    const router::UpstreamRequest::Options& options);
   void abortForFault(const filters::FaultDecision& fault);
   std::optional<config::Endpoint> originalDestination(const upstream::Cluster& cluster,
                                                       const HeaderMap& request) const;

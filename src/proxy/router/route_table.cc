@@ -253,6 +253,24 @@ absl::Status buildAction(const envoy::config::route::v3::Route& proto, Route& ro
       ASSIGN_OR_RETURN(out.retryPolicy,
                        buildRetryPolicy(a.retry_policy(), where + ".route.retry_policy"));
     }
+    for (int m = 0; m < a.request_mirror_policies_size(); ++m) {
+      const auto& policy = a.request_mirror_policies(m);
+      const std::string at = fmt::format("{}.route.request_mirror_policies[{}]", where, m);
+      if (policy.cluster().empty()) {
+        return invalid(at + ".cluster", "is required");
+      }
+      RouteAction::Mirror mirror{policy.cluster()};
+      if (policy.has_runtime_fraction()) {
+        const auto& fraction = policy.runtime_fraction().default_value();
+        const uint64_t scale =
+            fraction.denominator() == envoy::type::v3::FractionalPercent::HUNDRED        ? 10000
+            : fraction.denominator() == envoy::type::v3::FractionalPercent::TEN_THOUSAND ? 100
+                                                                                         : 1;
+        mirror.perMillion =
+            static_cast<uint32_t>(std::min<uint64_t>(fraction.numerator() * scale, 1000000));
+      }
+      out.mirrors.push_back(std::move(mirror));
+    }
     for (int h = 0; h < a.hash_policy_size(); ++h) {
       const auto& policy = a.hash_policy(h);
       HashPolicy hash;

@@ -132,6 +132,13 @@ struct RouteAction {
   std::optional<std::chrono::milliseconds> idleTimeout;
   std::vector<HashPolicy> hashPolicies;
   std::optional<RetryPolicy> retryPolicy;
+  // request_mirror_policies: copies of the request to these clusters, each for a share (per
+  // million) of requests.
+  struct Mirror {
+    std::string cluster;
+    uint32_t perMillion = 1000000;
+  };
+  std::vector<Mirror> mirrors;
 
   // The request's hash under hashPolicies (combined in order, stopping after a terminal policy
   // that produced a value); nullopt when no policy applies.

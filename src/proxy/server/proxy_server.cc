@@ -327,7 +327,8 @@ void ProxyServer::onAccept(uint32_t worker, core::EventLoop& loop, const std::st
     WorkerState& state = *workerStates_[worker];
     if (chain->http) {
       auto connection = std::make_shared<http::HttpConnectionManager>(
-          http::WorkerContext{loop, runtime_, state.balancers, state.pool, state.random},
+          http::WorkerContext{loop, runtime_, state.balancers, state.pool, state.random,
+                              state.shadows},
           std::move(accepted), runtime, *listener, *chain, inspected);
       trackConnection(state.connections, *runtime, *listener, connection);
       connection->start();

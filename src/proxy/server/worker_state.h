@@ -9,6 +9,7 @@
 #include "core/random.h"
 #include "proxy/network/connection_tracker.h"
 #include "proxy/network/listener.h"
+#include "proxy/router/shadow_request.h"
 #include "proxy/server/proxy_server.h"
 #include "proxy/upstream/http_pool.h"
 #include "proxy/upstream/load_balancer.h"
@@ -16,10 +17,12 @@
 namespace meshd::proxy::server {
 
 struct ProxyServer::WorkerState {
-  explicit WorkerState(core::EventLoop& loop) : balancers(random), pool(loop) {}
+  explicit WorkerState(core::EventLoop& loop)
+      : balancers(random), pool(loop), shadows(loop, pool, balancers, random) {}
   core::DefaultRandomGenerator random;
   upstream::WorkerLoadBalancers balancers;
   upstream::HttpPool pool;
+  router::ShadowRequests shadows; // before the pool goes: they hold its connections
   std::map<std::string, std::unique_ptr<network::WorkerAcceptor>> acceptors; // by listener
   network::ConnectionTracker connections;
 };
