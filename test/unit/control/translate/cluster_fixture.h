@@ -81,6 +81,16 @@ inline std::string toJson(const google::protobuf::Message& message) {
   return out;
 }
 
+// httpbin.org as a DNS ServiceEntry (a STRICT_DNS cluster).
+inline const std::string kHttpbinDnsEntry = R"(apiVersion: networking.istio.io/v1
+kind: ServiceEntry
+metadata: {name: httpbin}
+spec:
+  hosts: [httpbin.org]
+  ports: [{number: 80, name: http, protocol: HTTP}]
+  resolution: DNS
+)";
+
 inline constexpr std::string_view kReviews = "reviews.bookinfo.svc.cluster.local";
 inline constexpr std::string_view kDetails = "details.bookinfo.svc.cluster.local";
 inline constexpr std::string_view kRatings = "ratings.bookinfo.svc.cluster.local";

@@ -325,14 +325,7 @@ TEST(ClusterGeneratorTest, ExplicitTlsModes) {
 }
 
 TEST(ClusterGeneratorTest, DnsAndPassthroughServices) {
-  const std::string entries = R"(apiVersion: networking.istio.io/v1
-kind: ServiceEntry
-metadata: {name: httpbin}
-spec:
-  hosts: [httpbin.org]
-  ports: [{number: 80, name: http, protocol: HTTP}]
-  resolution: DNS
----
+  const std::string entries = kHttpbinDnsEntry + R"(---
 apiVersion: networking.istio.io/v1
 kind: ServiceEntry
 metadata: {name: round-robin}

@@ -93,14 +93,7 @@ TEST(EndpointGeneratorTest, HealthLocalityAndWeight) {
 }
 
 TEST(EndpointGeneratorTest, NonEdsClustersHaveNoAssignment) {
-  const auto snapshot = bookinfoSnapshot(R"(apiVersion: networking.istio.io/v1
-kind: ServiceEntry
-metadata: {name: httpbin}
-spec:
-  hosts: [httpbin.org]
-  ports: [{number: 80, name: http, protocol: HTTP}]
-  resolution: DNS
-)");
+  const auto snapshot = bookinfoSnapshot(kHttpbinDnsEntry);
   const auto assignments = endpointsFor(*snapshot, sidecarOf("productpage"));
   EXPECT_EQ(findAssignment(assignments, outboundClusterName(80, "", "httpbin.org")), nullptr);
   EXPECT_EQ(assignments.size(), 4u);
