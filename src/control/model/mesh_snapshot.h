@@ -5,6 +5,7 @@
 // reader is lock-free. An endpoint-only change derives a new snapshot that shares the config.
 #pragma once
 
+#include <chrono>
 #include <cstdint>
 #include <memory>
 #include <string>
@@ -36,6 +37,10 @@ struct MeshConfig {
   OutboundTrafficPolicy outboundTrafficPolicy = OutboundTrafficPolicy::kAllowAny;
   uint32_t inboundListenerPort = 15006;
   uint32_t outboundListenerPort = 15001;
+  std::chrono::milliseconds connectTimeout{10000}; // clusters' connect_timeout
+  std::chrono::milliseconds dnsRefreshRate{60000}; // DNS-resolved ServiceEntry clusters
+  // Auto-mTLS: ISTIO_MUTUAL to endpoints with a sidecar when no DestinationRule sets `tls`.
+  bool enableAutoMtls = true;
 };
 
 // A typed config object with the metadata every lookup needs.

@@ -1,12 +1,86 @@
-// Scaffolding: the endpoint generator is being written (issue 5); until then it generates nothing.
+// The endpoint generator (translator.h, docs/translation.md "Clusters and endpoints"): one
+// ClusterLoadAssignment per EDS cluster, named by its service_name, with the registry's
+// endpoints of the cluster's service port narrowed to its DestinationRule subset.
+#include <algorithm>
+
+#include "absl/strings/numbers.h"
+#include "absl/strings/str_split.h"
+#include "control/translate/cluster_support.h"
 #include "control/translate/translator.h"
 
 namespace meshd::control::translate {
+namespace {
 
-std::vector<envoy::config::endpoint::v3::ClusterLoadAssignment>
-buildEndpoints(const model::MeshSnapshot&, const ProxyContext&,
-               const std::vector<envoy::config::cluster::v3::Cluster>&) {
-  return {};
+using envoy::config::cluster::v3::Cluster;
+using envoy::config::endpoint::v3::ClusterLoadAssignment;
+
+// "outbound|9080|v1|reviews.default.svc.cluster.local" → port, subset, host.
+struct OutboundKey {
+  uint32_t port = 0;
+  std::string subset;
+  std::string host;
+};
+
+std::optional<OutboundKey> parseOutboundName(std::string_view name) {
+  const std::vector<std::string> parts =
+      absl::StrSplit(absl::string_view(name.data(), name.size()), absl::MaxSplits('|', 3));
+  OutboundKey key;
+  if (parts.size() != 4 || parts[0] != "outbound" || !absl::SimpleAtoi(parts[1], &key.port)) {
+    return std::nullopt;
+  }
+  key.subset = parts[2];
+  key.host = parts[3];
+  return key;
+}
+
+std::optional<ClusterLoadAssignment> assignmentFor(const model::MeshSnapshot& snapshot,
+                                                   const ProxyContext& proxy,
+                                                   const Cluster& cluster) {
+  const std::string& name = cluster.eds_cluster_config().service_name().empty()
+                                ? cluster.name()
+                                : cluster.eds_cluster_config().service_name();
+  const auto key = parseOutboundName(name);
+  const registry::Service* service = key ? snapshot.registry().service(key->host) : nullptr;
+  if (service == nullptr) {
+    return std::nullopt;
+  }
+  const config::Labels* labels = nullptr;
+  if (!key->subset.empty()) {
+    const config::Subset* subset =
+        findSubset(destinationRuleFor(snapshot, proxy, *service), key->subset);
+    if (subset == nullptr) {
+      return std::nullopt; // the cluster came from another snapshot
+    }
+    labels = &subset->labels;
+  }
+  ClusterLoadAssignment out;
+  out.set_cluster_name(name);
+  // The tlsMode metadata matters only to a cluster that matches on it (auto-mTLS).
+  const bool tlsMode = !cluster.transport_socket_matches().empty();
+  for (auto& group : localityLbEndpoints(
+           snapshot.registry().endpoints(service->hostname, key->port), labels, tlsMode)) {
+    *out.add_endpoints() = std::move(group);
+  }
+  return out;
+}
+
+} // namespace
+
+std::vector<ClusterLoadAssignment> buildEndpoints(const model::MeshSnapshot& snapshot,
+                                                  const ProxyContext& proxy,
+                                                  const std::vector<Cluster>& clusters) {
+  std::vector<ClusterLoadAssignment> out;
+  for (const Cluster& cluster : clusters) {
+    if (cluster.type() != Cluster::EDS) {
+      continue;
+    }
+    if (auto assignment = assignmentFor(snapshot, proxy, cluster)) {
+      out.push_back(std::move(*assignment));
+    }
+  }
+  std::sort(out.begin(), out.end(),
+            [](const auto& a, const auto& b) { return a.cluster_name() < b.cluster_name(); });
+  return out;
 }
 
 } // namespace meshd::control::translate
