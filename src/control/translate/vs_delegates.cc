@@ -72,6 +72,11 @@ bool hasConflict(const HttpMatchRequest& root, const HttpMatchRequest& leaf) {
   return false;
 }
 
+// Istio names a merged match or route "root-delegate" (or whichever of the two is set).
+std::string joinNames(const std::string& root, const std::string& leaf) {
+  return root.empty() ? leaf : leaf.empty() ? root : root + "-" + leaf;
+}
+
 template <class T>
 void fillFrom(T& out, const T& root) {
   if (!out) {
@@ -81,9 +86,7 @@ void fillFrom(T& out, const T& root) {
 
 HttpMatchRequest mergeMatch(const HttpMatchRequest& root, const HttpMatchRequest& leaf) {
   HttpMatchRequest out = leaf;
-  out.name = root.name.empty()   ? leaf.name
-             : leaf.name.empty() ? root.name
-                                 : root.name + "-" + leaf.name;
+  out.name = joinNames(root.name, leaf.name);
   fillFrom(out.uri, root.uri);
   fillFrom(out.scheme, root.scheme);
   fillFrom(out.method, root.method);
@@ -121,9 +124,7 @@ std::optional<config::HttpRoute> mergeRoute(const config::HttpRoute& root, confi
     }
     leaf.match = std::move(merged);
   }
-  leaf.name = leaf.name.empty()   ? root.name
-              : root.name.empty() ? leaf.name
-                                  : root.name + "-" + leaf.name;
+  leaf.name = joinNames(root.name, leaf.name);
   fillFrom(leaf.rewrite, root.rewrite);
   fillFrom(leaf.timeout, root.timeout);
   fillFrom(leaf.retries, root.retries);
