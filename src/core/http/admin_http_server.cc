@@ -12,8 +12,6 @@
 namespace meshd::core {
 namespace {
 
-constexpr size_t kMaxRequestBytes = 1 << 20;
-
 int hexValue(char c) {
   if (c >= '0' && c <= '9') {
     return c - '0';
@@ -46,10 +44,13 @@ std::string percentDecode(std::string_view text) {
 const char* reasonPhrase(int status) {
   switch (status) {
   case 200: return "OK";
+  case 201: return "Created";
   case 400: return "Bad Request";
   case 404: return "Not Found";
   case 405: return "Method Not Allowed";
+  case 409: return "Conflict";
   case 413: return "Payload Too Large";
+  case 422: return "Unprocessable Entity";
   case 500: return "Internal Server Error";
   case 503: return "Service Unavailable";
   default: return "Unknown";
@@ -99,7 +100,7 @@ private:
   static Session* self(llhttp_t* parser) { return static_cast<Session*>(parser->data); }
 
   int append(std::string& target, const char* at, size_t n) {
-    if (url_.size() + body_.size() + n > kMaxRequestBytes) {
+    if (url_.size() + body_.size() + n > server_.maxRequestBytes_) {
       tooLarge_ = true;
       return -1;
     }
@@ -186,11 +187,15 @@ private:
   bool tooLarge_ = false;
 };
 
-AdminHttpServer::AdminHttpServer(EventLoop& loop) : loop_(loop), acceptor_(loop.context()) {
+AdminHttpServer::AdminHttpServer(EventLoop& loop, size_t maxRequestBytes)
+    : loop_(loop), acceptor_(loop.context()), maxRequestBytes_(maxRequestBytes) {
   route("/", "this list", [this](const AdminRequest&) {
     std::string body = "admin commands are:\n";
     for (const auto& [path, entry] : routes_) {
       body += fmt::format("  {}: {}\n", path, entry.help);
+    }
+    for (const auto& [prefix, entry] : prefixRoutes_) {
+      body += fmt::format("  {}...: {}\n", prefix, entry.help);
     }
     return AdminResponse{200, "text/plain; charset=UTF-8", body};
   });
@@ -202,6 +207,11 @@ AdminHttpServer::~AdminHttpServer() {
 
 void AdminHttpServer::route(const std::string& path, std::string help, AdminHandler handler) {
   routes_[path] = Route{std::move(help), std::move(handler)};
+}
+
+void AdminHttpServer::routePrefix(const std::string& prefix, std::string help,
+                                  AdminHandler handler) {
+  prefixRoutes_[prefix] = Route{std::move(help), std::move(handler)};
 }
 
 absl::StatusOr<boost::asio::ip::tcp::endpoint> AdminHttpServer::listen(const std::string& address,
@@ -250,11 +260,19 @@ void AdminHttpServer::accept() {
 
 AdminResponse AdminHttpServer::dispatch(const AdminRequest& request) const {
   const auto it = routes_.find(request.path);
-  if (it == routes_.end()) {
-    return AdminResponse{404, "text/plain; charset=UTF-8",
-                         fmt::format("no admin endpoint '{}'; GET / lists them\n", request.path)};
+  if (it != routes_.end()) {
+    return it->second.handler(request);
   }
-  return it->second.handler(request);
+  // Prefixes sort before the paths they start, so the longest match is the last one not after
+  // the path.
+  for (auto prefix = prefixRoutes_.upper_bound(request.path); prefix != prefixRoutes_.begin();) {
+    --prefix;
+    if (request.path.starts_with(prefix->first)) {
+      return prefix->second.handler(request);
+    }
+  }
+  return AdminResponse{404, "text/plain; charset=UTF-8",
+                       fmt::format("no admin endpoint '{}'; GET / lists them\n", request.path)};
 }
 
 } // namespace meshd::core

@@ -7,10 +7,13 @@
 #include <thread>
 
 #include "test/support/http_client.h"
+#include "test/support/process.h"
 #include "gtest/gtest.h"
 
 namespace meshd::core {
 namespace {
+
+using namespace std::chrono_literals;
 
 class AdminHttpServerTest : public ::testing::Test {
 protected:
@@ -93,6 +96,45 @@ TEST_F(AdminHttpServerTest, OversizedRequestIsRefused) {
   const std::string response = testing::readUntilClose(fd);
   ::close(fd);
   EXPECT_EQ(response.rfind("HTTP/1.1 413 Payload Too Large", 0), 0u) << response.substr(0, 200);
+}
+
+TEST_F(AdminHttpServerTest, PrefixRoutesTakeTheLongestMatchAfterExactPaths) {
+  loop_.post([this] {
+    auto reply = [](std::string name) {
+      return [name](const AdminRequest& request) {
+        return AdminResponse{200, "text/plain", name + " " + request.method + " " + request.path};
+      };
+    };
+    server_.routePrefix("/apis/", "api", reply("apis"));
+    server_.routePrefix("/apis/v1/", "v1", reply("v1"));
+    server_.routePrefix("/apis/v1/namespaces/", "ns", reply("ns"));
+  });
+  ASSERT_TRUE(testing::waitFor(
+      [&] { return testing::httpGet(port_, "/apis/x").body == "apis GET /apis/x"; }, 10s));
+  EXPECT_EQ(testing::httpRequest(port_, "PUT", "/apis/v1/gateways/a", "{}").body,
+            "v1 PUT /apis/v1/gateways/a");
+  EXPECT_EQ(testing::httpRequest(port_, "DELETE", "/apis/v1/namespaces/a").body,
+            "ns DELETE /apis/v1/namespaces/a");
+  EXPECT_EQ(testing::httpGet(port_, "/apis/v1x").body, "apis GET /apis/v1x");
+  EXPECT_EQ(testing::httpGet(port_, "/api").status, 404);
+  EXPECT_EQ(testing::httpGet(port_, "/echo").status, 200) << "exact routes still win";
+}
+
+TEST(AdminHttpServerLimitTest, TheRequestLimitIsConfigurable) {
+  EventLoop loop("admin");
+  AdminHttpServer server(loop, /*maxRequestBytes=*/64);
+  server.route("/echo", "", [](const AdminRequest& request) {
+    return AdminResponse{200, "text/plain", request.body};
+  });
+  auto bound = server.listen("127.0.0.1", 0);
+  ASSERT_TRUE(bound.ok());
+  std::thread thread([&] { loop.run(); });
+  EXPECT_EQ(testing::httpRequest(bound->port(), "POST", "/echo", std::string(20, 'x')).status, 200);
+  EXPECT_EQ(testing::httpRequest(bound->port(), "POST", "/echo", std::string(100, 'x')).status,
+            413);
+  loop.post([&] { server.close(); });
+  loop.stop();
+  thread.join();
 }
 
 TEST(AdminHttpServerListenTest, BadAddressAndBusyPortAreErrors) {
