@@ -1,6 +1,8 @@
 // BasicConfigStore (basic_config_store.h).
 #include "control/config/store/basic_config_store.h"
 
+#include "core/assert.h"
+
 namespace meshd::control::config {
 
 std::string_view toString(ChangeType type) {
@@ -38,15 +40,17 @@ WriteResult BasicConfigStore::remove(std::vector<ObjectKey> keys, WriteOptions o
   return finish(std::move(plan), options.dryRun);
 }
 
-WriteResult BasicConfigStore::writeUnpersisted(std::vector<ConfigObject> objects) {
-  std::lock_guard writeLock(writeMutex_);
+WriteResult BasicConfigStore::writeUnpersisted(const WriteLock& lock,
+                                               std::vector<ConfigObject> objects) {
+  MESHD_ASSERT(lock.owns_lock() && lock.mutex() == &writeMutex_, "needs lockWrites()");
   WritePlan plan = table_.planWrite(WriteMode::kApply, std::move(objects), validator_);
   plan.external = true;
   return finish(std::move(plan), /*dryRun=*/false);
 }
 
-WriteResult BasicConfigStore::removeUnpersisted(std::vector<ObjectKey> keys) {
-  std::lock_guard writeLock(writeMutex_);
+WriteResult BasicConfigStore::removeUnpersisted(const WriteLock& lock,
+                                                std::vector<ObjectKey> keys) {
+  MESHD_ASSERT(lock.owns_lock() && lock.mutex() == &writeMutex_, "needs lockWrites()");
   WritePlan plan = table_.planRemove(std::move(keys), /*ignoreNotFound=*/true);
   plan.external = true;
   return finish(std::move(plan), /*dryRun=*/false);

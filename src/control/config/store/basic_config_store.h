@@ -42,10 +42,16 @@ protected:
   // and lines). An error rejects the write.
   virtual absl::Status persist(WritePlan& plan, int64_t version);
 
-  // A write that is already durable elsewhere (a file someone edited): validated and committed
-  // like any other; persist() sees plan.external.
-  WriteResult writeUnpersisted(std::vector<ConfigObject> objects);
-  WriteResult removeUnpersisted(std::vector<ObjectKey> keys);
+  // Holds off every other write, so that a subclass can read the outside source and apply what
+  // it read without another write slipping in between.
+  using WriteLock = std::unique_lock<std::mutex>;
+  WriteLock lockWrites() { return WriteLock(writeMutex_); }
+
+  // A write that is already durable elsewhere (a file someone edited), made while holding
+  // `lock` (from lockWrites()): validated and committed like any other; persist() sees
+  // plan.external.
+  WriteResult writeUnpersisted(const WriteLock& lock, std::vector<ConfigObject> objects);
+  WriteResult removeUnpersisted(const WriteLock& lock, std::vector<ObjectKey> keys);
 
   // Replaces the whole content without validation or events (loading at start, before any
   // watcher); every object gets `version`.

@@ -157,6 +157,8 @@ FileConfigStore::FileRead FileConfigStore::readObjectFile(const std::filesystem:
     return read;
   }
   ConfigObject& object = parsed.objects[0];
+  // A file made from `GET` output carries the version it was read at; the store sets its own.
+  object.json["metadata"].erase("resourceVersion");
   if (object.key != expected) {
     read.diagnostics.push_back(
         errorAt(object, "/metadata",
@@ -174,10 +176,9 @@ void FileConfigStore::reconcile(const std::filesystem::path& relative) {
   }
   const std::filesystem::path full = dir_ / relative;
   std::error_code error;
-  const bool exists = std::filesystem::is_regular_file(full, error);
   const std::optional<ObjectKey> key = keyForRelativePath(relative);
   if (!key.has_value()) {
-    if (exists && looksLikeConfigFile(relative)) {
+    if (std::filesystem::is_regular_file(full, error) && looksLikeConfigFile(relative)) {
       setProblem(relative, {fileError(full, "not read: config files go in "
                                             "<namespace>/<plural>/<name>.yaml (cluster-scoped "
                                             "kinds in _cluster/<plural>/<name>.yaml)")});
@@ -186,9 +187,12 @@ void FileConfigStore::reconcile(const std::filesystem::path& relative) {
     }
     return;
   }
-  if (!exists) {
+  // Read and apply under the write lock, so an API write cannot land between the two and be
+  // overwritten in memory by what the file held before it.
+  const WriteLock lock = lockWrites();
+  if (!std::filesystem::is_regular_file(full, error)) {
     clearProblem(relative);
-    if (get(*key).has_value() && removeUnpersisted({*key}).ok()) {
+    if (get(*key).has_value() && removeUnpersisted(lock, {*key}).ok()) {
       MESHD_LOG(logger(), info, "{}: removed, so {} is deleted", full.string(), key->toString());
     }
     return;
@@ -205,7 +209,7 @@ void FileConfigStore::reconcile(const std::filesystem::path& relative) {
     clearProblem(relative); // our own write, or an edit that changed only formatting
     return;
   }
-  WriteResult result = writeUnpersisted({std::move(*read.object)});
+  WriteResult result = writeUnpersisted(lock, {std::move(*read.object)});
   if (!result.ok()) {
     if (result.diagnostics.empty()) {
       result.diagnostics.push_back(fileError(full, std::string(result.status.message())));

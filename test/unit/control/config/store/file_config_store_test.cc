@@ -173,11 +173,14 @@ TEST_F(FileConfigStoreTest, ReconcileAppliesValidEditsAndKeepsTheOldVersionOfInv
   ASSERT_EQ(store->problems().count(relative.string()), 1u);
   EXPECT_TRUE(changes.empty());
 
-  writeFile(root() / relative,
-            "apiVersion: networking.istio.io/v1\nkind: Gateway\nmetadata: {name: reviews}\n"
-            "spec: {selector: {app: edited}}\n");
+  writeFile(root() / relative, "apiVersion: networking.istio.io/v1\nkind: Gateway\n"
+                               "metadata: {name: reviews, resourceVersion: \"999\"}\n"
+                               "spec: {selector: {app: edited}}\n");
   store->reconcile(relative);
   EXPECT_EQ(store->get(kReviews)->spec()["selector"]["app"], "edited");
+  EXPECT_FALSE(store->get(kReviews)->json["metadata"].contains("resourceVersion"))
+      << "a version copied from GET output is not part of the object";
+  EXPECT_NE(store->get(kReviews)->resourceVersion, 999);
   EXPECT_TRUE(store->problems().empty());
   ASSERT_EQ(changes.size(), 1u);
   EXPECT_EQ(changes[0].type, ChangeType::kUpdated);
