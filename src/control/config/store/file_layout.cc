@@ -13,6 +13,7 @@
 #include <sstream>
 
 #include "control/config/kinds.h"
+#include "control/config/store/object_names.h"
 #include "fmt/format.h"
 
 namespace meshd::control::config {
@@ -92,6 +93,9 @@ std::optional<ObjectKey> keyForRelativePath(const std::filesystem::path& relativ
   key.kind = std::string(info->kind);
   key.ns = clusterScoped ? "" : parts[0];
   key.name = parts[2].substr(0, parts[2].size() - kObjectFileSuffix.size());
+  if (!checkObjectKey(key).ok()) {
+    return std::nullopt;
+  }
   return key;
 }
 

@@ -4,6 +4,7 @@
 #include <set>
 
 #include "absl/strings/str_join.h"
+#include "control/config/store/object_names.h"
 #include "fmt/format.h"
 
 namespace meshd::control::config {
@@ -26,7 +27,9 @@ absl::Status checkPreconditions(WriteMode mode, const std::vector<ConfigObject>&
   std::set<ObjectKey> seen;
   for (const ConfigObject& object : objects) {
     const ConfigObject* existing = table.find(object.key);
-    if (!seen.insert(object.key).second) {
+    if (absl::Status valid = checkObjectKey(object.key); !valid.ok()) {
+      fail(object, std::move(valid));
+    } else if (!seen.insert(object.key).second) {
       fail(object, absl::InvalidArgumentError("the same object appears twice in this write"));
     } else if (mode == WriteMode::kCreate && existing != nullptr) {
       fail(object,

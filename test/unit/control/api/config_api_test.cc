@@ -163,6 +163,12 @@ TEST_F(ConfigApiTest, BadBodiesAre400) {
                  gatewayJson("a", "default", "{}", "twelve"))
                 .status,
             400);
+  const std::string unnamespaced =
+      "apiVersion: networking.istio.io/v1\nkind: Gateway\nmetadata: {name: a}\n";
+  EXPECT_EQ(call("POST", "/apis/v1/apply?namespace=..", unnamespaced).status, 400);
+  EXPECT_EQ(call("POST", "/apis/v1/namespaces/../gateways", unnamespaced).status, 400);
+  EXPECT_EQ(call("POST", "/apis/v1/namespaces/Upper/gateways", unnamespaced).status, 400);
+  EXPECT_TRUE(store_.list().empty());
 }
 
 TEST_F(ConfigApiTest, CreateReplaceAndDeleteOneObject) {

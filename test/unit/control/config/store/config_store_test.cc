@@ -146,6 +146,21 @@ TEST_P(ConfigStoreTest, AResourceVersionIsAPrecondition) {
   EXPECT_EQ(store_->apply({absent}).status.code(), absl::StatusCode::kFailedPrecondition);
 }
 
+TEST_P(ConfigStoreTest, KeysThatAreNotKubernetesNamesAreRejected) {
+  // Keys can come from outside the object (a namespace from a URL), and become file paths.
+  for (const ObjectKey& key : {ObjectKey{"Gateway", "..", "a"}, ObjectKey{"Gateway", "", "a"},
+                               ObjectKey{"Gateway", "a/b", "c"}, ObjectKey{"Gateway", "ns", "../x"},
+                               ObjectKey{"Namespace", "ns", "a"}, ObjectKey{"Pod", "ns", "a"}}) {
+    ConfigObject object = gateway("a");
+    object.key = key;
+    EXPECT_EQ(store_->apply({object}).status.code(), absl::StatusCode::kInvalidArgument)
+        << key.toString();
+  }
+  EXPECT_TRUE(store_->list().empty());
+  EXPECT_FALSE(std::filesystem::exists(dir_.path() / "gateways")) << "nothing written outside";
+  EXPECT_EQ(validator_.calls, GetParam() == StoreType::kFile ? 1 : 0) << "only the load's";
+}
+
 TEST_P(ConfigStoreTest, TheSameObjectTwiceInOneWriteIsRejected) {
   WriteResult result = store_->apply({gateway("a"), gateway("a", "{x: 1}")});
   EXPECT_EQ(result.status.code(), absl::StatusCode::kInvalidArgument);

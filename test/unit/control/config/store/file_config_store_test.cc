@@ -273,6 +273,9 @@ TEST(FileLayoutTest, PathsAndKeysMapBothWays) {
   EXPECT_FALSE(keyForRelativePath("ns/gateways/.x.yaml.tmp.1.2"));
   EXPECT_FALSE(keyForRelativePath("ns/gateways/x.yml"));
   EXPECT_FALSE(keyForRelativePath("gateways/x.yaml"));
+  EXPECT_FALSE(keyForRelativePath("../gateways/x.yaml"));
+  EXPECT_FALSE(keyForRelativePath("Team/gateways/x.yaml"));
+  EXPECT_FALSE(keyForRelativePath("ns/gateways/X.yaml"));
 }
 
 TEST(DurableFileBatchTest, NothingChangesUntilCommitAndAnAbandonedBatchLeavesNoTemporaries) {
