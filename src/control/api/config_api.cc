@@ -76,6 +76,18 @@ std::string messageWithErrors(std::string_view message,
   return out;
 }
 
+AdminResponse kindsResponse() {
+  nlohmann::json resources = nlohmann::json::array();
+  for (const config::KindInfo& info : config::knownKinds()) {
+    resources.push_back({{"kind", info.kind},
+                         {"plural", info.plural},
+                         {"group", info.group},
+                         {"versions", info.versions},
+                         {"namespaced", info.namespaced}});
+  }
+  return jsonResponse(200, {{"kind", "APIResourceList"}, {"resources", resources}});
+}
+
 } // namespace
 
 struct ConfigApi::Target {
@@ -104,21 +116,11 @@ AdminResponse ConfigApi::handle(const AdminRequest& request) {
     return errorResponse(404, fmt::format("no API path '{}'", request.path));
   }
   rest.remove_prefix(kApiPrefix.size());
-  std::vector<std::string> parts =
+  const std::vector<std::string> parts =
       absl::StrSplit(absl::string_view(rest.data(), rest.size()), '/', absl::SkipEmpty());
   if (parts.empty()) {
-    if (request.method != "GET") {
-      return errorResponse(405, "only GET is served here");
-    }
-    nlohmann::json resources = nlohmann::json::array();
-    for (const config::KindInfo& info : config::knownKinds()) {
-      resources.push_back({{"kind", info.kind},
-                           {"plural", info.plural},
-                           {"group", info.group},
-                           {"versions", info.versions},
-                           {"namespaced", info.namespaced}});
-    }
-    return jsonResponse(200, {{"kind", "APIResourceList"}, {"resources", resources}});
+    return request.method == "GET" ? kindsResponse()
+                                   : errorResponse(405, "only GET is served here");
   }
   if (parts.size() == 1 && (parts[0] == "apply" || parts[0] == "delete")) {
     if (request.method != "POST") {
@@ -126,35 +128,43 @@ AdminResponse ConfigApi::handle(const AdminRequest& request) {
     }
     return parts[0] == "apply" ? applyDocuments(request) : deleteDocuments(request);
   }
+  Target target;
+  if (std::optional<AdminResponse> error = resolve(request.path, parts, target)) {
+    return *error;
+  }
+  return target.name.empty() ? handleCollection(request, target) : handleItem(request, target);
+}
+
+std::optional<AdminResponse>
+ConfigApi::resolve(const std::string& path, const std::vector<std::string>& parts, Target& target) {
   const bool inNamespace = parts.size() >= 3 && parts[0] == "namespaces";
   const size_t pluralAt = inNamespace ? 2 : 0;
   if (parts.size() > pluralAt + 2) {
-    return errorResponse(404, fmt::format("no API path '{}'", request.path));
+    return errorResponse(404, fmt::format("no API path '{}'", path));
   }
-  Target target;
   target.kind = config::findKind(parts[pluralAt]);
   if (target.kind == nullptr || target.kind->plural != parts[pluralAt]) {
     return errorResponse(404, fmt::format("unknown resource type '{}' (GET {} lists them)",
                                           parts[pluralAt], kApiPrefix));
   }
-  if (inNamespace != target.kind->namespaced && (inNamespace || parts.size() == 2)) {
+  const config::KindInfo& kind = *target.kind;
+  if (inNamespace != kind.namespaced && (inNamespace || parts.size() == 2)) {
     return errorResponse(
-        404, target.kind->namespaced
-                 ? fmt::format("{} is namespaced: use {}/namespaces/{{namespace}}/{}/{{name}}",
-                               target.kind->kind, kApiPrefix, target.kind->plural)
-                 : fmt::format("{} is cluster-scoped: use {}/{}", target.kind->kind, kApiPrefix,
-                               target.kind->plural));
+        404,
+        kind.namespaced
+            ? fmt::format("{} is namespaced: use {}/namespaces/{{namespace}}/{}/{{name}}",
+                          kind.kind, kApiPrefix, kind.plural)
+            : fmt::format("{} is cluster-scoped: use {}/{}", kind.kind, kApiPrefix, kind.plural));
   }
   if (inNamespace) {
     target.ns = parts[1];
-  } else if (!target.kind->namespaced) {
+  } else if (!kind.namespaced) {
     target.ns = "";
   }
   if (parts.size() == pluralAt + 2) {
     target.name = parts[pluralAt + 1];
-    return handleItem(request, target);
   }
-  return handleCollection(request, target);
+  return std::nullopt;
 }
 
 AdminResponse ConfigApi::handleCollection(const AdminRequest& request, const Target& target) {

@@ -16,6 +16,7 @@
 
 #include <optional>
 #include <string>
+#include <vector>
 
 #include "control/config/object_parser.h"
 #include "control/config/store/config_store.h"
@@ -36,6 +37,9 @@ public:
 
 private:
   struct Target; // what a path names
+  // Fills `target` from the path's parts, or answers 404.
+  static std::optional<core::AdminResponse>
+  resolve(const std::string& path, const std::vector<std::string>& parts, Target& target);
   core::AdminResponse handleItem(const core::AdminRequest& request, const Target& target);
   core::AdminResponse handleCollection(const core::AdminRequest& request, const Target& target);
   // Parses a multi-document body into `parsed`; the 400 answer when it is not usable.
