@@ -42,7 +42,10 @@ absl::Status ControlPlane::start() {
       [this](const std::vector<config::ConfigChange>& changes) { configChanged(changes); });
 
   xds::ServerOptions xdsOptions;
-  xdsOptions.listenAddress = fmt::format("{}:{}", options_.listenAddress, options_.xdsPort);
+  // gRPC wants IPv6 addresses in brackets ("[::1]:15010").
+  const bool ipv6 = options_.listenAddress.find(':') != std::string::npos;
+  xdsOptions.listenAddress = ipv6 ? fmt::format("[{}]:{}", options_.listenAddress, options_.xdsPort)
+                                  : fmt::format("{}:{}", options_.listenAddress, options_.xdsPort);
   xdsOptions.stats = &stats_;
   xds_ = std::make_unique<xds::XdsServer>(cache_, xdsOptions);
   RETURN_IF_ERROR(xds_->start());

@@ -4,7 +4,8 @@
 // announced to watchers as one batch of change events.
 //
 // Implementations: MemoryConfigStore (tests), FileConfigStore (a directory of YAML files; the
-// embedded default of meshd). Both share BasicConfigStore.
+// embedded default of meshd). Both share BasicConfigStore. Every method is safe from any thread;
+// writes are serialized.
 #pragma once
 
 #include <cstdint>
