@@ -38,6 +38,8 @@ void logDiagnostics(const std::vector<Diagnostic>& diagnostics, std::string_view
   }
 }
 
+constexpr std::string_view kEditIgnored = "edit ignored, the previous version stays";
+
 } // namespace
 
 FileConfigStore::FileConfigStore(std::filesystem::path dir, const ConfigValidator& validator)
@@ -66,8 +68,7 @@ absl::Status FileConfigStore::load() {
     }
     FileRead read = readObjectFile(relative, *key);
     if (!read.object.has_value()) {
-      logDiagnostics(read.diagnostics, "file skipped");
-      setProblem(relative, std::move(read.diagnostics));
+      setProblem(relative, std::move(read.diagnostics), "file skipped");
       continue;
     }
     objects.push_back(std::move(*read.object));
@@ -101,8 +102,7 @@ std::vector<ConfigObject> FileConfigStore::validLoaded(std::vector<ConfigObject>
         kept.push_back(std::move(object));
         continue;
       }
-      logDiagnostics(it->second, "file skipped");
-      setProblem(relativePathFor(object.key), std::move(it->second));
+      setProblem(relativePathFor(object.key), std::move(it->second), "file skipped");
     }
     if (kept.size() == objects.size()) {
       logDiagnostics(diagnostics, "accepted");
@@ -179,9 +179,10 @@ void FileConfigStore::reconcile(const std::filesystem::path& relative) {
   const std::optional<ObjectKey> key = keyForRelativePath(relative);
   if (!key.has_value()) {
     if (std::filesystem::is_regular_file(full, error) && looksLikeConfigFile(relative)) {
-      setProblem(relative, {fileError(full, "not read: config files go in "
-                                            "<namespace>/<plural>/<name>.yaml (cluster-scoped "
-                                            "kinds in _cluster/<plural>/<name>.yaml)")});
+      setProblem(relative,
+                 {fileError(full, "not read: config files go in <namespace>/<plural>/<name>.yaml "
+                                  "(cluster-scoped kinds in _cluster/<plural>/<name>.yaml)")},
+                 "file ignored");
     } else {
       clearProblem(relative);
     }
@@ -199,8 +200,7 @@ void FileConfigStore::reconcile(const std::filesystem::path& relative) {
   }
   FileRead read = readObjectFile(relative, *key);
   if (!read.object.has_value()) {
-    logDiagnostics(read.diagnostics, "edit ignored, the previous version stays");
-    setProblem(relative, std::move(read.diagnostics));
+    setProblem(relative, std::move(read.diagnostics), kEditIgnored);
     return;
   }
   const std::optional<ConfigObject> current = get(*key);
@@ -214,8 +214,7 @@ void FileConfigStore::reconcile(const std::filesystem::path& relative) {
     if (result.diagnostics.empty()) {
       result.diagnostics.push_back(fileError(full, std::string(result.status.message())));
     }
-    logDiagnostics(result.diagnostics, "edit ignored, the previous version stays");
-    setProblem(relative, std::move(result.diagnostics));
+    setProblem(relative, std::move(result.diagnostics), kEditIgnored);
     return;
   }
   clearProblem(relative);
@@ -255,13 +254,44 @@ absl::Status FileConfigStore::startWatching(core::EventLoop& loop) {
         }
       });
   RETURN_IF_ERROR(watcher_->start());
+  // A file rejected because of another object (a reference to something missing) may be valid
+  // after any change: try the rejected files again, later on the loop (not inside the write).
+  std::weak_ptr<bool> alive = alive_;
+  retryWatch_ = watch([this, alive, &loop](const std::vector<ConfigChange>&) {
+    if (problemCount() == 0) {
+      return;
+    }
+    loop.post([this, alive] {
+      if (alive.lock() != nullptr && watcher_ != nullptr) {
+        retryProblems();
+      }
+    });
+  });
   // Edits made between load() and now were not seen by the watcher.
   rescan();
   return absl::OkStatus();
 }
 
 void FileConfigStore::stopWatching() {
+  if (watcher_ != nullptr) {
+    unwatch(retryWatch_);
+  }
   watcher_.reset();
+}
+
+void FileConfigStore::retryProblems() {
+  std::vector<std::string> paths;
+  for (const auto& [relative, diagnostics] : problems()) {
+    paths.push_back(relative);
+  }
+  for (const std::string& relative : paths) {
+    reconcile(relative);
+  }
+}
+
+size_t FileConfigStore::problemCount() const {
+  std::lock_guard lock(problemsMutex_);
+  return problems_.size();
 }
 
 absl::Status FileConfigStore::persist(WritePlan& plan, int64_t version) {
@@ -300,9 +330,22 @@ std::map<std::string, std::vector<Diagnostic>> FileConfigStore::problems() const
 }
 
 void FileConfigStore::setProblem(const std::filesystem::path& relative,
-                                 std::vector<Diagnostic> diagnostics) {
+                                 std::vector<Diagnostic> diagnostics,
+                                 std::string_view consequence) {
   std::lock_guard lock(problemsMutex_);
-  problems_[relative.string()] = std::move(diagnostics);
+  std::vector<Diagnostic>& known = problems_[relative.string()];
+  auto text = [](const std::vector<Diagnostic>& list) {
+    std::vector<std::string> out;
+    for (const Diagnostic& diagnostic : list) {
+      out.push_back(diagnostic.toString());
+    }
+    return out;
+  };
+  // Retried files fail the same way again and again; say so once.
+  if (text(known) != text(diagnostics)) {
+    logDiagnostics(diagnostics, consequence);
+  }
+  known = std::move(diagnostics);
 }
 
 void FileConfigStore::clearProblem(const std::filesystem::path& relative) {

@@ -15,6 +15,7 @@
 #include <mutex>
 #include <optional>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "control/config/store/basic_config_store.h"
@@ -31,8 +32,9 @@ public:
   // Creates the directory if needed and loads every object file in it. Errors only when the
   // directory cannot be created or the version file written; bad files become problems().
   absl::Status load();
-  // Follows changes to the files with inotify on `loop`. Call on the loop's thread (or before it
-  // runs), and stopWatching() there before the loop ends.
+  // Follows changes to the files with inotify on `loop`, and retries rejected files after every
+  // accepted change (one may have been waiting for another object). Call on the loop's thread
+  // (or before it runs), and stopWatching() there before the loop ends.
   absl::Status startWatching(core::EventLoop& loop);
   void stopWatching();
 
@@ -60,11 +62,19 @@ private:
   std::vector<std::filesystem::path> filesOnDisk() const;
   // Loaded objects minus those the validator rejects (their errors go to problems).
   std::vector<ConfigObject> validLoaded(std::vector<ConfigObject> objects);
-  void setProblem(const std::filesystem::path& relative, std::vector<Diagnostic> diagnostics);
+  void retryProblems();
+  size_t problemCount() const;
+  // Records why `relative` is not served, logging the diagnostics (with what happens because of
+  // them) unless they are what was already recorded.
+  void setProblem(const std::filesystem::path& relative, std::vector<Diagnostic> diagnostics,
+                  std::string_view consequence);
   void clearProblem(const std::filesystem::path& relative);
 
   std::filesystem::path dir_;
   std::unique_ptr<DirectoryWatcher> watcher_;
+  WatchId retryWatch_ = 0;
+  // Tasks posted to the loop check it, so none runs after the store is gone.
+  std::shared_ptr<bool> alive_ = std::make_shared<bool>(true);
   mutable std::mutex problemsMutex_;
   std::map<std::string, std::vector<Diagnostic>> problems_;
 };

@@ -260,6 +260,19 @@ TEST_F(FileConfigStoreWatchTest, AnInvalidHandEditKeepsThePreviousVersion) {
   EXPECT_TRUE(store_->problems().empty());
 }
 
+TEST_F(FileConfigStoreWatchTest, AFileWaitingForAnotherObjectIsRetriedWhenThatObjectArrives) {
+  const fs::path dependent = root() / "default/gateways/dependent.yaml";
+  writeFile(dependent, "apiVersion: networking.istio.io/v1\nkind: Gateway\n"
+                       "metadata: {name: dependent}\nspec: {requires: \"Gateway default/base\"}\n");
+  ASSERT_TRUE(waitFor([&] { return store_->problems().count("default/gateways/dependent.yaml"); }));
+  // The missing object arrives through the API, not through the file that was rejected.
+  ASSERT_TRUE(store_->apply({gateway("base")}).ok());
+  EXPECT_TRUE(waitFor([&] {
+    return store_->get({"Gateway", "default", "dependent"}).has_value();
+  }));
+  EXPECT_TRUE(store_->problems().empty());
+}
+
 TEST(FileLayoutTest, PathsAndKeysMapBothWays) {
   EXPECT_EQ(relativePathFor({"VirtualService", "team-a", "reviews"}),
             "team-a/virtualservices/reviews.yaml");
