@@ -90,9 +90,9 @@ std::vector<ConfigObject> FileConfigStore::validLoaded(std::vector<ConfigObject>
   while (true) {
     std::vector<Diagnostic> diagnostics = validator().validate(objects, objects);
     std::map<ObjectKey, std::vector<Diagnostic>> errors;
-    for (Diagnostic& diagnostic : diagnostics) {
+    for (const Diagnostic& diagnostic : diagnostics) {
       if (diagnostic.severity == Diagnostic::Severity::kError) {
-        errors[diagnostic.object].push_back(std::move(diagnostic));
+        errors[diagnostic.object].push_back(diagnostic);
       }
     }
     std::vector<ConfigObject> kept;
@@ -105,7 +105,7 @@ std::vector<ConfigObject> FileConfigStore::validLoaded(std::vector<ConfigObject>
       setProblem(relativePathFor(object.key), std::move(it->second), "file skipped");
     }
     if (kept.size() == objects.size()) {
-      logDiagnostics(diagnostics, "accepted");
+      logDiagnostics(diagnostics, "loaded"); // warnings, and errors about no loaded object
       return kept;
     }
     objects = std::move(kept);
