@@ -22,6 +22,7 @@ constexpr const char* kBookinfo = R"(apiVersion: networking.istio.io/v1beta1
 kind: VirtualService
 metadata:
   name: reviews
+  namespace: bookinfo
 spec:
   hosts: [reviews]
   http:
@@ -116,12 +117,12 @@ TEST_F(MeshdTest, ApplyGetListDryRunAndDelete) {
   EXPECT_EQ(got.body["spec"]["subsets"][0]["labels"]["version"], "v1");
   EXPECT_EQ(got.body["metadata"]["resourceVersion"], applied.body["resourceVersion"]);
   EXPECT_EQ(names("/apis/v1/virtualservices"),
-            std::vector<std::string>{"VirtualService default/reviews"});
+            std::vector<std::string>{"VirtualService bookinfo/reviews"});
   EXPECT_EQ(names("/apis/v1/namespaces/bookinfo/destinationrules"),
             std::vector<std::string>{"DestinationRule bookinfo/reviews"});
   EXPECT_EQ(names("/apis/v1/namespaces"), std::vector<std::string>{"Namespace /bookinfo"});
   EXPECT_EQ(curl("GET", "/apis/v1/pods").status, 404);
-  EXPECT_EQ(post("/apis/v1/namespaces/default/virtualservices", R"({"apiVersion":
+  EXPECT_EQ(post("/apis/v1/namespaces/bookinfo/virtualservices", R"({"apiVersion":
            "networking.istio.io/v1", "kind": "VirtualService", "metadata": {"name": "reviews"}})")
                 .status,
             409);
@@ -130,7 +131,7 @@ TEST_F(MeshdTest, ApplyGetListDryRunAndDelete) {
   ASSERT_EQ(deleted.status, 200) << deleted.text;
   EXPECT_EQ(deleted.body["items"][2]["action"], "deleted");
   EXPECT_EQ(names("/apis/v1/virtualservices"), std::vector<std::string>{});
-  EXPECT_EQ(curl("DELETE", "/apis/v1/namespaces/default/virtualservices/reviews").status, 404);
+  EXPECT_EQ(curl("DELETE", "/apis/v1/namespaces/bookinfo/virtualservices/reviews").status, 404);
 }
 
 TEST_F(MeshdTest, ARejectedWriteReturnsEveryDiagnosticAndChangesNothing) {
@@ -173,7 +174,7 @@ TEST_F(MeshdTest, ConfigSurvivesARestart) {
   EXPECT_EQ(meshd_->stop(), 0) << "SIGTERM is a clean exit\n" << meshd_->logs();
   start();
   EXPECT_EQ(names("/apis/v1/virtualservices"),
-            std::vector<std::string>{"VirtualService default/reviews"});
+            std::vector<std::string>{"VirtualService bookinfo/reviews"});
   EXPECT_EQ(
       curl("GET", "/apis/v1/namespaces/bookinfo/destinationrules/reviews").body["spec"]["host"],
       "reviews");
@@ -181,10 +182,10 @@ TEST_F(MeshdTest, ConfigSurvivesARestart) {
 
 TEST_F(MeshdTest, HandEditsOfTheConfigDirectoryAreServed) {
   ASSERT_EQ(post("/apis/v1/apply", kBookinfo).status, 200);
-  const fs::path file = meshd_->configDir() / "default/virtualservices/reviews.yaml";
+  const fs::path file = meshd_->configDir() / "bookinfo/virtualservices/reviews.yaml";
   ASSERT_TRUE(fs::exists(file));
   auto subset = [&] {
-    const CurlResult got = curl("GET", "/apis/v1/namespaces/default/virtualservices/reviews");
+    const CurlResult got = curl("GET", "/apis/v1/namespaces/bookinfo/virtualservices/reviews");
     return got.body.value("/spec/http/0/route/0/destination/subset"_json_pointer, "");
   };
   std::ofstream(file) << "apiVersion: networking.istio.io/v1beta1\nkind: VirtualService\n"
@@ -199,7 +200,7 @@ TEST_F(MeshdTest, HandEditsOfTheConfigDirectoryAreServed) {
       [&] {
         return curl("GET", "/debug/configz")
             .body["fileProblems"]
-            .contains("default/virtualservices/reviews.yaml");
+            .contains("bookinfo/virtualservices/reviews.yaml");
       },
       20s));
   EXPECT_EQ(subset(), "v2");
@@ -207,7 +208,7 @@ TEST_F(MeshdTest, HandEditsOfTheConfigDirectoryAreServed) {
   fs::remove(file);
   EXPECT_TRUE(waitFor(
       [&] {
-        return curl("GET", "/apis/v1/namespaces/default/virtualservices/reviews").status == 404;
+        return curl("GET", "/apis/v1/namespaces/bookinfo/virtualservices/reviews").status == 404;
       },
       20s));
 }
