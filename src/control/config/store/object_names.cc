@@ -25,6 +25,15 @@ bool isLabel(std::string_view label, size_t maxSize) {
   return true;
 }
 
+// RFC 6901 escaping of one reference token.
+std::string pointerToken(const std::string& key) {
+  std::string out;
+  for (char c : key) {
+    out += c == '~' ? "~0" : c == '/' ? "~1" : std::string(1, c);
+  }
+  return out;
+}
+
 } // namespace
 
 bool isNamespaceName(std::string_view name) {
@@ -60,6 +69,71 @@ absl::Status checkObjectKey(const ObjectKey& key) {
     return absl::InvalidArgumentError(fmt::format("'{}' is not a valid name", key.name));
   }
   return absl::OkStatus();
+}
+
+bool isValidUtf8(std::string_view text) {
+  size_t i = 0;
+  while (i < text.size()) {
+    const auto byte = static_cast<unsigned char>(text[i]);
+    size_t length = 0;
+    uint32_t codePoint = 0;
+    if (byte < 0x80) {
+      ++i;
+      continue;
+    } else if ((byte & 0xE0) == 0xC0) {
+      length = 2;
+      codePoint = byte & 0x1F;
+    } else if ((byte & 0xF0) == 0xE0) {
+      length = 3;
+      codePoint = byte & 0x0F;
+    } else if ((byte & 0xF8) == 0xF0) {
+      length = 4;
+      codePoint = byte & 0x07;
+    } else {
+      return false;
+    }
+    if (i + length > text.size()) {
+      return false;
+    }
+    for (size_t k = 1; k < length; ++k) {
+      const auto continuation = static_cast<unsigned char>(text[i + k]);
+      if ((continuation & 0xC0) != 0x80) {
+        return false;
+      }
+      codePoint = (codePoint << 6) | (continuation & 0x3F);
+    }
+    static constexpr uint32_t kSmallest[] = {0, 0, 0x80, 0x800, 0x10000};
+    if (codePoint < kSmallest[length] || codePoint > 0x10FFFF ||
+        (codePoint >= 0xD800 && codePoint <= 0xDFFF)) {
+      return false; // overlong, beyond Unicode, or a surrogate
+    }
+    i += length;
+  }
+  return true;
+}
+
+std::optional<std::string> findInvalidUtf8(const nlohmann::json& value) {
+  if (value.is_string()) {
+    return isValidUtf8(value.get_ref<const std::string&>()) ? std::nullopt
+                                                            : std::optional<std::string>("");
+  }
+  if (value.is_array()) {
+    for (size_t i = 0; i < value.size(); ++i) {
+      if (auto inner = findInvalidUtf8(value[i])) {
+        return "/" + std::to_string(i) + *inner;
+      }
+    }
+  }
+  if (value.is_object()) {
+    for (const auto& [key, item] : value.items()) {
+      std::optional<std::string> inner =
+          isValidUtf8(key) ? findInvalidUtf8(item) : std::optional<std::string>("");
+      if (inner.has_value()) {
+        return "/" + pointerToken(key) + *inner;
+      }
+    }
+  }
+  return std::nullopt;
 }
 
 } // namespace meshd::control::config

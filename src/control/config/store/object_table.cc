@@ -29,6 +29,12 @@ absl::Status checkPreconditions(WriteMode mode, const std::vector<ConfigObject>&
     const ConfigObject* existing = table.find(object.key);
     if (absl::Status valid = checkObjectKey(object.key); !valid.ok()) {
       fail(object, std::move(valid));
+    } else if (const std::optional<std::string> pointer = findInvalidUtf8(object.json)) {
+      diagnostics.push_back(errorAt(object, *pointer, "not valid UTF-8"));
+      if (first.ok()) {
+        first = absl::InvalidArgumentError(fmt::format(
+            "{}: {}: not valid UTF-8", object.key.toString(), fieldPathFromPointer(*pointer)));
+      }
     } else if (!seen.insert(object.key).second) {
       fail(object, absl::InvalidArgumentError("the same object appears twice in this write"));
     } else if (mode == WriteMode::kCreate && existing != nullptr) {

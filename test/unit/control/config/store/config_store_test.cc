@@ -5,6 +5,7 @@
 
 #include "control/config/store/basic_config_store.h"
 #include "control/config/store/file_config_store.h"
+#include "control/config/store/object_names.h"
 #include "test/support/temp_dir.h"
 #include "test/unit/control/config/store/fake_validator.h"
 #include "gtest/gtest.h"
@@ -159,6 +160,32 @@ TEST_P(ConfigStoreTest, KeysThatAreNotKubernetesNamesAreRejected) {
   EXPECT_TRUE(store_->list().empty());
   EXPECT_FALSE(std::filesystem::exists(dir_.path() / "gateways")) << "nothing written outside";
   EXPECT_EQ(validator_.calls, GetParam() == StoreType::kFile ? 1 : 0) << "only the load's";
+}
+
+TEST_P(ConfigStoreTest, TextThatIsNotUtf8IsRejected) {
+  // YAML and JSON are UTF-8; such bytes could not be written to a file and read back the same.
+  ConfigObject object = gateway("a", R"({servers: [{hosts: [ok]}]})");
+  object.json["spec"]["servers"][0]["hosts"][0] = "bad\xff";
+  WriteResult result = store_->apply({object, gateway("b")});
+  EXPECT_EQ(result.status.code(), absl::StatusCode::kInvalidArgument);
+  ASSERT_EQ(result.diagnostics.size(), 1u);
+  EXPECT_EQ(result.diagnostics[0].field, "spec.servers[0].hosts[0]");
+  EXPECT_EQ(result.diagnostics[0].line, 6);
+
+  ConfigObject badKey = gateway("c");
+  badKey.json["spec"]["\xc0\x80"] = 1; // an overlong NUL
+  EXPECT_EQ(store_->apply({badKey}).status.code(), absl::StatusCode::kInvalidArgument);
+  EXPECT_TRUE(store_->list().empty());
+}
+
+TEST(Utf8Test, ValidAndInvalidSequences) {
+  EXPECT_TRUE(isValidUtf8("plain ünïcode €𝄞"));
+  EXPECT_TRUE(isValidUtf8(std::string("nul\0inside", 11)));
+  EXPECT_FALSE(isValidUtf8("\xff"));
+  EXPECT_FALSE(isValidUtf8("\xc3"));             // truncated
+  EXPECT_FALSE(isValidUtf8("\xe0\x80\xaf"));     // overlong
+  EXPECT_FALSE(isValidUtf8("\xed\xa0\x80"));     // surrogate
+  EXPECT_FALSE(isValidUtf8("\xf4\x90\x80\x80")); // beyond U+10FFFF
 }
 
 TEST_P(ConfigStoreTest, TheSameObjectTwiceInOneWriteIsRejected) {
