@@ -2,8 +2,10 @@
 // keep-alive, bounded request size.
 #include "core/http/admin_http_server.h"
 
+#include <algorithm>
 #include <array>
 
+#include "absl/strings/match.h"
 #include "boost/asio/write.hpp"
 #include "core/logging.h"
 #include "fmt/format.h"
@@ -11,6 +13,9 @@
 
 namespace meshd::core {
 namespace {
+
+constexpr size_t kMaxHeaderKept = 64;
+constexpr std::string_view kContinue = "HTTP/1.1 100 Continue\r\n\r\n";
 
 int hexValue(char c) {
   if (c >= '0' && c <= '9') {
@@ -86,6 +91,24 @@ public:
     settings_.on_body = [](llhttp_t* p, const char* at, size_t n) -> int {
       return self(p)->append(self(p)->body_, at, n);
     };
+    settings_.on_header_field = [](llhttp_t* p, const char* at, size_t n) -> int {
+      return self(p)->appendSmall(self(p)->headerName_, at, n);
+    };
+    settings_.on_header_value = [](llhttp_t* p, const char* at, size_t n) -> int {
+      return self(p)->appendSmall(self(p)->headerValue_, at, n);
+    };
+    settings_.on_header_value_complete = [](llhttp_t* p) -> int {
+      self(p)->headerComplete();
+      return 0;
+    };
+    settings_.on_headers_complete = [](llhttp_t* p) -> int {
+      // Refuse a body announced too large before it is sent.
+      if (p->content_length > self(p)->server_.maxRequestBytes_) {
+        self(p)->tooLarge_ = true;
+        return -1;
+      }
+      return 0;
+    };
     settings_.on_message_complete = [](llhttp_t* p) -> int {
       self(p)->complete_ = true;
       return HPE_PAUSED;
@@ -106,6 +129,22 @@ private:
     }
     target.append(at, n);
     return 0;
+  }
+
+  // Header names and values are only kept for the headers the server looks at (Expect), so a
+  // bounded prefix is enough.
+  int appendSmall(std::string& target, const char* at, size_t n) {
+    target.append(at, std::min(n, kMaxHeaderKept - std::min(target.size(), kMaxHeaderKept)));
+    return 0;
+  }
+
+  void headerComplete() {
+    if (absl::EqualsIgnoreCase(headerName_, "expect") &&
+        absl::EqualsIgnoreCase(headerValue_, "100-continue")) {
+      expectContinue_ = true;
+    }
+    headerName_.clear();
+    headerValue_.clear();
   }
 
   void read() {
@@ -138,6 +177,18 @@ private:
       return;
     }
     pending_.clear();
+    if (expectContinue_ && !continueSent_) {
+      // The client waits for this before sending the body (curl does for large bodies).
+      continueSent_ = true;
+      boost::asio::async_write(
+          socket_, boost::asio::buffer(kContinue),
+          [self = shared_from_this()](const boost::system::error_code& error, size_t) {
+            if (!error) {
+              self->read();
+            }
+          });
+      return;
+    }
     read();
   }
 
@@ -154,6 +205,8 @@ private:
     url_.clear();
     body_.clear();
     complete_ = false;
+    expectContinue_ = false;
+    continueSent_ = false;
     write(server_.dispatch(request), keepAlive);
   }
 
@@ -183,8 +236,12 @@ private:
   std::string url_;
   std::string body_;
   std::string out_;
+  std::string headerName_;
+  std::string headerValue_;
   bool complete_ = false;
   bool tooLarge_ = false;
+  bool expectContinue_ = false;
+  bool continueSent_ = false;
 };
 
 AdminHttpServer::AdminHttpServer(EventLoop& loop, size_t maxRequestBytes)

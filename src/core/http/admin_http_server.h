@@ -35,7 +35,8 @@ class AdminHttpServer {
 public:
   static constexpr size_t kDefaultMaxRequestBytes = 1 << 20;
 
-  // Requests (target plus body) larger than `maxRequestBytes` are answered 413.
+  // Requests (target plus body) larger than `maxRequestBytes` are answered 413, before the body
+  // arrives when Content-Length announces it. "Expect: 100-continue" is answered.
   explicit AdminHttpServer(EventLoop& loop, size_t maxRequestBytes = kDefaultMaxRequestBytes);
   ~AdminHttpServer();
   AdminHttpServer(const AdminHttpServer&) = delete;

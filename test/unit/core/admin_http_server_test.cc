@@ -2,6 +2,7 @@
 // requests. The server runs on its own loop thread; the client is the blocking test client.
 #include "core/http/admin_http_server.h"
 
+#include <sys/socket.h>
 #include <unistd.h>
 
 #include <thread>
@@ -135,6 +136,48 @@ TEST(AdminHttpServerLimitTest, TheRequestLimitIsConfigurable) {
   loop.post([&] { server.close(); });
   loop.stop();
   thread.join();
+}
+
+// Reads from `fd` until `count` complete header blocks ("\r\n\r\n") arrived (or the receive
+// timeout of connectLoopback passes).
+std::string readHeaderBlocks(int fd, int count) {
+  std::string in;
+  char buffer[4096];
+  size_t from = 0;
+  while (count > 0) {
+    const ssize_t n = ::recv(fd, buffer, sizeof(buffer), 0);
+    if (n <= 0) {
+      break;
+    }
+    in.append(buffer, static_cast<size_t>(n));
+    for (size_t at; count > 0 && (at = in.find("\r\n\r\n", from)) != std::string::npos;) {
+      from = at + 4;
+      --count;
+    }
+  }
+  return in;
+}
+
+TEST_F(AdminHttpServerTest, ExpectContinueIsAnsweredBeforeTheBody) {
+  const int fd = testing::connectLoopback(port_);
+  ASSERT_GE(fd, 0);
+  testing::sendAll(fd, "POST /echo HTTP/1.1\r\nhost: x\r\nExpect: 100-Continue\r\n"
+                       "content-length: 5\r\n\r\n");
+  EXPECT_EQ(readHeaderBlocks(fd, 1), "HTTP/1.1 100 Continue\r\n\r\n");
+  testing::sendAll(fd, "hello");
+  const std::string response = readHeaderBlocks(fd, 1);
+  EXPECT_EQ(response.rfind("HTTP/1.1 200 OK", 0), 0u) << response;
+  ::close(fd);
+}
+
+TEST_F(AdminHttpServerTest, AnAnnouncedOversizedBodyIsRefusedBeforeItIsSent) {
+  const int fd = testing::connectLoopback(port_);
+  ASSERT_GE(fd, 0);
+  testing::sendAll(fd, "POST /echo HTTP/1.1\r\nhost: x\r\nexpect: 100-continue\r\n"
+                       "content-length: 104857600\r\n\r\n");
+  const std::string response = testing::readUntilClose(fd);
+  ::close(fd);
+  EXPECT_EQ(response.rfind("HTTP/1.1 413 Payload Too Large", 0), 0u) << response;
 }
 
 TEST(AdminHttpServerListenTest, BadAddressAndBusyPortAreErrors) {
