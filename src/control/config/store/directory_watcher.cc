@@ -121,8 +121,8 @@ void DirectoryWatcher::handle(size_t bytes) {
       rescan = true;
       continue;
     }
-    if ((event.mask & kFileEvents) != 0 && event.len > 0) {
-      changed.insert(dir->second / std::string(name));
+    if ((event.mask & kFileEvents) != 0 && event.len > 0 && offset <= bytes) {
+      changed.insert(dir->second / std::string(name, ::strnlen(name, event.len)));
     }
   }
   if (rescan) {
