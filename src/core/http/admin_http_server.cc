@@ -2,8 +2,10 @@
 // keep-alive, bounded request size.
 #include "core/http/admin_http_server.h"
 
+#include <algorithm>
 #include <array>
 
+#include "absl/strings/match.h"
 #include "boost/asio/write.hpp"
 #include "core/logging.h"
 #include "fmt/format.h"
@@ -12,7 +14,8 @@
 namespace meshd::core {
 namespace {
 
-constexpr size_t kMaxRequestBytes = 1 << 20;
+constexpr size_t kMaxHeaderKept = 64;
+constexpr std::string_view kContinue = "HTTP/1.1 100 Continue\r\n\r\n";
 
 int hexValue(char c) {
   if (c >= '0' && c <= '9') {
@@ -46,10 +49,13 @@ std::string percentDecode(std::string_view text) {
 const char* reasonPhrase(int status) {
   switch (status) {
   case 200: return "OK";
+  case 201: return "Created";
   case 400: return "Bad Request";
   case 404: return "Not Found";
   case 405: return "Method Not Allowed";
+  case 409: return "Conflict";
   case 413: return "Payload Too Large";
+  case 422: return "Unprocessable Entity";
   case 500: return "Internal Server Error";
   case 503: return "Service Unavailable";
   default: return "Unknown";
@@ -85,6 +91,24 @@ public:
     settings_.on_body = [](llhttp_t* p, const char* at, size_t n) -> int {
       return self(p)->append(self(p)->body_, at, n);
     };
+    settings_.on_header_field = [](llhttp_t* p, const char* at, size_t n) -> int {
+      return self(p)->appendSmall(self(p)->headerName_, at, n);
+    };
+    settings_.on_header_value = [](llhttp_t* p, const char* at, size_t n) -> int {
+      return self(p)->appendSmall(self(p)->headerValue_, at, n);
+    };
+    settings_.on_header_value_complete = [](llhttp_t* p) -> int {
+      self(p)->headerComplete();
+      return 0;
+    };
+    settings_.on_headers_complete = [](llhttp_t* p) -> int {
+      // Refuse a body announced too large before it is sent.
+      if (p->content_length > self(p)->server_.maxRequestBytes_) {
+        self(p)->tooLarge_ = true;
+        return -1;
+      }
+      return 0;
+    };
     settings_.on_message_complete = [](llhttp_t* p) -> int {
       self(p)->complete_ = true;
       return HPE_PAUSED;
@@ -99,12 +123,28 @@ private:
   static Session* self(llhttp_t* parser) { return static_cast<Session*>(parser->data); }
 
   int append(std::string& target, const char* at, size_t n) {
-    if (url_.size() + body_.size() + n > kMaxRequestBytes) {
+    if (url_.size() + body_.size() + n > server_.maxRequestBytes_) {
       tooLarge_ = true;
       return -1;
     }
     target.append(at, n);
     return 0;
+  }
+
+  // Header names and values are only kept for the headers the server looks at (Expect), so a
+  // bounded prefix is enough.
+  int appendSmall(std::string& target, const char* at, size_t n) {
+    target.append(at, std::min(n, kMaxHeaderKept - std::min(target.size(), kMaxHeaderKept)));
+    return 0;
+  }
+
+  void headerComplete() {
+    if (absl::EqualsIgnoreCase(headerName_, "expect") &&
+        absl::EqualsIgnoreCase(headerValue_, "100-continue")) {
+      expectContinue_ = true;
+    }
+    headerName_.clear();
+    headerValue_.clear();
   }
 
   void read() {
@@ -137,6 +177,18 @@ private:
       return;
     }
     pending_.clear();
+    if (expectContinue_ && !continueSent_) {
+      // The client waits for this before sending the body (curl does for large bodies).
+      continueSent_ = true;
+      boost::asio::async_write(
+          socket_, boost::asio::buffer(kContinue),
+          [self = shared_from_this()](const boost::system::error_code& error, size_t) {
+            if (!error) {
+              self->read();
+            }
+          });
+      return;
+    }
     read();
   }
 
@@ -153,6 +205,8 @@ private:
     url_.clear();
     body_.clear();
     complete_ = false;
+    expectContinue_ = false;
+    continueSent_ = false;
     write(server_.dispatch(request), keepAlive);
   }
 
@@ -182,15 +236,23 @@ private:
   std::string url_;
   std::string body_;
   std::string out_;
+  std::string headerName_;
+  std::string headerValue_;
   bool complete_ = false;
   bool tooLarge_ = false;
+  bool expectContinue_ = false;
+  bool continueSent_ = false;
 };
 
-AdminHttpServer::AdminHttpServer(EventLoop& loop) : loop_(loop), acceptor_(loop.context()) {
+AdminHttpServer::AdminHttpServer(EventLoop& loop, size_t maxRequestBytes)
+    : loop_(loop), acceptor_(loop.context()), maxRequestBytes_(maxRequestBytes) {
   route("/", "this list", [this](const AdminRequest&) {
     std::string body = "admin commands are:\n";
     for (const auto& [path, entry] : routes_) {
       body += fmt::format("  {}: {}\n", path, entry.help);
+    }
+    for (const auto& [prefix, entry] : prefixRoutes_) {
+      body += fmt::format("  {}...: {}\n", prefix, entry.help);
     }
     return AdminResponse{200, "text/plain; charset=UTF-8", body};
   });
@@ -202,6 +264,11 @@ AdminHttpServer::~AdminHttpServer() {
 
 void AdminHttpServer::route(const std::string& path, std::string help, AdminHandler handler) {
   routes_[path] = Route{std::move(help), std::move(handler)};
+}
+
+void AdminHttpServer::routePrefix(const std::string& prefix, std::string help,
+                                  AdminHandler handler) {
+  prefixRoutes_[prefix] = Route{std::move(help), std::move(handler)};
 }
 
 absl::StatusOr<boost::asio::ip::tcp::endpoint> AdminHttpServer::listen(const std::string& address,
@@ -250,11 +317,19 @@ void AdminHttpServer::accept() {
 
 AdminResponse AdminHttpServer::dispatch(const AdminRequest& request) const {
   const auto it = routes_.find(request.path);
-  if (it == routes_.end()) {
-    return AdminResponse{404, "text/plain; charset=UTF-8",
-                         fmt::format("no admin endpoint '{}'; GET / lists them\n", request.path)};
+  if (it != routes_.end()) {
+    return it->second.handler(request);
   }
-  return it->second.handler(request);
+  // Prefixes sort before the paths they start, so the longest match is the last one not after
+  // the path.
+  for (auto prefix = prefixRoutes_.upper_bound(request.path); prefix != prefixRoutes_.begin();) {
+    --prefix;
+    if (request.path.starts_with(prefix->first)) {
+      return prefix->second.handler(request);
+    }
+  }
+  return AdminResponse{404, "text/plain; charset=UTF-8",
+                       fmt::format("no admin endpoint '{}'; GET / lists them\n", request.path)};
 }
 
 } // namespace meshd::core

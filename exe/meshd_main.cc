@@ -1,0 +1,54 @@
+// meshd: the control plane. Parses the command line, picks the config validator and runs the
+// ControlPlane (docs/meshd.md).
+#include <cstdlib>
+#include <iostream>
+
+#include "CLI/CLI.hpp"
+#include "control/server/control_plane.h"
+#include "control/server/schemaless_validator.h"
+#include "core/logging.h"
+#include "core/signals.h"
+
+int main(int argc, char** argv) {
+  meshd::control::server::ControlPlaneOptions options;
+  std::string configDir = options.configDir.string();
+  std::string logLevel = "info";
+
+  CLI::App app{"meshd: the meshd control plane (Istio API config in, Envoy v3 xDS out)"};
+  app.add_option("--config-dir", configDir,
+                 "directory of config files, one per object (created if missing)")
+      ->capture_default_str();
+  app.add_option("--listen-address", options.listenAddress, "address the ports bind to")
+      ->capture_default_str();
+  app.add_option("--xds-port", options.xdsPort, "xDS (ADS) gRPC port, plaintext; 0 picks one")
+      ->capture_default_str();
+  app.add_option("--http-port", options.httpPort,
+                 "HTTP port: config API, /metrics, /ready, /debug/*; 0 picks one")
+      ->capture_default_str();
+  app.add_option("-l,--log-level", logLevel, "trace, debug, info, warning, error, critical or off");
+  CLI11_PARSE(app, argc, argv);
+
+  auto level = meshd::log::parseLevel(logLevel);
+  if (!level.ok()) {
+    std::cerr << "meshd: " << level.status().message() << "\n";
+    return 2;
+  }
+  meshd::log::initialize(*level);
+  meshd::core::ignoreSigpipe();
+  options.configDir = configDir;
+
+  // The config validator. IstioValidator replaces this line when it lands:
+  //   const meshd::control::config::IstioValidator validator;
+  const meshd::control::server::SchemaLessValidator validator;
+  meshd::control::server::ControlPlane controlPlane(options, validator);
+  if (const absl::Status status = controlPlane.start(); !status.ok()) {
+    std::cerr << "meshd: " << status.message() << "\n";
+    return 1;
+  }
+  // One line per port on stdout, for scripts and tests that asked for port 0.
+  std::cout << "xds listening on " << controlPlane.listenAddress() << ":" << controlPlane.xdsPort()
+            << "\nhttp listening on " << controlPlane.listenAddress() << ":"
+            << controlPlane.httpPort() << std::endl;
+  controlPlane.run();
+  return 0;
+}
