@@ -101,11 +101,14 @@ downstreamTlsContext(const ServerTlsSettings& tls, bool http) {
     common.add_alpn_protocols("h2");
     common.add_alpn_protocols("http/1.1");
   }
-  auto* params = common.mutable_tls_params();
-  params->set_tls_minimum_protocol_version(tlsVersion(tls.minProtocolVersion));
-  params->set_tls_maximum_protocol_version(tlsVersion(tls.maxProtocolVersion));
-  for (const auto& suite : tls.cipherSuites) {
-    params->add_cipher_suites(suite);
+  if (tls.minProtocolVersion != ServerTlsSettings::Version::kAuto ||
+      tls.maxProtocolVersion != ServerTlsSettings::Version::kAuto || !tls.cipherSuites.empty()) {
+    auto* params = common.mutable_tls_params();
+    params->set_tls_minimum_protocol_version(tlsVersion(tls.minProtocolVersion));
+    params->set_tls_maximum_protocol_version(tlsVersion(tls.maxProtocolVersion));
+    for (const auto& suite : tls.cipherSuites) {
+      params->add_cipher_suites(suite);
+    }
   }
   setCertificates(tls, common);
   const bool mutual = tls.mode == ServerTlsSettings::Mode::kMutual ||
