@@ -116,22 +116,26 @@ TcpProxy tcpProxyTo(std::string_view statPrefix, std::string_view cluster) {
   return proxy;
 }
 
-FilterChain httpChain(std::string name, const HttpConnectionManager& manager) {
+namespace {
+
+FilterChain chainWith(std::string name, std::string_view filterName,
+                      const google::protobuf::Message& config) {
   FilterChain chain;
   chain.set_name(std::move(name));
   auto* filter = chain.add_filters();
-  filter->set_name(std::string(kHttpConnectionManagerFilter));
-  filter->mutable_typed_config()->PackFrom(manager);
+  filter->set_name(std::string(filterName));
+  filter->mutable_typed_config()->PackFrom(config);
   return chain;
 }
 
+} // namespace
+
+FilterChain httpChain(std::string name, const HttpConnectionManager& manager) {
+  return chainWith(std::move(name), kHttpConnectionManagerFilter, manager);
+}
+
 FilterChain tcpChain(std::string name, const TcpProxy& proxy) {
-  FilterChain chain;
-  chain.set_name(std::move(name));
-  auto* filter = chain.add_filters();
-  filter->set_name(std::string(kTcpProxyFilter));
-  filter->mutable_typed_config()->PackFrom(proxy);
-  return chain;
+  return chainWith(std::move(name), kTcpProxyFilter, proxy);
 }
 
 void addListenerFilter(Listener& listener, std::string_view name,

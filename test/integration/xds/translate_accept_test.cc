@@ -314,13 +314,7 @@ TEST_P(TranslateAcceptTest, MeshProxyAcksEveryType) {
 }
 
 INSTANTIATE_TEST_SUITE_P(Cases, TranslateAcceptTest, ::testing::ValuesIn(translateCaseDirs()),
-                         [](const auto& info) {
-                           std::string name = info.param.filename().string();
-                           for (char& c : name) {
-                             c = std::isalnum(static_cast<unsigned char>(c)) ? c : '_';
-                           }
-                           return name;
-                         });
+                         [](const auto& info) { return caseTestName(info.param); });
 
 } // namespace
 } // namespace meshd::testing

@@ -52,13 +52,7 @@ TEST_P(TranslateGoldenTest, MatchesTheGoldenFiles) {
 }
 
 INSTANTIATE_TEST_SUITE_P(Cases, TranslateGoldenTest, ::testing::ValuesIn(translateCaseDirs()),
-                         [](const auto& info) {
-                           std::string name = info.param.filename().string();
-                           for (char& c : name) {
-                             c = std::isalnum(static_cast<unsigned char>(c)) ? c : '_';
-                           }
-                           return name;
-                         });
+                         [](const auto& info) { return caseTestName(info.param); });
 
 } // namespace
 } // namespace meshd::testing

@@ -2,6 +2,7 @@
 #include "translate_case.h"
 
 #include <algorithm>
+#include <cctype>
 #include <fstream>
 #include <sstream>
 
@@ -30,6 +31,20 @@ absl::StatusOr<std::string> readText(const std::filesystem::path& path) {
   return text.str();
 }
 
+// One YAML document as JSON.
+absl::StatusOr<nlohmann::json> readYaml(const std::filesystem::path& path) {
+  auto text = readText(path);
+  if (!text.ok()) {
+    return text.status();
+  }
+  auto json = core::yamlToJson(*text);
+  if (!json.ok()) {
+    return absl::InvalidArgumentError(
+        fmt::format("{}: {}", path.string(), json.status().ToString()));
+  }
+  return nlohmann::json::parse(*json);
+}
+
 absl::Status appendObjects(const std::filesystem::path& path, std::vector<ConfigObject>& out) {
   auto text = readText(path);
   if (!text.ok()) {
@@ -52,15 +67,11 @@ absl::StatusOr<MeshConfig> readMesh(const std::filesystem::path& path) {
   if (!std::filesystem::exists(path)) {
     return mesh;
   }
-  auto text = readText(path);
-  if (!text.ok()) {
-    return text.status();
+  auto read = readYaml(path);
+  if (!read.ok()) {
+    return read.status();
   }
-  auto json = core::yamlToJson(*text);
-  if (!json.ok()) {
-    return json.status();
-  }
-  const auto value = nlohmann::json::parse(*json);
+  const nlohmann::json& value = *read;
   if (value.contains("outboundTrafficPolicy")) {
     mesh.outboundTrafficPolicy =
         value["outboundTrafficPolicy"].value("mode", "ALLOW_ANY") == "REGISTRY_ONLY"
@@ -75,16 +86,12 @@ absl::StatusOr<MeshConfig> readMesh(const std::filesystem::path& path) {
 
 // proxies.yaml: [{name, node: <envoy.config.core.v3.Node as JSON>}].
 absl::StatusOr<std::vector<CaseProxy>> readProxies(const std::filesystem::path& path) {
-  auto text = readText(path);
-  if (!text.ok()) {
-    return text.status();
-  }
-  auto json = core::yamlToJson(*text);
-  if (!json.ok()) {
-    return json.status();
+  auto read = readYaml(path);
+  if (!read.ok()) {
+    return read.status();
   }
   std::vector<CaseProxy> out;
-  for (const auto& entry : nlohmann::json::parse(*json)) {
+  for (const auto& entry : *read) {
     CaseProxy proxy;
     proxy.name = entry.at("name").get<std::string>();
     const auto status =
@@ -149,6 +156,14 @@ absl::StatusOr<TranslateCase> loadTranslateCase(const std::filesystem::path& dir
   }
   out.proxies = std::move(*proxies);
   return out;
+}
+
+std::string caseTestName(const std::filesystem::path& dir) {
+  std::string name = dir.filename().string();
+  for (char& c : name) {
+    c = std::isalnum(static_cast<unsigned char>(c)) ? c : '_';
+  }
+  return name;
 }
 
 std::vector<control::registry::WorkloadInstance>

@@ -36,6 +36,8 @@ struct TranslateCase {
 std::filesystem::path translateCasesDir();
 // Every case directory, sorted.
 std::vector<std::filesystem::path> translateCaseDirs();
+// The case's directory name as a gtest parameter name ("reviews-v3" → "reviews_v3").
+std::string caseTestName(const std::filesystem::path& dir);
 absl::StatusOr<TranslateCase> loadTranslateCase(const std::filesystem::path& dir);
 
 // The running instances of the case's LocalWorkloads: one per replica, at the addresses in the
