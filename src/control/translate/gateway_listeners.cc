@@ -112,7 +112,8 @@ void addPassthroughChains(const model::MeshSnapshot& snapshot, const ProxyContex
             std::any_of(match.sniHosts.begin(), match.sniHosts.end(), [&](const std::string& sni) {
               return serverAdmits(bound, vs->key.ns, sni);
             });
-        if (!admitted || !tlsMatchApplies(match, vs->key.ns, proxy, bound.gatewayName(), port)) {
+        if (!admitted || match.sniHosts.empty() ||
+            !tlsMatchApplies(match, vs->key.ns, proxy, bound.gatewayName(), port)) {
           continue;
         }
         FilterChain chain = tcpChain(fmt::format("{}_{}", match.sniHosts.at(0), port),

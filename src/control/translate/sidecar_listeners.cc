@@ -40,6 +40,8 @@ bool egressHostSelects(const std::string& host, const Service& service, std::str
   return nsOk && config::hostCovers(dnsName, service.hostname);
 }
 
+const std::vector<config::SidecarEgressListener> kNoEgress;
+
 // Every visible service port, narrowed by the Sidecar's egress listeners when there is one.
 std::vector<OutboundPort> outboundPorts(const model::MeshSnapshot& snapshot,
                                         const ProxyContext& proxy,
@@ -48,8 +50,7 @@ std::vector<OutboundPort> outboundPorts(const model::MeshSnapshot& snapshot,
   for (const Service* service : snapshot.registry().servicesVisibleFrom(proxy.ns)) {
     for (const ServicePort& port : service->ports) {
       bool selected = sidecar == nullptr;
-      for (const auto& egress :
-           sidecar ? sidecar->spec.egress : std::vector<config::SidecarEgressListener>{}) {
+      for (const auto& egress : sidecar != nullptr ? sidecar->spec.egress : kNoEgress) {
         const bool portOk = !egress.port || egress.port->number == port.number;
         selected =
             selected || (portOk && std::any_of(egress.hosts.begin(), egress.hosts.end(),
@@ -139,7 +140,7 @@ void addTlsChains(const model::MeshSnapshot& snapshot, const ProxyContext& proxy
     }
     for (const auto& route : vs->spec.tls) {
       for (const auto& match : route.match) {
-        if (!tlsMatchApplies(match, vs->key.ns, proxy, "mesh", port)) {
+        if (match.sniHosts.empty() || !tlsMatchApplies(match, vs->key.ns, proxy, "mesh", port)) {
           continue;
         }
         const auto& cidrs = match.destinationSubnets.empty() ? vips : match.destinationSubnets;

@@ -132,6 +132,45 @@ spec:
   EXPECT_EQ(terminal<TcpProxy>(outbound.default_filter_chain()).cluster(), "BlackHoleCluster");
 }
 
+TEST(ListenerGeneratorTest, TlsPortsAreChosenBySni) {
+  const auto snapshot = snapshotOf(R"(
+apiVersion: networking.istio.io/v1
+kind: ServiceEntry
+metadata: {name: external, namespace: default}
+spec:
+  hosts: [api.example.com]
+  ports: [{number: 443, name: https, protocol: HTTPS}]
+  resolution: DNS
+---
+apiVersion: networking.istio.io/v1
+kind: ServiceEntry
+metadata: {name: wildcard, namespace: default}
+spec:
+  hosts: ["*.example.org"]
+  ports: [{number: 443, name: tls, protocol: TLS}]
+  resolution: NONE
+---
+apiVersion: networking.istio.io/v1
+kind: VirtualService
+metadata: {name: org, namespace: default}
+spec:
+  hosts: ["*.example.org"]
+  tls:
+  - match: [{port: 443, sniHosts: [a.example.org]}]
+    route: [{destination: {host: api.example.com}}]
+)");
+  const Listener outbound =
+      named(buildListeners(*snapshot, sidecar("default", {})), "virtualOutbound");
+  ASSERT_EQ(outbound.listener_filters_size(), 1);
+  EXPECT_EQ(outbound.listener_filters(0).name(), "envoy.filters.listener.tls_inspector");
+  EXPECT_THAT(chainNames(outbound),
+              ElementsAre("a.example.org_443", "*.example.org_443", "api.example.com_443"));
+  const auto& routed = outbound.filter_chains(0);
+  EXPECT_EQ(routed.filter_chain_match().transport_protocol(), "tls");
+  EXPECT_THAT(routed.filter_chain_match().server_names(), ElementsAre("a.example.org"));
+  EXPECT_EQ(terminal<TcpProxy>(routed).cluster(), "outbound|443||api.example.com");
+}
+
 TEST(ListenerGeneratorTest, SidecarEgressNarrowsTheOutboundPorts) {
   const auto snapshot = snapshotOf(std::string(kServices) + R"(
 ---
