@@ -1,12 +1,13 @@
 // A gateway's listeners (listener_parts.h): one bound listener "0.0.0.0_<port>" per server port
-// of the Gateways that select the proxy. Plaintext HTTP servers share the route configuration
-// "http.<port>"; HTTPS servers terminate TLS (DownstreamTlsContext) in a chain per server chosen
-// by SNI, with routes "https.<port>.<portName>.<gateway>.<ns>"; TLS PASSTHROUGH servers pick
-// tcp_proxy chains by SNI from the bound VirtualServices' tls routes; TCP servers follow their tcp
-// routes.
+// of the Gateways that select the proxy ("<bind>_<port>" for servers with a bind IP). Plaintext
+// HTTP servers share the route configuration "http.<port>"; HTTPS servers terminate TLS
+// (DownstreamTlsContext) in a chain per server chosen by SNI, with routes
+// "https.<port>.<portName>.<gateway>.<ns>"; TLS PASSTHROUGH servers pick tcp_proxy chains by SNI
+// from the bound VirtualServices' tls routes; TCP servers follow their tcp routes.
 #include <algorithm>
 #include <map>
 
+#include "control/config/common.h"
 #include "control/config/host_names.h"
 #include "control/translate/listener_parts.h"
 #include "control/translate/names.h"
@@ -179,14 +180,17 @@ void addServerChains(const model::MeshSnapshot& snapshot, const ProxyContext& pr
 
 std::vector<Listener> gatewayListeners(const model::MeshSnapshot& snapshot,
                                        const ProxyContext& proxy) {
-  std::map<uint32_t, std::vector<BoundServer>> byPort;
+  // By (address, port): a server's `bind` IP makes its own listener "<ip>_<port>".
+  std::map<std::pair<std::string, uint32_t>, std::vector<BoundServer>> byAddress;
   for (const auto* gateway : snapshot.gatewaysFor(proxy.labels)) {
     for (const auto& server : gateway->spec.servers) {
-      byPort[server.port.number].push_back({gateway, &server});
+      const bool ip = config::isIpAddress(server.bind);
+      byAddress[{ip ? server.bind : "0.0.0.0", server.port.number}].push_back({gateway, &server});
     }
   }
   std::vector<Listener> out;
-  for (const auto& [port, servers] : byPort) {
+  for (const auto& [address, servers] : byAddress) {
+    const auto& [ip, port] = address;
     std::vector<FilterChain> chains;
     bool plainHttp = false;
     for (const auto& bound : servers) {
@@ -196,8 +200,8 @@ std::vector<Listener> gatewayListeners(const model::MeshSnapshot& snapshot,
       continue; // nothing routable on this port (e.g. a TCP server without a tcp route)
     }
     Listener listener;
-    listener.set_name(wildcardListenerName(port));
-    *listener.mutable_address() = socketAddress("0.0.0.0", port);
+    listener.set_name(fmt::format("{}_{}", ip, port));
+    *listener.mutable_address() = socketAddress(ip, port);
     listener.set_traffic_direction(envoy::config::core::v3::OUTBOUND);
     const bool sni = std::any_of(chains.begin(), chains.end(), [](const FilterChain& chain) {
       return !chain.filter_chain_match().server_names().empty() || chain.has_transport_socket();

@@ -254,6 +254,7 @@ spec:
   - {port: {number: 8080, name: http2, protocol: HTTP}, hosts: [a.example.com]}
   - {port: {number: 31400, name: tcp, protocol: TCP}, hosts: ["*"]}
   - {port: {number: 31401, name: tcp-unrouted, protocol: TCP}, hosts: ["*"]}
+  - {port: {number: 8080, name: http-internal, protocol: HTTP}, hosts: ["*"], bind: 10.0.0.1}
 ---
 apiVersion: networking.istio.io/v1
 kind: VirtualService
@@ -266,10 +267,12 @@ spec:
   ProxyContext proxy = sidecar("istio-system", {{"istio", "ingressgateway"}});
   proxy.type = ProxyContext::Type::kRouter;
   const auto listeners = buildListeners(*snapshot, proxy);
-  ASSERT_EQ(listeners.size(), 2u) << "31401 has no route";
+  ASSERT_EQ(listeners.size(), 3u) << "31401 has no route";
   EXPECT_EQ(listeners[0].name(), "0.0.0.0_31400");
   EXPECT_EQ(terminal<TcpProxy>(listeners[0].filter_chains(0)).cluster(),
             "outbound|3306||mysql.db.svc.cluster.local");
+  EXPECT_EQ(listeners[2].name(), "10.0.0.1_8080") << "a server with a bind IP";
+  EXPECT_EQ(listeners[2].address().socket_address().address(), "10.0.0.1");
   EXPECT_EQ(listeners[1].name(), "0.0.0.0_8080");
   ASSERT_EQ(listeners[1].filter_chains_size(), 1) << "HTTP servers share the port's routes";
   const auto http = terminal<HttpConnectionManager>(listeners[1].filter_chains(0));
