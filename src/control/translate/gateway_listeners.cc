@@ -164,8 +164,7 @@ void addServerChains(const model::MeshSnapshot& snapshot, const ProxyContext& pr
     addPassthroughChains(snapshot, proxy, bound, chains);
   } else if (portKindOf(protocol) == PortKind::kTcp || (protocol == Protocol::kTls && terminated)) {
     if (auto target = tcpRouteFor(snapshot, proxy, bound)) {
-      FilterChain chain =
-          tcpChain(fmt::format("{}_{}", server.name.empty() ? "tcp" : server.name, port), *target);
+      FilterChain chain = tcpChain(fmt::format("{}_{}", server.port.name, port), *target);
       matchSni(chain, port, terminated ? serverNames(server) : std::vector<std::string>{});
       if (terminated) {
         setTransportSocket(chain, *server.tls, false);
