@@ -21,6 +21,15 @@ std::string gatewayRouteName(uint32_t port) {
   return fmt::format("http.{}", port);
 }
 
+std::string gatewayHttpsRouteName(uint32_t port, std::string_view portName,
+                                  std::string_view gateway, std::string_view ns) {
+  return fmt::format("https.{}.{}.{}.{}", port, portName, gateway, ns);
+}
+
+std::string grpcListenerName(std::string_view host, uint32_t port) {
+  return fmt::format("{}:{}", host, port);
+}
+
 std::string wildcardListenerName(uint32_t port) {
   return fmt::format("0.0.0.0_{}", port);
 }

@@ -1,6 +1,7 @@
 // ProxyContext::fromNode (proxy_context.h).
 #include "control/translate/proxy_context.h"
 
+#include "absl/strings/numbers.h"
 #include "absl/strings/str_split.h"
 
 namespace meshd::control::translate {
@@ -11,6 +12,18 @@ std::string stringField(const google::protobuf::Struct& metadata, const std::str
   return found != metadata.fields().end() && found->second.has_string_value()
              ? found->second.string_value()
              : "";
+}
+
+// A port number given as a number or a string; 0 when it is neither or out of range.
+uint32_t portValue(const google::protobuf::Value& value) {
+  double number = 0;
+  if (value.has_number_value()) {
+    number = value.number_value();
+  } else if (int parsed = 0;
+             value.has_string_value() && absl::SimpleAtoi(value.string_value(), &parsed)) {
+    number = parsed;
+  }
+  return number >= 1 && number <= 65535 ? static_cast<uint32_t>(number) : 0;
 }
 
 } // namespace
@@ -45,6 +58,10 @@ ProxyContext ProxyContext::fromNode(const envoy::config::core::v3::Node& node) {
   }
   if (const std::string ips = stringField(metadata, "INSTANCE_IPS"); !ips.empty()) {
     out.ips = absl::StrSplit(ips, ',', absl::SkipEmpty());
+  }
+  if (const auto port = metadata.fields().find("MESHD_EXPLICIT_PROXY_PORT");
+      port != metadata.fields().end()) {
+    out.explicitProxyPort = portValue(port->second);
   }
   if (const auto labels = metadata.fields().find("LABELS");
       labels != metadata.fields().end() && labels->second.has_struct_value()) {

@@ -26,6 +26,10 @@ struct ProxyContext {
   config::Labels labels;
   std::vector<std::string> ips;
   std::string serviceAccount = "default";
+  // Metadata MESHD_EXPLICIT_PROXY_PORT (a number or a numeric string): the port of the
+  // "explicitProxy" listener on 127.0.0.1 that applications use as their http_proxy (local
+  // mode, without iptables capture); 0: no such listener.
+  uint32_t explicitProxyPort = 0;
 
   // Unknown or missing parts keep the defaults above (a bare node id is a sidecar in "default").
   static ProxyContext fromNode(const envoy::config::core::v3::Node& node);

@@ -38,5 +38,18 @@ TEST(ProxyContextTest, ProxylessGrpcAndBareIds) {
   EXPECT_EQ(ProxyContext::fromNode(bare).ns, "default");
 }
 
+TEST(ProxyContextTest, ExplicitProxyPortFromMetadata) {
+  envoy::config::core::v3::Node node;
+  node.set_id("sidecar~127.0.0.10~productpage-v1-0.default~default.svc.cluster.local");
+  auto& fields = *node.mutable_metadata()->mutable_fields();
+  EXPECT_EQ(ProxyContext::fromNode(node).explicitProxyPort, 0u) << "absent: no explicit proxy";
+  fields["MESHD_EXPLICIT_PROXY_PORT"].set_number_value(15080);
+  EXPECT_EQ(ProxyContext::fromNode(node).explicitProxyPort, 15080u);
+  fields["MESHD_EXPLICIT_PROXY_PORT"].set_string_value("15081");
+  EXPECT_EQ(ProxyContext::fromNode(node).explicitProxyPort, 15081u);
+  fields["MESHD_EXPLICIT_PROXY_PORT"].set_string_value("70000");
+  EXPECT_EQ(ProxyContext::fromNode(node).explicitProxyPort, 0u) << "not a port";
+}
+
 } // namespace
 } // namespace meshd::control::translate
