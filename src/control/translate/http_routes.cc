@@ -2,6 +2,8 @@
 // docs/translation.md "Routes" for the rules and where meshd departs from them).
 #include "control/translate/http_routes.h"
 
+#include "control/translate/cluster_support.h"
+
 #include <algorithm>
 #include <array>
 #include <optional>

@@ -2,6 +2,8 @@
 // retry.go.
 #include "control/translate/route_policies.h"
 
+#include "control/translate/cluster_support.h"
+
 #include <chrono>
 
 #include "absl/strings/numbers.h"
@@ -142,14 +144,6 @@ topLevelHash(const std::optional<config::TrafficPolicy>& policy) {
 }
 
 } // namespace
-
-google::protobuf::Duration toProtoDuration(config::Duration duration) {
-  google::protobuf::Duration out;
-  const auto seconds = std::chrono::duration_cast<std::chrono::seconds>(duration);
-  out.set_seconds(seconds.count());
-  out.set_nanos(static_cast<int32_t>((duration - seconds).count()));
-  return out;
-}
 
 envoy::type::v3::FractionalPercent percentPerMillion(double percent) {
   envoy::type::v3::FractionalPercent out;

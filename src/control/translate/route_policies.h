@@ -24,7 +24,6 @@ namespace meshd::control::translate {
 inline constexpr std::string_view kFaultFilterName = "envoy.filters.http.fault";
 inline constexpr std::string_view kCorsFilterName = "envoy.filters.http.cors";
 
-google::protobuf::Duration toProtoDuration(config::Duration duration);
 // Istio's percentages: a `Percent` value as parts per million, an integer as parts per hundred.
 envoy::type::v3::FractionalPercent percentPerMillion(double percent);
 envoy::type::v3::FractionalPercent percentPerHundred(uint32_t percent);

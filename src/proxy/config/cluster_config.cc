@@ -26,6 +26,12 @@ absl::Status applyProtocolOptions(const envoy::config::cluster::v3::Cluster& clu
         !options.explicit_http_config().has_http_protocol_options()) {
       return invalid(at + ".explicit_http_config", "mesh-proxy speaks HTTP/1.1 to upstreams");
     }
+    // use_downstream_protocol_config (Istio's passthrough and sniffed clusters): every downstream
+    // speaks HTTP/1.1 to mesh-proxy today, so the upstream protocol is HTTP/1.1 too.
+    if (options.has_use_downstream_protocol_config() &&
+        !options.use_downstream_protocol_config().has_http_protocol_options()) {
+      return invalid(at + ".use_downstream_protocol_config", "needs http_protocol_options");
+    }
     const auto& common = options.common_http_protocol_options();
     if (common.has_max_headers_count()) {
       return invalid(at + ".common_http_protocol_options.max_headers_count",

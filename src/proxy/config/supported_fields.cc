@@ -209,7 +209,12 @@ const std::map<std::string, MessageRules>& supportedTable() {
       {"envoy.config.cluster.v3.Cluster.TypedExtensionProtocolOptionsEntry",
        {{"key", "value"}, {}}},
       {"envoy.extensions.upstreams.http.v3.HttpProtocolOptions",
-       {{"common_http_protocol_options", "explicit_http_config"}, {}}},
+       {{"common_http_protocol_options", "explicit_http_config", "use_downstream_protocol_config"},
+        {}}},
+      // Downstreams speak HTTP/1.1 today, so "the downstream's protocol" is HTTP/1.1 upstream too.
+      {"envoy.extensions.upstreams.http.v3.HttpProtocolOptions.UseDownstreamHttpConfig",
+       {{"http_protocol_options", "http2_protocol_options"}, {}}},
+      {"envoy.config.core.v3.Http2ProtocolOptions", {{}, {}}},
       {"envoy.extensions.upstreams.http.v3.HttpProtocolOptions.ExplicitHttpConfig",
        {{"http_protocol_options"}, {}}},
       {"envoy.config.core.v3.Http1ProtocolOptions", {{}, {}}},

@@ -52,21 +52,19 @@ std::vector<std::string> dropTlsListeners(ProxyResources& resources) {
 std::vector<std::string> unsupportedByMeshProxy(const ProxyResources& resources) {
   std::set<std::string> reasons;
   for (const auto& cluster : resources.clusters) {
+    if (cluster.type() == envoy::config::cluster::v3::Cluster::STRICT_DNS ||
+        cluster.type() == envoy::config::cluster::v3::Cluster::LOGICAL_DNS) {
+      reasons.insert(fmt::format("cluster {} resolves DNS (mesh-proxy takes STRICT_DNS clusters "
+                                 "from the bootstrap only, not over CDS)",
+                                 cluster.name()));
+    }
     if (cluster.has_transport_socket() || cluster.transport_socket_matches_size() > 0) {
       reasons.insert(
           fmt::format("cluster {} originates TLS (no upstream TLS in mesh-proxy)", cluster.name()));
     }
-    if (cluster.has_outlier_detection()) {
-      reasons.insert(fmt::format("cluster {} has outlier_detection", cluster.name()));
-    }
   }
   for (const auto& routes : resources.routes) {
     for (const auto& host : routes.virtual_hosts()) {
-      for (const auto& route : host.routes()) {
-        if (route.route().request_mirror_policies_size() > 0) {
-          reasons.insert(fmt::format("routes {} mirror requests", routes.name()));
-        }
-      }
       if (host.typed_per_filter_config().contains("envoy.filters.http.cors")) {
         reasons.insert(fmt::format("routes {} have a CORS policy", routes.name()));
       }
@@ -245,6 +243,9 @@ TEST_P(TranslateAcceptTest, MeshProxyAcksEveryType) {
   ASSERT_TRUE(loaded.ok()) << loaded.status();
   loaded->mesh.outboundListenerPort = pickFreePort();
   loaded->mesh.inboundListenerPort = pickFreePort();
+  // mesh-proxy has no TLS yet: meshd runs with auto-mTLS off until it does (the golden files keep
+  // Istio's default, on). DestinationRules that ask for TLS still skip their proxy.
+  loaded->mesh.enableAutoMtls = false;
   moveGatewayPorts(loaded->objects);
   const auto snapshot = caseSnapshot(loaded->objects, loaded->mesh);
   ASSERT_TRUE(snapshot.ok()) << snapshot.status();
