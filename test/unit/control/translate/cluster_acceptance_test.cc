@@ -20,14 +20,8 @@ std::string knownUnsupported(const Cluster& cluster) {
   if (cluster.has_transport_socket() || cluster.transport_socket_matches_size() > 0) {
     return "transport_socket";
   }
-  if (cluster.has_outlier_detection()) {
-    return "outlier_detection";
-  }
   if (cluster.has_upstream_connection_options()) {
     return "upstream_connection_options";
-  }
-  if (cluster.has_common_lb_config()) {
-    return "common_lb_config";
   }
   if (cluster.type() == Cluster::LOGICAL_DNS) {
     return "LOGICAL_DNS";
@@ -38,8 +32,7 @@ std::string knownUnsupported(const Cluster& cluster) {
   for (const auto& [name, any] : cluster.typed_extension_protocol_options()) {
     envoy::extensions::upstreams::http::v3::HttpProtocolOptions options;
     if (any.UnpackTo(&options) &&
-        (options.has_use_downstream_protocol_config() ||
-         options.explicit_http_config().has_http2_protocol_options() ||
+        (options.explicit_http_config().has_http2_protocol_options() ||
          options.common_http_protocol_options().has_max_connection_duration() ||
          options.has_upstream_http_protocol_options())) {
       return "HttpProtocolOptions";
