@@ -345,16 +345,34 @@ std::vector<std::string> readExportTo(const MessageReader& reader) {
   return values;
 }
 
-std::vector<std::string> readHosts(const MessageReader& reader, std::string_view field,
-                                   std::string (*check)(std::string_view)) {
-  std::vector<std::string> hosts = reader.strings(field);
-  for (size_t i = 0; i < hosts.size(); ++i) {
-    if (std::string error = check(hosts[i]); !error.empty()) {
-      reader.context().error(childPointer(reader.pointer(field), std::to_string(i)),
-                             std::move(error));
+std::vector<std::string> readStrings(const MessageReader& reader, std::string_view field,
+                                     std::string (*check)(std::string_view), bool allowEmpty) {
+  std::vector<std::string> values = reader.strings(field);
+  for (size_t i = 0; i < values.size(); ++i) {
+    const std::string pointer = childPointer(reader.pointer(field), std::to_string(i));
+    if (values[i].empty() && !allowEmpty) {
+      reader.context().error(pointer, "must not be empty");
+    } else if (check != nullptr) {
+      if (std::string error = check(values[i]); !error.empty()) {
+        reader.context().error(pointer, std::move(error));
+      }
     }
   }
-  return hosts;
+  return values;
+}
+
+std::string readDnsLabel(const MessageReader& reader, std::string_view field, std::string_view what,
+                         bool required) {
+  if (required && !reader.require(field)) {
+    return "";
+  }
+  std::optional<std::string> value = reader.string(field);
+  if (value && !isDnsLabel(*value)) {
+    reader.error(field, fmt::format("'{}' is not a valid {} (a DNS label: lowercase letters, "
+                                    "digits and '-', at most 63 characters)",
+                                    *value, what));
+  }
+  return value.value_or("");
 }
 
 PolicyTargets readPolicyTargets(const MessageReader& reader) {

@@ -92,7 +92,7 @@ std::optional<GatewayServer> readServer(ReadContext& ctx, const nlohmann::json& 
     reader.error("bind", fmt::format("'{}' is not an IP address or unix:// socket", server.bind));
   }
   if (reader.require("hosts")) {
-    server.hosts = readHosts(reader, "hosts", [](std::string_view host) -> std::string {
+    server.hosts = readStrings(reader, "hosts", [](std::string_view host) -> std::string {
       auto [ns, name] = splitNamespacedHost(std::string(host));
       if (!ns.empty() && ns != "*" && ns != "." && !isDnsLabel(ns)) {
         return fmt::format("'{}': the namespace must be '*', '.' or a namespace name", host);
@@ -203,29 +203,24 @@ std::optional<ServerTlsSettings> readServerTls(ReadContext& ctx, const nlohmann:
 }
 
 std::optional<Gateway> parseGateway(const ConfigObject& object, std::vector<Diagnostic>& out) {
-  ReadContext ctx(object, out);
-  Gateway gateway;
-  gateway.meta = readObjectMeta(ctx);
-  const MessageReader spec = readSpec(ctx, {"servers", "selector"});
-  gateway.selector = readLabels(spec, "selector");
-  if (spec.require("servers")) {
-    gateway.servers = spec.list("servers", readServer);
-    if (gateway.servers.empty() && spec.ok()) {
-      spec.error("servers", "a Gateway needs at least one server");
+  return parseKind<Gateway>(object, out, [&](ReadContext& ctx, Gateway& gateway) {
+    const MessageReader spec = readSpec(ctx, {"servers", "selector"});
+    gateway.selector = readLabels(spec, "selector");
+    if (spec.require("servers")) {
+      gateway.servers = spec.list("servers", readServer);
+      if (gateway.servers.empty() && spec.ok()) {
+        spec.error("servers", "a Gateway needs at least one server");
+      }
     }
-  }
-  std::set<std::string> portNames;
-  for (size_t i = 0; i < gateway.servers.size(); ++i) {
-    const std::string& name = gateway.servers[i].port.name;
-    if (!name.empty() && !portNames.insert(name).second) {
-      ctx.error(fmt::format("{}/{}/port/name", spec.pointer("servers"), i),
-                fmt::format("port names in servers must be unique: duplicate name '{}'", name));
+    std::set<std::string> portNames;
+    for (size_t i = 0; i < gateway.servers.size(); ++i) {
+      const std::string& name = gateway.servers[i].port.name;
+      if (!name.empty() && !portNames.insert(name).second) {
+        ctx.error(fmt::format("{}/{}/port/name", spec.pointer("servers"), i),
+                  fmt::format("port names in servers must be unique: duplicate name '{}'", name));
+      }
     }
-  }
-  if (ctx.failed()) {
-    return std::nullopt;
-  }
-  return gateway;
+  });
 }
 
 } // namespace meshd::control::config

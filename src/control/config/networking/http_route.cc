@@ -79,7 +79,7 @@ std::optional<HttpMatchRequest> readMatch(ReadContext& ctx, const nlohmann::json
   match.port = reader.port("port").value_or(0);
   match.sourceLabels = readLabels(reader, "sourceLabels");
   match.gateways =
-      readHosts(reader, "gateways", [](std::string_view name) { return checkGatewayName(name); });
+      readStrings(reader, "gateways", [](std::string_view name) { return checkGatewayName(name); });
   match.ignoreUriCase = reader.boolean("ignoreUriCase").value_or(false);
   match.sourceNamespace = reader.string("sourceNamespace").value_or("");
   match.statPrefix = reader.string("statPrefix").value_or("");
@@ -257,7 +257,7 @@ std::optional<CorsPolicy> readCors(ReadContext& ctx, const nlohmann::json& value
     }
   }
   for (std::string_view field : {"allowHeaders", "exposeHeaders"}) {
-    std::vector<std::string> names = readHosts(reader, field, [](std::string_view name) {
+    std::vector<std::string> names = readStrings(reader, field, [](std::string_view name) {
       return name == "*" ? std::string() : checkHeaderName(name);
     });
     (field == "allowHeaders" ? cors.allowHeaders : cors.exposeHeaders) = std::move(names);

@@ -104,7 +104,7 @@ std::optional<SidecarEgressListener> readEgress(ReadContext& ctx, const nlohmann
   listener.captureMode =
       reader.enumeration<CaptureMode>("captureMode", kCaptureModes).value_or(CaptureMode::kDefault);
   if (reader.require("hosts")) {
-    listener.hosts = readHosts(reader, "hosts", checkEgressHost);
+    listener.hosts = readStrings(reader, "hosts", checkEgressHost);
     if (listener.hosts.empty()) {
       reader.error("hosts", "an egress listener needs at least one host");
     }
@@ -138,33 +138,28 @@ void checkListeners(const MessageReader& spec, const Sidecar& sidecar) {
 } // namespace
 
 std::optional<Sidecar> parseSidecar(const ConfigObject& object, std::vector<Diagnostic>& out) {
-  ReadContext ctx(object, out);
-  Sidecar sidecar;
-  sidecar.meta = readObjectMeta(ctx);
-  const MessageReader spec = readSpec(ctx, {"workloadSelector", "ingress", "egress",
-                                            "inboundConnectionPool", "outboundTrafficPolicy"});
-  sidecar.workloadSelector = readSelector(spec, "workloadSelector", "labels");
-  sidecar.ingress = spec.list("ingress", readIngress);
-  sidecar.egress = spec.list("egress", readEgress);
-  checkListeners(spec, sidecar);
-  sidecar.inboundConnectionPool = spec.message("inboundConnectionPool", readConnectionPool);
-  spec.message("outboundTrafficPolicy", [&sidecar](ReadContext& inner, const nlohmann::json& json,
-                                                   const std::string& at) {
-    const MessageReader policy(inner, json, at, {"mode", "egressProxy"});
-    sidecar.outboundMode = policy.enumeration<Sidecar::OutboundMode>("mode", kOutboundModes);
-    sidecar.egressProxy = policy.message("egressProxy", readDestination);
-    if (sidecar.egressProxy && sidecar.outboundMode != Sidecar::OutboundMode::kAllowAny) {
-      policy.error("egressProxy", "egressProxy may only be set with mode ALLOW_ANY");
-    }
-    if (sidecar.egressProxy && sidecar.egressProxy->port == 0) {
-      policy.error("egressProxy", "egressProxy needs a port");
-    }
-    return std::optional<bool>(true);
+  return parseKind<Sidecar>(object, out, [&](ReadContext& ctx, Sidecar& sidecar) {
+    const MessageReader spec = readSpec(ctx, {"workloadSelector", "ingress", "egress",
+                                              "inboundConnectionPool", "outboundTrafficPolicy"});
+    sidecar.workloadSelector = readSelector(spec, "workloadSelector", "labels");
+    sidecar.ingress = spec.list("ingress", readIngress);
+    sidecar.egress = spec.list("egress", readEgress);
+    checkListeners(spec, sidecar);
+    sidecar.inboundConnectionPool = spec.message("inboundConnectionPool", readConnectionPool);
+    spec.message("outboundTrafficPolicy", [&sidecar](ReadContext& inner, const nlohmann::json& json,
+                                                     const std::string& at) {
+      const MessageReader policy(inner, json, at, {"mode", "egressProxy"});
+      sidecar.outboundMode = policy.enumeration<Sidecar::OutboundMode>("mode", kOutboundModes);
+      sidecar.egressProxy = policy.message("egressProxy", readDestination);
+      if (sidecar.egressProxy && sidecar.outboundMode != Sidecar::OutboundMode::kAllowAny) {
+        policy.error("egressProxy", "egressProxy may only be set with mode ALLOW_ANY");
+      }
+      if (sidecar.egressProxy && sidecar.egressProxy->port == 0) {
+        policy.error("egressProxy", "egressProxy needs a port");
+      }
+      return std::optional<bool>(true);
+    });
   });
-  if (ctx.failed()) {
-    return std::nullopt;
-  }
-  return sidecar;
 }
 
 } // namespace meshd::control::config

@@ -61,7 +61,7 @@ std::optional<LocalityLbSetting> readLocality(ReadContext& ctx, const nlohmann::
                         if (!weight.is_number_integer() || weight.get<int64_t>() < 0 ||
                             weight.get<int64_t>() > 100) {
                           c.error(p, fmt::format("must be a weight between 0 and 100 (got {})",
-                                                 weight.dump()));
+                                                 jsonText(weight)));
                           return std::nullopt;
                         }
                         return static_cast<uint32_t>(weight.get<int64_t>());

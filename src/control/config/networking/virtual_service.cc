@@ -10,7 +10,7 @@ namespace meshd::control::config {
 namespace {
 
 std::vector<std::string> readSubnets(const MessageReader& reader, std::string_view field) {
-  return readHosts(reader, field, checkCidrOrIp);
+  return readStrings(reader, field, checkCidrOrIp);
 }
 
 std::optional<L4MatchAttributes> readL4Match(ReadContext& ctx, const nlohmann::json& value,
@@ -31,7 +31,7 @@ std::optional<L4MatchAttributes> readL4Match(ReadContext& ctx, const nlohmann::j
     }
   }
   match.sourceLabels = readLabels(reader, "sourceLabels");
-  match.gateways = readHosts(reader, "gateways", checkGatewayName);
+  match.gateways = readStrings(reader, "gateways", checkGatewayName);
   match.sourceNamespace = reader.string("sourceNamespace").value_or("");
   return match;
 }
@@ -46,7 +46,7 @@ std::optional<TlsMatchAttributes> readTlsMatch(ReadContext& ctx, const nlohmann:
   }
   TlsMatchAttributes match;
   if (reader.require("sniHosts")) {
-    match.sniHosts = readHosts(reader, "sniHosts", checkWildcardHost);
+    match.sniHosts = readStrings(reader, "sniHosts", checkWildcardHost);
     if (match.sniHosts.empty()) {
       reader.error("sniHosts", "at least one SNI host is required");
     }
@@ -54,7 +54,7 @@ std::optional<TlsMatchAttributes> readTlsMatch(ReadContext& ctx, const nlohmann:
   match.destinationSubnets = readSubnets(reader, "destinationSubnets");
   match.port = reader.port("port").value_or(0);
   match.sourceLabels = readLabels(reader, "sourceLabels");
-  match.gateways = readHosts(reader, "gateways", checkGatewayName);
+  match.gateways = readStrings(reader, "gateways", checkGatewayName);
   match.sourceNamespace = reader.string("sourceNamespace").value_or("");
   return match;
 }
@@ -194,11 +194,7 @@ std::optional<Destination> readDestination(ReadContext& ctx, const nlohmann::jso
       reader.error("host", std::move(error));
     }
   }
-  destination.subset = reader.string("subset").value_or("");
-  if (reader.has("subset") && !isDnsLabel(destination.subset)) {
-    reader.error("subset",
-                 fmt::format("'{}' is not a valid subset name (a DNS label)", destination.subset));
-  }
+  destination.subset = readDnsLabel(reader, "subset", "subset name", /*required=*/false);
   destination.port =
       reader
           .message("port",
@@ -211,42 +207,39 @@ std::optional<Destination> readDestination(ReadContext& ctx, const nlohmann::jso
 
 std::optional<VirtualService> parseVirtualService(const ConfigObject& object,
                                                   std::vector<Diagnostic>& out) {
-  ReadContext ctx(object, out);
-  VirtualService vs;
-  vs.meta = readObjectMeta(ctx);
-  const MessageReader spec = readSpec(ctx, {"hosts", "gateways", "http", "tls", "tcp", "exportTo"});
-  vs.hosts = spec.strings("hosts");
-  vs.gateways = readHosts(spec, "gateways", checkGatewayName);
-  checkHosts(spec, vs);
-  const bool delegate = vs.isDelegate();
-  if (delegate) {
-    // A VirtualService without hosts is a delegate: only reachable through http[].delegate.
-    if (!vs.gateways.empty()) {
-      spec.error("gateways", "a delegate VirtualService (one without hosts) cannot have gateways");
-    }
-    for (std::string_view field : {"tls", "tcp"}) {
-      if (spec.has(field)) {
-        spec.error(field, fmt::format("a delegate VirtualService (one without hosts) can only "
-                                      "have http routes, not {}",
-                                      field));
+  return parseKind<VirtualService>(object, out, [&](ReadContext& ctx, VirtualService& vs) {
+    const MessageReader spec =
+        readSpec(ctx, {"hosts", "gateways", "http", "tls", "tcp", "exportTo"});
+    vs.hosts = spec.strings("hosts");
+    vs.gateways = readStrings(spec, "gateways", checkGatewayName);
+    checkHosts(spec, vs);
+    const bool delegate = vs.isDelegate();
+    if (delegate) {
+      // A VirtualService without hosts is a delegate: only reachable through http[].delegate.
+      if (!vs.gateways.empty()) {
+        spec.error("gateways",
+                   "a delegate VirtualService (one without hosts) cannot have gateways");
+      }
+      for (std::string_view field : {"tls", "tcp"}) {
+        if (spec.has(field)) {
+          spec.error(field, fmt::format("a delegate VirtualService (one without hosts) can only "
+                                        "have http routes, not {}",
+                                        field));
+        }
       }
     }
-  }
-  vs.http = spec.list(
-      "http", [delegate](ReadContext& inner, const nlohmann::json& json, const std::string& at) {
-        return readHttpRoute(inner, json, at, delegate);
-      });
-  vs.tls = spec.list("tls", readTlsRoute);
-  vs.tcp = spec.list("tcp", readTcpRoute);
-  if (!spec.has("http") && !spec.has("tls") && !spec.has("tcp")) {
-    ctx.error("/spec", "a VirtualService needs at least one of 'http', 'tls' or 'tcp'");
-  }
-  checkSniHosts(spec, vs);
-  vs.exportTo = readExportTo(spec);
-  if (ctx.failed()) {
-    return std::nullopt;
-  }
-  return vs;
+    vs.http = spec.list(
+        "http", [delegate](ReadContext& inner, const nlohmann::json& json, const std::string& at) {
+          return readHttpRoute(inner, json, at, delegate);
+        });
+    vs.tls = spec.list("tls", readTlsRoute);
+    vs.tcp = spec.list("tcp", readTcpRoute);
+    if (!spec.has("http") && !spec.has("tls") && !spec.has("tcp")) {
+      ctx.error("/spec", "a VirtualService needs at least one of 'http', 'tls' or 'tcp'");
+    }
+    checkSniHosts(spec, vs);
+    vs.exportTo = readExportTo(spec);
+  });
 }
 
 } // namespace meshd::control::config

@@ -177,19 +177,14 @@ std::optional<AccessLoggingConfig> readAccessLogging(ReadContext& ctx, const nlo
 } // namespace
 
 std::optional<Telemetry> parseTelemetry(const ConfigObject& object, std::vector<Diagnostic>& out) {
-  ReadContext ctx(object, out);
-  Telemetry telemetry;
-  telemetry.meta = readObjectMeta(ctx);
-  const MessageReader spec =
-      readSpec(ctx, {"selector", "targetRef", "targetRefs", "tracing", "metrics", "accessLogging"});
-  telemetry.targets = readPolicyTargets(spec);
-  telemetry.tracing = spec.list("tracing", readTracing);
-  telemetry.metrics = spec.list("metrics", readMetrics);
-  telemetry.accessLogging = spec.list("accessLogging", readAccessLogging);
-  if (ctx.failed()) {
-    return std::nullopt;
-  }
-  return telemetry;
+  return parseKind<Telemetry>(object, out, [&](ReadContext& ctx, Telemetry& telemetry) {
+    const MessageReader spec = readSpec(
+        ctx, {"selector", "targetRef", "targetRefs", "tracing", "metrics", "accessLogging"});
+    telemetry.targets = readPolicyTargets(spec);
+    telemetry.tracing = spec.list("tracing", readTracing);
+    telemetry.metrics = spec.list("metrics", readMetrics);
+    telemetry.accessLogging = spec.list("accessLogging", readAccessLogging);
+  });
 }
 
 } // namespace meshd::control::config

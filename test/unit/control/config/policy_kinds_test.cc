@@ -149,7 +149,7 @@ TEST(AuthorizationPolicyTest, RejectsEmptySourceAndEmptyValue) {
               ElementsAre("t.yaml:6: error: AuthorizationPolicy default/x: spec.rules[0].from[0]."
                           "source: a source must have at least one field",
                           "t.yaml:7: error: AuthorizationPolicy default/x: spec.rules[0].to[0]."
-                          "operation.methods[0]: empty values are not allowed"));
+                          "operation.methods[0]: must not be empty"));
 }
 
 TEST(AuthorizationPolicyTest, RejectsSelectorWithTargetRef) {

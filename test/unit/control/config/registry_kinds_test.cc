@@ -350,6 +350,16 @@ TEST(WorkloadEntryTest, RejectsBadPortValueAndUnknownField) {
                           "port number between 1 and 65535 (got 0)"));
 }
 
+TEST(WorkloadEntryTest, QuotesInvalidUtf8InMessagesWithoutThrowing) {
+  // Found by config_fuzz: nlohmann's dump() throws on invalid UTF-8.
+  EXPECT_THAT(diagnosticsOf("apiVersion: networking.istio.io/v1\nkind: WorkloadEntry\n"
+                            "metadata: {name: vm}\nspec:\n  address: 1.2.3.4\n"
+                            "  ports: {http: \"a\xff\"}\n",
+                            parseWorkloadEntry),
+              ElementsAre("t.yaml:6: error: WorkloadEntry default/vm: spec.ports.http: must be a "
+                          "port number between 1 and 65535 (got \"a\xEF\xBF\xBD\")"));
+}
+
 TEST(WorkloadGroupTest, ReadsTemplateAndProbe) {
   const std::optional<WorkloadGroup> group = parsedFrom(R"(apiVersion: networking.istio.io/v1
 kind: WorkloadGroup
