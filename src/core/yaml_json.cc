@@ -56,21 +56,6 @@ nlohmann::json scalarToJson(const YAML::Node& node) {
   return text;
 }
 
-// RFC 6901 escaping of one reference token.
-std::string pointerToken(const std::string& key) {
-  std::string out;
-  for (char c : key) {
-    if (c == '~') {
-      out += "~0";
-    } else if (c == '/') {
-      out += "~1";
-    } else {
-      out += c;
-    }
-  }
-  return out;
-}
-
 // `lines`, when given, receives the 1-based line of every value, keyed by its JSON pointer.
 absl::StatusOr<nlohmann::json> toJson(const YAML::Node& node, JsonLineMap* lines = nullptr,
                                       const std::string& pointer = "") {
@@ -110,13 +95,13 @@ absl::StatusOr<nlohmann::json> toJson(const YAML::Node& node, JsonLineMap* lines
       }
       auto value = lines == nullptr
                        ? toJson(entry.second)
-                       : toJson(entry.second, lines, pointer + "/" + pointerToken(key));
+                       : toJson(entry.second, lines, pointer + "/" + jsonPointerToken(key));
       if (!value.ok()) {
         return value.status();
       }
       if (lines != nullptr && entry.second.IsNull()) {
         // A key with no value has no mark of its own; point at the key.
-        (*lines)[pointer + "/" + pointerToken(key)] = entry.first.Mark().line + 1;
+        (*lines)[pointer + "/" + jsonPointerToken(key)] = entry.first.Mark().line + 1;
       }
       object[key] = std::move(*value);
     }
@@ -132,6 +117,20 @@ absl::Status parseError(const YAML::Exception& e) {
 }
 
 } // namespace
+
+std::string jsonPointerToken(std::string_view key) {
+  std::string out;
+  for (char c : key) {
+    if (c == '~') {
+      out += "~0";
+    } else if (c == '/') {
+      out += "~1";
+    } else {
+      out += c;
+    }
+  }
+  return out;
+}
 
 absl::StatusOr<std::string> yamlToJson(std::string_view yaml) {
   try {

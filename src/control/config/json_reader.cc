@@ -4,6 +4,7 @@
 #include <algorithm>
 #include <cmath>
 
+#include "core/yaml_json.h"
 #include "fmt/format.h"
 #include "fmt/ranges.h"
 
@@ -139,17 +140,7 @@ std::optional<Duration> parseDuration(std::string_view text) {
 }
 
 std::string childPointer(const std::string& pointer, std::string_view token) {
-  std::string out = pointer + "/";
-  for (char c : token) {
-    if (c == '~') {
-      out += "~0";
-    } else if (c == '/') {
-      out += "~1";
-    } else {
-      out += c;
-    }
-  }
-  return out;
+  return pointer + "/" + core::jsonPointerToken(token);
 }
 
 MessageReader::MessageReader(ReadContext& ctx, const nlohmann::json& value, std::string pointer,
