@@ -15,8 +15,8 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   for (const Diagnostic& diagnostic : parsed.diagnostics) {
     MESHD_ASSERT(!diagnostic.message.empty(), "a parse diagnostic says nothing");
   }
-  const std::vector<Diagnostic> diagnostics = IstioValidator().validate(parsed.objects,
-                                                                        parsed.objects);
+  const std::vector<Diagnostic> diagnostics =
+      IstioValidator().validate(parsed.objects, parsed.objects);
   for (const Diagnostic& diagnostic : diagnostics) {
     MESHD_ASSERT(!diagnostic.message.empty(), "a validation diagnostic says nothing");
     MESHD_ASSERT(!diagnostic.object.name.empty(), "a validation diagnostic names no object");
