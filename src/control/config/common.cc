@@ -325,16 +325,17 @@ std::optional<StringMatch> readStringMatch(ReadContext& ctx, const nlohmann::jso
   return match;
 }
 
-std::vector<std::string> readExportTo(const MessageReader& reader) {
+std::vector<std::string> readExportTo(const MessageReader& reader, bool noneAllowed) {
   std::vector<std::string> values = reader.strings("exportTo");
   std::set<std::string> seen;
   const std::string& ownNs = reader.context().object().key.ns;
   for (size_t i = 0; i < values.size(); ++i) {
     const std::string& value = values[i];
     const std::string pointer = childPointer(reader.pointer("exportTo"), std::to_string(i));
-    if (value != "." && value != "*" && value != "~" && !isDnsLabel(value)) {
-      reader.context().error(pointer,
-                             fmt::format("'{}' is not '.', '*', '~' or a namespace name", value));
+    if (value != "." && value != "*" && (value != "~" || !noneAllowed) && !isDnsLabel(value)) {
+      reader.context().error(
+          pointer, noneAllowed ? fmt::format("'{}' is not '.', '*', '~' or a namespace name", value)
+                               : fmt::format("'{}' is not '.', '*' or a namespace name", value));
     } else if (!seen.insert(value == "." ? ownNs : value).second) {
       reader.context().error(pointer, fmt::format("duplicate exportTo value '{}'", value));
     } else if ((value == "*" || value == "~") && values.size() > 1) {

@@ -112,8 +112,9 @@ std::optional<double> readPercent(ReadContext& ctx, const nlohmann::json& value,
                                   const std::string& pointer);
 std::optional<StringMatch> readStringMatch(ReadContext& ctx, const nlohmann::json& value,
                                            const std::string& pointer);
-// `exportTo` values: ".", "*", "~" or a namespace; no duplicates; "*" and "~" stand alone.
-std::vector<std::string> readExportTo(const MessageReader& reader);
+// `exportTo` values: ".", "*" or a namespace, and "~" (nobody) when `noneAllowed` (ServiceEntry
+// only); no duplicates; "*" and "~" stand alone.
+std::vector<std::string> readExportTo(const MessageReader& reader, bool noneAllowed = false);
 // A list of strings, each checked with `check` when given (e.g. checkWildcardHost); empty
 // strings are refused unless `allowEmpty`.
 std::vector<std::string> readStrings(const MessageReader& reader, std::string_view field,

@@ -1,6 +1,7 @@
 // DestinationRule parsing and Istio's checks for it (destination_rule.h).
 #include "control/config/networking/destination_rule.h"
 
+#include <algorithm>
 #include <set>
 
 #include "fmt/format.h"
@@ -45,6 +46,13 @@ std::optional<DestinationRule> parseDestinationRule(const ConfigObject& object,
     }
     rule.exportTo = readExportTo(spec);
     rule.workloadSelector = readSelector(spec, "workloadSelector", "matchLabels");
+    const bool onlyOwnNamespace =
+        std::all_of(rule.exportTo.begin(), rule.exportTo.end(),
+                    [&](const std::string& to) { return to == "." || to == rule.meta.ns; });
+    if (rule.workloadSelector && !onlyOwnNamespace) {
+      spec.error("exportTo", "a DestinationRule with a workloadSelector can only be exported to "
+                             "its own namespace");
+    }
   });
 }
 

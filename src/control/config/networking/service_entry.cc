@@ -153,7 +153,7 @@ std::optional<ServiceEntry> parseServiceEntry(const ConfigObject& object,
       spec.error("workloadSelector", "only one of 'endpoints' and 'workloadSelector' may be set");
     }
     checkEndpoints(spec, entry);
-    entry.exportTo = readExportTo(spec);
+    entry.exportTo = readExportTo(spec, /*noneAllowed=*/true);
     entry.subjectAltNames = spec.strings("subjectAltNames");
   });
 }

@@ -308,6 +308,12 @@ TEST(ServiceEntryTest, RejectsBadAddressAndExportTo) {
                           "be combined with other exportTo values"));
 }
 
+TEST(ServiceEntryTest, MayBeExportedToNobody) {
+  EXPECT_THAT(diagnosticsOf(serviceEntryWith("  hosts: [a.example.com]\n  exportTo: ['~']\n"),
+                            parseServiceEntry),
+              ElementsAre());
+}
+
 TEST(ServiceEntryTest, RejectsEndpointsWithWorkloadSelector) {
   EXPECT_THAT(diagnosticsOf(serviceEntryWith("  hosts: [a.example.com]\n  resolution: STATIC\n"
                                              "  workloadSelector: {labels: {app: a}}\n"

@@ -312,10 +312,12 @@ TEST(VirtualServiceTest, RejectsTlsRouteWithoutMatchAndBadSubnet) {
 }
 
 TEST(VirtualServiceTest, RejectsBadExportTo) {
-  EXPECT_THAT(vsErrors("  hosts: [r]\n  exportTo: [Team_A]\n"
+  EXPECT_THAT(vsErrors("  hosts: [r]\n  exportTo: [Team_A, '~']\n"
                        "  http:\n  - route: [{destination: {host: r}}]\n"),
               ElementsAre("t.yaml:6: error: VirtualService default/vs: spec.exportTo[0]: 'Team_A' "
-                          "is not '.', '*', '~' or a namespace name"));
+                          "is not '.', '*' or a namespace name",
+                          "t.yaml:6: error: VirtualService default/vs: spec.exportTo[1]: '~' is "
+                          "not '.', '*' or a namespace name"));
 }
 
 TEST(VirtualServiceTest, CatchAllDetection) {
