@@ -159,6 +159,10 @@ std::string checkRegex(std::string_view regex) {
   if (regex.empty()) {
     return "regex must not be empty";
   }
+  if (regex.size() > 1024) {
+    // Istio's limit: Envoy bounds the RE2 program size, which is always larger than the length.
+    return fmt::format("regex is too large ({} characters; at most 1024)", regex.size());
+  }
   RE2::Options options;
   options.set_log_errors(false);
   const RE2 compiled(re2::StringPiece(regex.data(), regex.size()), options);
@@ -321,6 +325,8 @@ std::optional<StringMatch> readStringMatch(ReadContext& ctx, const nlohmann::jso
     if (std::string error = checkRegex(match.value); !error.empty()) {
       reader.error("regex", std::move(error));
     }
+  } else if (match.kind == StringMatch::Kind::kPrefix && match.value.empty()) {
+    reader.error("prefix", "a prefix match must not be empty");
   }
   return match;
 }

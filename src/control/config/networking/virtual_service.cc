@@ -168,7 +168,7 @@ std::string checkGatewayName(std::string_view name) {
   if (slash != std::string_view::npos) {
     const std::string_view ns = name.substr(0, slash);
     const std::string_view gateway = name.substr(slash + 1);
-    if (isDnsLabel(ns) && !gateway.empty() && checkFqdn(gateway).empty()) {
+    if (isDnsLabel(ns) && isDnsLabel(gateway)) {
       return "";
     }
   } else if (checkFqdn(name).empty()) {
@@ -212,6 +212,15 @@ std::optional<VirtualService> parseVirtualService(const ConfigObject& object,
         readSpec(ctx, {"hosts", "gateways", "http", "tls", "tcp", "exportTo"});
     vs.hosts = spec.strings("hosts");
     vs.gateways = readStrings(spec, "gateways", checkGatewayName);
+    for (size_t i = 0; i < vs.gateways.size(); ++i) {
+      const std::string& name = vs.gateways[i];
+      if (name.find('/') == std::string::npos && name.find('.') != std::string::npos) {
+        ctx.warning(childPointer(spec.pointer("gateways"), std::to_string(i)),
+                    fmt::format("'{}' uses the legacy gateway name format; prefer "
+                                "namespace/name",
+                                name));
+      }
+    }
     checkHosts(spec, vs);
     const bool delegate = vs.isDelegate();
     if (delegate) {

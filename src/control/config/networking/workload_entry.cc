@@ -157,6 +157,14 @@ std::optional<WorkloadEntry> readWorkloadEntry(ReadContext& ctx, const nlohmann:
                 fmt::format("'{}' is not a valid port name (a DNS label)", name));
     }
   }
+  if (entry.address.starts_with("unix://") && !entry.ports.empty()) {
+    reader.error("ports", "a unix socket endpoint has no ports");
+  }
+  if (use != WorkloadEntryUse::kGroupTemplate && entry.address.empty() && !entry.network.empty()) {
+    reader.warning("network", fmt::format("address is unset with network '{}' (reached through "
+                                          "the network's gateway)",
+                                          entry.network));
+  }
   entry.labels = readLabels(reader, "labels");
   entry.locality = reader.string("locality").value_or("");
   entry.weight = static_cast<uint32_t>(reader.integer("weight", 0, UINT32_MAX).value_or(0));

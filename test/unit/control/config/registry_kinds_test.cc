@@ -366,6 +366,20 @@ TEST(WorkloadEntryTest, QuotesInvalidUtf8InMessagesWithoutThrowing) {
                           "port number between 1 and 65535 (got \"a\xEF\xBF\xBD\")"));
 }
 
+TEST(WorkloadEntryTest, RejectsUnixSocketWithPortsAndWarnsAboutNetworkOnly) {
+  EXPECT_THAT(diagnosticsOf("apiVersion: networking.istio.io/v1\nkind: WorkloadEntry\n"
+                            "metadata: {name: vm}\nspec:\n  address: unix:///run/app.sock\n"
+                            "  ports: {http: 80}\n",
+                            parseWorkloadEntry),
+              ElementsAre("t.yaml:6: error: WorkloadEntry default/vm: spec.ports: a unix socket "
+                          "endpoint has no ports"));
+  EXPECT_THAT(diagnosticsOf("apiVersion: networking.istio.io/v1\nkind: WorkloadEntry\n"
+                            "metadata: {name: vm}\nspec:\n  network: vm-net\n",
+                            parseWorkloadEntry),
+              ElementsAre("t.yaml:5: warning: WorkloadEntry default/vm: spec.network: address is "
+                          "unset with network 'vm-net' (reached through the network's gateway)"));
+}
+
 TEST(WorkloadGroupTest, ReadsTemplateAndProbe) {
   const std::optional<WorkloadGroup> group = parsedFrom(R"(apiVersion: networking.istio.io/v1
 kind: WorkloadGroup

@@ -320,6 +320,51 @@ TEST(VirtualServiceTest, RejectsBadExportTo) {
                           "not '.', '*' or a namespace name"));
 }
 
+TEST(VirtualServiceTest, RejectsEmptyPrefixAndHugeRegex) {
+  EXPECT_THAT(vsErrors("  hosts: [r]\n  http:\n  - match: [{uri: {prefix: \"\"}}, {uri: {regex: " +
+                       std::string(1025, 'a') + "}}]\n    route: [{destination: {host: r}}]\n"),
+              ElementsAre("t.yaml:7: error: VirtualService default/vs: spec.http[0].match[0].uri."
+                          "prefix: a prefix match must not be empty",
+                          "t.yaml:7: error: VirtualService default/vs: spec.http[0].match[1].uri."
+                          "regex: regex is too large (1025 characters; at most 1024)"));
+}
+
+TEST(VirtualServiceTest, RejectsEmptyRedirectAndRewrite) {
+  EXPECT_THAT(vsErrors("  hosts: [r]\n  http:\n  - redirect: {redirectCode: 302}\n"),
+              ElementsAre("t.yaml:7: error: VirtualService default/vs: spec.http[0].redirect: a "
+                          "redirect must change at least one of uri, authority, scheme or port"));
+  EXPECT_THAT(vsErrors("  hosts: [r]\n  http:\n  - route: [{destination: {host: r}}]\n"
+                       "    rewrite: {}\n"),
+              ElementsAre("t.yaml:8: error: VirtualService default/vs: spec.http[0].rewrite: a "
+                          "rewrite must set at least one of uri, uriRegexRewrite or authority"));
+}
+
+TEST(VirtualServiceTest, RejectsRetryPolicyWithZeroAttempts) {
+  EXPECT_THAT(vsErrors("  hosts: [r]\n  http:\n  - route: [{destination: {host: r}}]\n"
+                       "    retries: {attempts: 0, retryOn: 5xx}\n"),
+              ElementsAre("t.yaml:8: error: VirtualService default/vs: spec.http[0].retries."
+                          "attempts: a retry policy is configured but attempts is 0 (retries "
+                          "disabled)"));
+}
+
+TEST(VirtualServiceTest, RejectsUnsupportedCorsMethod) {
+  EXPECT_THAT(vsErrors("  hosts: [r]\n  http:\n  - route: [{destination: {host: r}}]\n"
+                       "    corsPolicy: {allowMethods: [GET, FETCH]}\n"),
+              ElementsAre("t.yaml:8: error: VirtualService default/vs: spec.http[0].corsPolicy."
+                          "allowMethods[1]: 'FETCH' is not a supported HTTP method"));
+}
+
+TEST(VirtualServiceTest, WarnsAboutAbortWithoutErrorAndLegacyGatewayName) {
+  EXPECT_THAT(vsErrors("  hosts: [r]\n  gateways: [gw.istio-system.svc.cluster.local]\n"
+                       "  http:\n  - route: [{destination: {host: r}}]\n"
+                       "    fault: {abort: {percentage: {value: 5}}}\n"),
+              ElementsAre("t.yaml:6: warning: VirtualService default/vs: spec.gateways[0]: "
+                          "'gw.istio-system.svc.cluster.local' uses the legacy gateway name "
+                          "format; prefer namespace/name",
+                          "t.yaml:9: warning: VirtualService default/vs: spec.http[0].fault.abort: "
+                          "abort is configured without an error type (httpStatus or grpcStatus)"));
+}
+
 TEST(VirtualServiceTest, CatchAllDetection) {
   HttpMatchRequest match;
   EXPECT_TRUE(matchesEveryRequest(match));
