@@ -295,10 +295,21 @@ std::optional<PolicyTargetReference> readTargetRef(ReadContext& ctx, const nlohm
   if (reader.require("name")) {
     ref.name = reader.nonEmpty("name").value_or("");
   }
-  if (!ref.ns.empty() && ref.ns != ctx.object().key.ns) {
-    reader.error("namespace", fmt::format("cross-namespace policy target references are not "
-                                          "allowed ('{}' is not '{}')",
-                                          ref.ns, ctx.object().key.ns));
+  if (reader.has("namespace")) {
+    reader.error("namespace", "targetRef namespace must not be set (cross-namespace references "
+                              "are not supported)");
+  }
+  // What Istio lets a policy target: a Service, a ServiceEntry, a Gateway API Gateway or class.
+  const std::string group = ref.group.empty() ? "core" : ref.group;
+  const bool allowed = (ref.kind == "Service" && group == "core") ||
+                       (ref.kind == "ServiceEntry" && group == "networking.istio.io") ||
+                       ((ref.kind == "Gateway" || ref.kind == "GatewayClass") &&
+                        group == "gateway.networking.k8s.io");
+  if (!ref.kind.empty() && !allowed) {
+    reader.error("kind", fmt::format("a targetRef must be a Service, a networking.istio.io "
+                                     "ServiceEntry or a gateway.networking.k8s.io Gateway or "
+                                     "GatewayClass (got {}/{})",
+                                     ref.group, ref.kind));
   }
   return ref;
 }
@@ -391,6 +402,10 @@ PolicyTargets readPolicyTargets(const MessageReader& reader) {
     reader.error("selector", "only one of 'selector' and 'targetRef(s)' may be set");
   }
   targets.selector = readSelector(reader, "selector", "matchLabels");
+  if (targets.selector && targets.selector->empty()) {
+    reader.warning("selector", "selector has no labels: the policy applies to every workload in "
+                               "the namespace");
+  }
   if (std::optional<PolicyTargetReference> ref = reader.message("targetRef", readTargetRef)) {
     targets.targetRefs.push_back(std::move(*ref));
   }

@@ -53,8 +53,10 @@ std::optional<AuthzSource> readSource(ReadContext& ctx, const nlohmann::json& va
   source.trustDomains = readStrings(reader, "trustDomains", nullptr, false);
   source.notTrustDomains = readStrings(reader, "notTrustDomains", nullptr, false);
   if ((reader.has("serviceAccounts") || reader.has("notServiceAccounts")) &&
-      (reader.has("principals") || reader.has("notPrincipals"))) {
-    reader.error("serviceAccounts", "'serviceAccounts' cannot be combined with 'principals'");
+      (reader.has("principals") || reader.has("notPrincipals") || reader.has("namespaces") ||
+       reader.has("notNamespaces"))) {
+    reader.error("serviceAccounts", "serviceAccounts cannot be combined with namespaces or "
+                                    "principals");
   }
   return source;
 }
@@ -171,6 +173,41 @@ std::optional<AuthzRule> readRule(ReadContext& ctx, const nlohmann::json& value,
   return rule;
 }
 
+// The external authorizer runs before the mesh knows the peer's or the user's identity, so
+// CUSTOM rules cannot match on them (as Istio says).
+void checkCustomRules(ReadContext& ctx, const std::vector<AuthzRule>& rules) {
+  for (size_t r = 0; r < rules.size(); ++r) {
+    const std::string at = fmt::format("/spec/rules/{}", r);
+    for (size_t f = 0; f < rules[r].from.size(); ++f) {
+      const AuthzSource& source = rules[r].from[f];
+      const std::pair<std::string_view, bool> identities[] = {
+          {"namespaces", !source.namespaces.empty()},
+          {"notNamespaces", !source.notNamespaces.empty()},
+          {"serviceAccounts", !source.serviceAccounts.empty()},
+          {"notServiceAccounts", !source.notServiceAccounts.empty()},
+          {"principals", !source.principals.empty()},
+          {"notPrincipals", !source.notPrincipals.empty()},
+          {"requestPrincipals", !source.requestPrincipals.empty()},
+          {"notRequestPrincipals", !source.notRequestPrincipals.empty()},
+      };
+      for (const auto& [field, used] : identities) {
+        if (used) {
+          ctx.error(fmt::format("{}/from/{}/source/{}", at, f, field),
+                    fmt::format("{} is not supported with the CUSTOM action", field));
+        }
+      }
+    }
+    for (size_t w = 0; w < rules[r].when.size(); ++w) {
+      const std::string& key = rules[r].when[w].key;
+      if (key == "source.namespace" || key == "source.serviceAccount" ||
+          key == "source.principal" || key.starts_with("request.auth.")) {
+        ctx.error(fmt::format("{}/when/{}/key", at, w),
+                  fmt::format("'{}' is not supported with the CUSTOM action", key));
+      }
+    }
+  }
+}
+
 } // namespace
 
 std::optional<AuthorizationPolicy> parseAuthorizationPolicy(const ConfigObject& object,
@@ -190,12 +227,23 @@ std::optional<AuthorizationPolicy> parseAuthorizationPolicy(const ConfigObject& 
                 })) {
           policy.provider = *provider;
         }
-        if (policy.action == Action::kCustom && !spec.has("provider")) {
+        const bool customOrDeny =
+            policy.action == Action::kCustom || policy.action == Action::kDeny;
+        if (customOrDeny && !spec.has("rules")) {
+          spec.error("action", fmt::format("{} without rules never applies; add an empty rule {{}} "
+                                           "to apply it to every request",
+                                           policy.action == Action::kCustom ? "CUSTOM" : "DENY"));
+        }
+        if (policy.action == Action::kCustom && spec.has("rules") && !spec.has("provider")) {
           spec.error("action", "the CUSTOM action needs a provider");
-        } else if (policy.action != Action::kCustom && spec.has("provider")) {
+        }
+        if (policy.action != Action::kCustom && spec.has("provider")) {
           spec.error("provider", "a provider can only be given with the CUSTOM action");
         }
         policy.rules = spec.list("rules", readRule);
+        if (policy.action == Action::kCustom) {
+          checkCustomRules(ctx, policy.rules);
+        }
       });
 }
 

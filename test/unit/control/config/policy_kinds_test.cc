@@ -114,9 +114,39 @@ TEST(AuthorizationPolicyTest, RejectsCustomWithoutProvider) {
 }
 
 TEST(AuthorizationPolicyTest, RejectsProviderWithoutCustom) {
-  EXPECT_THAT(apErrors("  action: DENY\n  provider: {name: ext}\n"),
+  EXPECT_THAT(apErrors("  action: DENY\n  provider: {name: ext}\n  rules: [{}]\n"),
               ElementsAre("t.yaml:6: error: AuthorizationPolicy default/x: spec.provider: a "
                           "provider can only be given with the CUSTOM action"));
+}
+
+TEST(AuthorizationPolicyTest, RejectsDenyWithoutRules) {
+  EXPECT_THAT(apErrors("  action: DENY\n"),
+              ElementsAre("t.yaml:5: error: AuthorizationPolicy default/x: spec.action: DENY "
+                          "without rules never applies; add an empty rule {} to apply it to every "
+                          "request"));
+}
+
+TEST(AuthorizationPolicyTest, RejectsIdentitiesInCustomRules) {
+  EXPECT_THAT(apErrors("  action: CUSTOM\n  provider: {name: ext}\n  rules:\n"
+                       "  - from: [{source: {principals: [a]}}]\n"
+                       "    when: [{key: \"request.auth.claims[iss]\", values: [x]}]\n"),
+              ElementsAre("t.yaml:8: error: AuthorizationPolicy default/x: spec.rules[0].from[0]."
+                          "source.principals: principals is not supported with the CUSTOM action",
+                          "t.yaml:9: error: AuthorizationPolicy default/x: spec.rules[0].when[0]."
+                          "key: 'request.auth.claims[iss]' is not supported with the CUSTOM "
+                          "action"));
+}
+
+TEST(AuthorizationPolicyTest, RejectsTargetRefNamespaceAndKind) {
+  EXPECT_THAT(
+      apErrors("  targetRef: {kind: Deployment, group: apps, name: d, namespace: "
+               "default}\n  rules: [{}]\n"),
+      ElementsAre("t.yaml:5: error: AuthorizationPolicy default/x: spec.targetRef."
+                  "namespace: targetRef namespace must not be set (cross-namespace "
+                  "references are not supported)",
+                  "t.yaml:5: error: AuthorizationPolicy default/x: spec.targetRef.kind: a "
+                  "targetRef must be a Service, a networking.istio.io ServiceEntry or a "
+                  "gateway.networking.k8s.io Gateway or GatewayClass (got apps/Deployment)"));
 }
 
 TEST(AuthorizationPolicyTest, RejectsUnknownConditionKey) {

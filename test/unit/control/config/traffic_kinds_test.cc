@@ -163,6 +163,24 @@ TEST(DestinationRuleTest, RejectsLocalityDistributeNotAddingUpTo100) {
                           "up to 100 (they add up to 90)"));
 }
 
+TEST(DestinationRuleTest, RejectsNonPrimeMaglevTableAndEmptyPool) {
+  EXPECT_THAT(drErrors("  host: r\n  trafficPolicy:\n    loadBalancer:\n      consistentHash: "
+                       "{useSourceIp: true, maglev: {tableSize: 1000}}\n    connectionPool: {}\n"),
+              ElementsAre("t.yaml:8: error: DestinationRule default/x: spec.trafficPolicy."
+                          "loadBalancer.consistentHash.maglev.tableSize: 1000 is not a prime "
+                          "number (Maglev needs a prime table size)",
+                          "t.yaml:9: error: DestinationRule default/x: spec.trafficPolicy."
+                          "connectionPool: a connection pool needs tcp or http settings"));
+}
+
+TEST(DestinationRuleTest, RejectsClientProtocolWithUpgrade) {
+  EXPECT_THAT(drErrors("  host: r\n  trafficPolicy:\n    connectionPool:\n      http: "
+                       "{h2UpgradePolicy: UPGRADE, useClientProtocol: true}\n"),
+              ElementsAre("t.yaml:8: error: DestinationRule default/x: spec.trafficPolicy."
+                          "connectionPool.http.useClientProtocol: useClientProtocol cannot be true "
+                          "when h2UpgradePolicy is UPGRADE"));
+}
+
 TEST(DestinationRuleTest, RejectsPortLevelSettingWithoutPort) {
   EXPECT_THAT(drErrors("  host: r\n  trafficPolicy:\n    portLevelSettings:\n"
                        "    - loadBalancer: {simple: RANDOM}\n"),
