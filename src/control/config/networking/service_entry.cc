@@ -80,6 +80,34 @@ void checkEndpoints(const MessageReader& spec, const ServiceEntry& entry) {
       }
     }
   }
+  if (entry.resolution == Resolution::kDynamicDns) {
+    spec.error("resolution", "resolution DYNAMIC_DNS is not supported");
+  }
+  if (entry.resolution == Resolution::kNone && entry.workloadSelector) {
+    spec.warning("workloadSelector", "workloadSelector has no effect with resolution NONE");
+  }
+  const bool cidr =
+      std::any_of(entry.addresses.begin(), entry.addresses.end(),
+                  [](const std::string& a) { return a.find('/') != std::string::npos; });
+  if (cidr && entry.resolution != Resolution::kNone && entry.resolution != Resolution::kStatic) {
+    spec.error("addresses", "CIDR addresses are allowed only with resolution NONE or STATIC");
+  }
+  // With several hosts on one address, only HTTP (Host) and TLS (SNI) tell them apart.
+  if (entry.resolution != Resolution::kNone && entry.hosts.size() > 1) {
+    for (size_t i = 0; i < entry.ports.size(); ++i) {
+      const Protocol protocol = entry.ports[i].protocol;
+      const bool distinguishes = protocol == Protocol::kHttp || protocol == Protocol::kHttp2 ||
+                                 protocol == Protocol::kGrpc || protocol == Protocol::kGrpcWeb ||
+                                 protocol == Protocol::kHttps || protocol == Protocol::kTls;
+      if (!distinguishes) {
+        spec.context().error(
+            childPointer(childPointer(spec.pointer("ports"), std::to_string(i)), "protocol"),
+            "several hosts need HTTP or TLS ports (a plain TCP port cannot tell "
+            "the hosts apart)");
+        break;
+      }
+    }
+  }
   if (entry.resolution == Resolution::kDnsRoundRobin && entry.endpoints.size() > 1) {
     spec.error("endpoints", "at most one endpoint is allowed with resolution DNS_ROUND_ROBIN");
   }
@@ -148,6 +176,10 @@ std::optional<ServiceEntry> parseServiceEntry(const ConfigObject& object,
     entry.resolution = spec.enumeration<ServiceEntry::Resolution>("resolution", kResolutions)
                            .value_or(ServiceEntry::Resolution::kNone);
     entry.workloadSelector = readSelector(spec, "workloadSelector", "labels");
+    if (entry.workloadSelector && entry.workloadSelector->empty()) {
+      spec.warning("workloadSelector", "workloadSelector has no labels: it selects every "
+                                       "workload in the namespace");
+    }
     entry.endpoints = spec.list("endpoints", readEndpoint);
     if (spec.has("endpoints") && spec.has("workloadSelector")) {
       spec.error("workloadSelector", "only one of 'endpoints' and 'workloadSelector' may be set");

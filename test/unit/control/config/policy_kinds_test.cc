@@ -279,6 +279,12 @@ TEST(TelemetryTest, ReadsTracingMetricsAndLogging) {
   EXPECT_EQ(telemetry->accessLogging[0].filterExpression, "response.code >= 400");
 }
 
+TEST(TelemetryTest, WarnsAboutSeveralTracingProviders) {
+  EXPECT_THAT(telemetryErrors("  tracing:\n  - providers: [{name: a}, {name: b}]\n"),
+              ElementsAre("t.yaml:6: warning: Telemetry default/x: spec.tracing[0].providers: "
+                          "multiple tracing providers are not supported; the first is used"));
+}
+
 TEST(TelemetryTest, RejectsSamplingOver100) {
   EXPECT_THAT(telemetryErrors("  tracing:\n  - randomSamplingPercentage: 150\n"),
               ElementsAre("t.yaml:6: error: Telemetry default/x: spec.tracing[0]."

@@ -205,7 +205,7 @@ kind: ServiceEntry
 metadata: {name: external-api}
 spec:
   hosts: [api.example.com]
-  addresses: [10.1.0.0/16]
+  addresses: [240.0.0.10]
   ports:
   - {number: 443, name: https, protocol: TLS}
   - {number: 80, name: http, protocol: http, targetPort: 8080}
@@ -224,7 +224,7 @@ TEST(ServiceEntryTest, ReadsEveryField) {
   const std::optional<ServiceEntry> entry = parsedFrom(kServiceEntry, parseServiceEntry);
   ASSERT_TRUE(entry.has_value());
   EXPECT_THAT(entry->hosts, ElementsAre("api.example.com"));
-  EXPECT_THAT(entry->addresses, ElementsAre("10.1.0.0/16"));
+  EXPECT_THAT(entry->addresses, ElementsAre("240.0.0.10"));
   ASSERT_EQ(entry->ports.size(), 2u);
   EXPECT_EQ(entry->ports[0].protocol, Protocol::kTls);
   EXPECT_EQ(entry->ports[1].protocol, Protocol::kHttp);
@@ -306,6 +306,28 @@ TEST(ServiceEntryTest, RejectsBadAddressAndExportTo) {
                           "'10.0.0.0/33' is not a valid CIDR block (prefix length 0-32)",
                           "t.yaml:7: error: ServiceEntry default/se: spec.exportTo[0]: '*' cannot "
                           "be combined with other exportTo values"));
+}
+
+TEST(ServiceEntryTest, RejectsCidrWithDnsAndSeveralHostsOnTcp) {
+  EXPECT_THAT(diagnosticsOf(serviceEntryWith(R"(  hosts: [a.example.com, b.example.com]
+  addresses: [10.0.0.0/24]
+  ports: [{number: 5432, name: tcp-db, protocol: TCP}]
+  resolution: DNS
+)"),
+                            parseServiceEntry),
+              ElementsAre("t.yaml:6: error: ServiceEntry default/se: spec.addresses: CIDR "
+                          "addresses are allowed only with resolution NONE or STATIC",
+                          "t.yaml:7: error: ServiceEntry default/se: spec.ports[0].protocol: "
+                          "several hosts need HTTP or TLS ports (a plain TCP port cannot tell the "
+                          "hosts apart)"));
+}
+
+TEST(ServiceEntryTest, RejectsDynamicDns) {
+  EXPECT_THAT(diagnosticsOf(serviceEntryWith("  hosts: [a.example.com]\n"
+                                             "  resolution: DYNAMIC_DNS\n"),
+                            parseServiceEntry),
+              ElementsAre("t.yaml:6: error: ServiceEntry default/se: spec.resolution: resolution "
+                          "DYNAMIC_DNS is not supported"));
 }
 
 TEST(ServiceEntryTest, MayBeExportedToNobody) {
