@@ -141,6 +141,30 @@ void checkSniHosts(const MessageReader& spec, const VirtualService& vs) {
   }
 }
 
+// Routing on JWT claims ("@request.auth.claims.x" headers) needs the gateway's JWT filter.
+void checkClaimRouting(const MessageReader& spec, const VirtualService& vs) {
+  if (!vs.appliesToMesh()) {
+    return;
+  }
+  for (size_t r = 0; r < vs.http.size(); ++r) {
+    for (size_t m = 0; m < vs.http[r].match.size(); ++m) {
+      const HttpMatchRequest& match = vs.http[r].match[m];
+      for (const auto* headers : {&match.headers, &match.withoutHeaders}) {
+        for (const auto& entry : *headers) {
+          if (entry.first.starts_with("@request.auth.claims.")) {
+            spec.context().error(
+                fmt::format("{}/{}/match/{}/{}", spec.pointer("http"), r, m,
+                            headers == &match.headers ? "headers" : "withoutHeaders"),
+                fmt::format("routing on JWT claims ('{}') works only on gateways, and this "
+                            "VirtualService applies to the mesh",
+                            entry.first));
+          }
+        }
+      }
+    }
+  }
+}
+
 void checkHosts(const MessageReader& spec, const VirtualService& vs) {
   for (size_t i = 0; i < vs.hosts.size(); ++i) {
     const std::string& host = vs.hosts[i];
@@ -150,6 +174,15 @@ void checkHosts(const MessageReader& spec, const VirtualService& vs) {
                                     "to the mesh gateway");
     } else if (std::string error = checkWildcardHost(host); !error.empty() && !isIpAddress(host)) {
       spec.context().error(pointer, std::move(error));
+    } else {
+      for (size_t j = 0; j < i; ++j) {
+        if (hostsOverlap(vs.hosts[j], host)) {
+          spec.context().error(pointer, fmt::format("duplicate hosts in the VirtualService: '{}' "
+                                                    "and '{}'",
+                                                    vs.hosts[j], host));
+          break;
+        }
+      }
     }
   }
 }
@@ -247,6 +280,7 @@ std::optional<VirtualService> parseVirtualService(const ConfigObject& object,
       ctx.error("/spec", "a VirtualService needs at least one of 'http', 'tls' or 'tcp'");
     }
     checkSniHosts(spec, vs);
+    checkClaimRouting(spec, vs);
     vs.exportTo = readExportTo(spec);
   });
 }

@@ -42,7 +42,10 @@ std::optional<PeerAuthentication> parsePeerAuthentication(const ConfigObject& ob
           }
           policy.portLevelMtls.emplace(static_cast<uint32_t>(number), mode);
         }
-        if (spec.has("portLevelMtls") && (!policy.selector || policy.selector->empty())) {
+        if (const nlohmann::json* ports = spec.raw("portLevelMtls");
+            ports != nullptr && ports->is_object() && ports->empty()) {
+          spec.error("portLevelMtls", "portLevelMtls, when given, needs at least one port");
+        } else if (spec.has("portLevelMtls") && (!policy.selector || policy.selector->empty())) {
           spec.error("portLevelMtls",
                      "port level mTLS needs a selector (it cannot apply to a whole "
                      "namespace or the mesh)");

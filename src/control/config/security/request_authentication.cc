@@ -40,8 +40,9 @@ std::optional<JwtRule> readJwtRule(ReadContext& ctx, const nlohmann::json& value
     return std::nullopt;
   }
   JwtRule rule;
-  if (reader.require("issuer")) {
-    rule.issuer = reader.nonEmpty("issuer").value_or("");
+  rule.issuer = reader.string("issuer").value_or("");
+  if (reader.ok() && rule.issuer.empty() && reader.string("jwksUri").value_or("").empty()) {
+    reader.error("issuer", "issuer or jwksUri is required");
   }
   rule.audiences = readStrings(reader, "audiences", nullptr, false);
   rule.jwksUri = reader.string("jwksUri").value_or("");

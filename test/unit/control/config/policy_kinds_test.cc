@@ -64,6 +64,12 @@ TEST(PeerAuthenticationTest, RejectsPortLevelMtlsWithoutSelector) {
                           "or the mesh)"));
 }
 
+TEST(PeerAuthenticationTest, RejectsEmptyPortLevelMtls) {
+  EXPECT_THAT(paErrors("  selector: {matchLabels: {app: a}}\n  portLevelMtls: {}\n"),
+              ElementsAre("t.yaml:6: error: PeerAuthentication default/x: spec.portLevelMtls: "
+                          "portLevelMtls, when given, needs at least one port"));
+}
+
 TEST(PeerAuthenticationTest, RejectsBadPortKey) {
   EXPECT_THAT(paErrors("  selector: {matchLabels: {app: a}}\n"
                        "  portLevelMtls:\n    \"0\": {mode: DISABLE}\n"),
@@ -220,10 +226,11 @@ TEST(RequestAuthenticationTest, ReadsJwtRules) {
   EXPECT_EQ(rule.timeout, Duration(std::chrono::seconds(5)));
 }
 
-TEST(RequestAuthenticationTest, RequiresIssuer) {
-  EXPECT_THAT(raErrors("  jwtRules:\n  - jwksUri: https://a.example.com/k\n"),
+TEST(RequestAuthenticationTest, RequiresIssuerOrJwksUri) {
+  EXPECT_THAT(raErrors("  jwtRules:\n  - jwksUri: https://a.example.com/k\n"), ElementsAre());
+  EXPECT_THAT(raErrors("  jwtRules:\n  - audiences: [a]\n"),
               ElementsAre("t.yaml:6: error: RequestAuthentication default/x: spec.jwtRules[0]."
-                          "issuer: required field is missing"));
+                          "issuer: issuer or jwksUri is required"));
 }
 
 TEST(RequestAuthenticationTest, RejectsBadJwksUri) {

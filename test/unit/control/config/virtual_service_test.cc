@@ -365,6 +365,22 @@ TEST(VirtualServiceTest, WarnsAboutAbortWithoutErrorAndLegacyGatewayName) {
                           "abort is configured without an error type (httpStatus or grpcStatus)"));
 }
 
+TEST(VirtualServiceTest, RejectsDuplicateHosts) {
+  EXPECT_THAT(vsErrors("  hosts: ['*.example.com', a.example.com]\n"
+                       "  http:\n  - route: [{destination: {host: r}}]\n"),
+              ElementsAre("t.yaml:5: error: VirtualService default/vs: spec.hosts[1]: duplicate "
+                          "hosts in the VirtualService: '*.example.com' and 'a.example.com'"));
+}
+
+TEST(VirtualServiceTest, RejectsJwtClaimRoutingOnTheMesh) {
+  EXPECT_THAT(vsErrors("  hosts: [r]\n  http:\n  - match: [{headers: "
+                       "{\"@request.auth.claims.group\": {exact: admin}}}]\n"
+                       "    route: [{destination: {host: r}}]\n"),
+              ElementsAre("t.yaml:7: error: VirtualService default/vs: spec.http[0].match[0]."
+                          "headers: routing on JWT claims ('@request.auth.claims.group') works "
+                          "only on gateways, and this VirtualService applies to the mesh"));
+}
+
 TEST(VirtualServiceTest, CatchAllDetection) {
   HttpMatchRequest match;
   EXPECT_TRUE(matchesEveryRequest(match));
