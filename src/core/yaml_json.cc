@@ -2,9 +2,11 @@
 #include "core/yaml_json.h"
 
 #include <regex>
+#include <sstream>
 
 #include "fmt/format.h"
 #include "nlohmann/json.hpp"
+#include "yaml-cpp/eventhandler.h"
 #include "yaml-cpp/yaml.h"
 
 namespace meshd::core {
@@ -54,21 +56,6 @@ nlohmann::json scalarToJson(const YAML::Node& node) {
   return text;
 }
 
-// RFC 6901 escaping of one reference token.
-std::string pointerToken(const std::string& key) {
-  std::string out;
-  for (char c : key) {
-    if (c == '~') {
-      out += "~0";
-    } else if (c == '/') {
-      out += "~1";
-    } else {
-      out += c;
-    }
-  }
-  return out;
-}
-
 // `lines`, when given, receives the 1-based line of every value, keyed by its JSON pointer.
 absl::StatusOr<nlohmann::json> toJson(const YAML::Node& node, JsonLineMap* lines = nullptr,
                                       const std::string& pointer = "") {
@@ -108,13 +95,13 @@ absl::StatusOr<nlohmann::json> toJson(const YAML::Node& node, JsonLineMap* lines
       }
       auto value = lines == nullptr
                        ? toJson(entry.second)
-                       : toJson(entry.second, lines, pointer + "/" + pointerToken(key));
+                       : toJson(entry.second, lines, pointer + "/" + jsonPointerToken(key));
       if (!value.ok()) {
         return value.status();
       }
       if (lines != nullptr && entry.second.IsNull()) {
         // A key with no value has no mark of its own; point at the key.
-        (*lines)[pointer + "/" + pointerToken(key)] = entry.first.Mark().line + 1;
+        (*lines)[pointer + "/" + jsonPointerToken(key)] = entry.first.Mark().line + 1;
       }
       object[key] = std::move(*value);
     }
@@ -131,6 +118,20 @@ absl::Status parseError(const YAML::Exception& e) {
 
 } // namespace
 
+std::string jsonPointerToken(std::string_view key) {
+  std::string out;
+  for (char c : key) {
+    if (c == '~') {
+      out += "~0";
+    } else if (c == '/') {
+      out += "~1";
+    } else {
+      out += c;
+    }
+  }
+  return out;
+}
+
 absl::StatusOr<std::string> yamlToJson(std::string_view yaml) {
   try {
     const YAML::Node root = YAML::Load(std::string(yaml));
@@ -144,10 +145,53 @@ absl::StatusOr<std::string> yamlToJson(std::string_view yaml) {
   }
 }
 
+namespace {
+
+// Receives parser events and ignores them: only the number of documents matters.
+class IgnoreEvents : public YAML::EventHandler {
+public:
+  void OnDocumentStart(const YAML::Mark&) override {}
+  void OnDocumentEnd() override {}
+  void OnNull(const YAML::Mark&, YAML::anchor_t) override {}
+  void OnAlias(const YAML::Mark&, YAML::anchor_t) override {}
+  void OnScalar(const YAML::Mark&, const std::string&, YAML::anchor_t,
+                const std::string&) override {}
+  void OnSequenceStart(const YAML::Mark&, const std::string&, YAML::anchor_t,
+                       YAML::EmitterStyle::value) override {}
+  void OnSequenceEnd() override {}
+  void OnMapStart(const YAML::Mark&, const std::string&, YAML::anchor_t,
+                  YAML::EmitterStyle::value) override {}
+  void OnMapEnd() override {}
+};
+
+// yaml-cpp 0.7's LoadAll never returns on some malformed flow input (`{"a",b},` is one, found by
+// test/fuzz/config_fuzz): its parser reports the same empty document forever. A first pass counts
+// the documents and gives up when there are more than the text could hold (every document after
+// the first needs a "---" or "..." marker).
+absl::Status checkParserTerminates(const std::string& text) {
+  std::istringstream in(text);
+  YAML::Parser parser(in);
+  IgnoreEvents events;
+  size_t documents = 0;
+  while (parser.HandleNextDocument(events)) {
+    if (++documents > text.size() / 3 + 1) {
+      return absl::InvalidArgumentError(
+          "not valid YAML: the parser makes no progress (a malformed flow collection?)");
+    }
+  }
+  return absl::OkStatus();
+}
+
+} // namespace
+
 absl::StatusOr<std::vector<std::string>> yamlDocumentsToJson(std::string_view yaml) {
   try {
+    const std::string text(yaml);
+    if (absl::Status terminates = checkParserTerminates(text); !terminates.ok()) {
+      return terminates;
+    }
     std::vector<std::string> documents;
-    for (const YAML::Node& root : YAML::LoadAll(std::string(yaml))) {
+    for (const YAML::Node& root : YAML::LoadAll(text)) {
       if (root.IsNull()) {
         continue;
       }
@@ -165,8 +209,12 @@ absl::StatusOr<std::vector<std::string>> yamlDocumentsToJson(std::string_view ya
 
 absl::StatusOr<std::vector<LocatedJson>> yamlDocumentsWithLines(std::string_view yaml) {
   try {
+    const std::string text(yaml);
+    if (absl::Status terminates = checkParserTerminates(text); !terminates.ok()) {
+      return terminates;
+    }
     std::vector<LocatedJson> documents;
-    for (const YAML::Node& root : YAML::LoadAll(std::string(yaml))) {
+    for (const YAML::Node& root : YAML::LoadAll(text)) {
       if (root.IsNull()) {
         continue;
       }

@@ -28,6 +28,9 @@ struct LocatedJson {
   JsonLineMap lines;
 };
 
+// RFC 6901 escaping of one reference token ("a/b" → "a~1b"), for building JSON pointers.
+std::string jsonPointerToken(std::string_view key);
+
 // Every document of a multi-document stream as JSON values, with the line each value came from,
 // so that errors found later (e.g. by Istio config validation) can name the line.
 absl::StatusOr<std::vector<LocatedJson>> yamlDocumentsWithLines(std::string_view yaml);

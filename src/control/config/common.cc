@@ -159,6 +159,10 @@ std::string checkRegex(std::string_view regex) {
   if (regex.empty()) {
     return "regex must not be empty";
   }
+  if (regex.size() > 1024) {
+    // Istio's limit: Envoy bounds the RE2 program size, which is always larger than the length.
+    return fmt::format("regex is too large ({} characters; at most 1024)", regex.size());
+  }
   RE2::Options options;
   options.set_log_errors(false);
   const RE2 compiled(re2::StringPiece(regex.data(), regex.size()), options);
@@ -291,10 +295,21 @@ std::optional<PolicyTargetReference> readTargetRef(ReadContext& ctx, const nlohm
   if (reader.require("name")) {
     ref.name = reader.nonEmpty("name").value_or("");
   }
-  if (!ref.ns.empty() && ref.ns != ctx.object().key.ns) {
-    reader.error("namespace", fmt::format("cross-namespace policy target references are not "
-                                          "allowed ('{}' is not '{}')",
-                                          ref.ns, ctx.object().key.ns));
+  if (reader.has("namespace")) {
+    reader.error("namespace", "targetRef namespace must not be set (cross-namespace references "
+                              "are not supported)");
+  }
+  // What Istio lets a policy target: a Service, a ServiceEntry, a Gateway API Gateway or class.
+  const std::string group = ref.group.empty() ? "core" : ref.group;
+  const bool allowed = (ref.kind == "Service" && group == "core") ||
+                       (ref.kind == "ServiceEntry" && group == "networking.istio.io") ||
+                       ((ref.kind == "Gateway" || ref.kind == "GatewayClass") &&
+                        group == "gateway.networking.k8s.io");
+  if (!ref.kind.empty() && !allowed) {
+    reader.error("kind", fmt::format("a targetRef must be a Service, a networking.istio.io "
+                                     "ServiceEntry or a gateway.networking.k8s.io Gateway or "
+                                     "GatewayClass (got {}/{})",
+                                     ref.group, ref.kind));
   }
   return ref;
 }
@@ -321,20 +336,23 @@ std::optional<StringMatch> readStringMatch(ReadContext& ctx, const nlohmann::jso
     if (std::string error = checkRegex(match.value); !error.empty()) {
       reader.error("regex", std::move(error));
     }
+  } else if (match.kind == StringMatch::Kind::kPrefix && match.value.empty()) {
+    reader.error("prefix", "a prefix match must not be empty");
   }
   return match;
 }
 
-std::vector<std::string> readExportTo(const MessageReader& reader) {
+std::vector<std::string> readExportTo(const MessageReader& reader, bool noneAllowed) {
   std::vector<std::string> values = reader.strings("exportTo");
   std::set<std::string> seen;
   const std::string& ownNs = reader.context().object().key.ns;
   for (size_t i = 0; i < values.size(); ++i) {
     const std::string& value = values[i];
     const std::string pointer = childPointer(reader.pointer("exportTo"), std::to_string(i));
-    if (value != "." && value != "*" && value != "~" && !isDnsLabel(value)) {
-      reader.context().error(pointer,
-                             fmt::format("'{}' is not '.', '*', '~' or a namespace name", value));
+    if (value != "." && value != "*" && (value != "~" || !noneAllowed) && !isDnsLabel(value)) {
+      reader.context().error(
+          pointer, noneAllowed ? fmt::format("'{}' is not '.', '*', '~' or a namespace name", value)
+                               : fmt::format("'{}' is not '.', '*' or a namespace name", value));
     } else if (!seen.insert(value == "." ? ownNs : value).second) {
       reader.context().error(pointer, fmt::format("duplicate exportTo value '{}'", value));
     } else if ((value == "*" || value == "~") && values.size() > 1) {
@@ -345,16 +363,34 @@ std::vector<std::string> readExportTo(const MessageReader& reader) {
   return values;
 }
 
-std::vector<std::string> readHosts(const MessageReader& reader, std::string_view field,
-                                   std::string (*check)(std::string_view)) {
-  std::vector<std::string> hosts = reader.strings(field);
-  for (size_t i = 0; i < hosts.size(); ++i) {
-    if (std::string error = check(hosts[i]); !error.empty()) {
-      reader.context().error(childPointer(reader.pointer(field), std::to_string(i)),
-                             std::move(error));
+std::vector<std::string> readStrings(const MessageReader& reader, std::string_view field,
+                                     std::string (*check)(std::string_view), bool allowEmpty) {
+  std::vector<std::string> values = reader.strings(field);
+  for (size_t i = 0; i < values.size(); ++i) {
+    const std::string pointer = childPointer(reader.pointer(field), std::to_string(i));
+    if (values[i].empty() && !allowEmpty) {
+      reader.context().error(pointer, "must not be empty");
+    } else if (check != nullptr) {
+      if (std::string error = check(values[i]); !error.empty()) {
+        reader.context().error(pointer, std::move(error));
+      }
     }
   }
-  return hosts;
+  return values;
+}
+
+std::string readDnsLabel(const MessageReader& reader, std::string_view field, std::string_view what,
+                         bool required) {
+  if (required && !reader.require(field)) {
+    return "";
+  }
+  std::optional<std::string> value = reader.string(field);
+  if (value && !isDnsLabel(*value)) {
+    reader.error(field, fmt::format("'{}' is not a valid {} (a DNS label: lowercase letters, "
+                                    "digits and '-', at most 63 characters)",
+                                    *value, what));
+  }
+  return value.value_or("");
 }
 
 PolicyTargets readPolicyTargets(const MessageReader& reader) {
@@ -366,6 +402,10 @@ PolicyTargets readPolicyTargets(const MessageReader& reader) {
     reader.error("selector", "only one of 'selector' and 'targetRef(s)' may be set");
   }
   targets.selector = readSelector(reader, "selector", "matchLabels");
+  if (targets.selector && targets.selector->empty()) {
+    reader.warning("selector", "selector has no labels: the policy applies to every workload in "
+                               "the namespace");
+  }
   if (std::optional<PolicyTargetReference> ref = reader.message("targetRef", readTargetRef)) {
     targets.targetRefs.push_back(std::move(*ref));
   }

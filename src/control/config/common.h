@@ -112,12 +112,33 @@ std::optional<double> readPercent(ReadContext& ctx, const nlohmann::json& value,
                                   const std::string& pointer);
 std::optional<StringMatch> readStringMatch(ReadContext& ctx, const nlohmann::json& value,
                                            const std::string& pointer);
-// `exportTo` values: ".", "*", "~" or a namespace; no duplicates; "*" and "~" stand alone.
-std::vector<std::string> readExportTo(const MessageReader& reader);
-// A list of host names, each checked with `check` (e.g. checkWildcardHost).
-std::vector<std::string> readHosts(const MessageReader& reader, std::string_view field,
-                                   std::string (*check)(std::string_view));
+// `exportTo` values: ".", "*" or a namespace, and "~" (nobody) when `noneAllowed` (ServiceEntry
+// only); no duplicates; "*" and "~" stand alone.
+std::vector<std::string> readExportTo(const MessageReader& reader, bool noneAllowed = false);
+// A list of strings, each checked with `check` when given (e.g. checkWildcardHost); empty
+// strings are refused unless `allowEmpty`.
+std::vector<std::string> readStrings(const MessageReader& reader, std::string_view field,
+                                     std::string (*check)(std::string_view) = nullptr,
+                                     bool allowEmpty = true);
+// A DNS label (a port or subset name); `what` names it in the message ("port name").
+std::string readDnsLabel(const MessageReader& reader, std::string_view field, std::string_view what,
+                         bool required);
+
 // `selector` ({matchLabels}), `targetRef` and `targetRefs`, which exclude each other.
 PolicyTargets readPolicyTargets(const MessageReader& reader);
+
+// The frame of every parseX(object, out): metadata, then `fill(ctx, value)` reads the spec;
+// nullopt when anything about the object was an error.
+template <class T, class Fill>
+std::optional<T> parseKind(const ConfigObject& object, std::vector<Diagnostic>& out, Fill&& fill) {
+  ReadContext ctx(object, out);
+  T value;
+  value.meta = readObjectMeta(ctx);
+  fill(ctx, value);
+  if (ctx.failed()) {
+    return std::nullopt;
+  }
+  return value;
+}
 
 } // namespace meshd::control::config

@@ -129,19 +129,16 @@ private:
   }
 
   void checkHttpRoutes(const ConfigObject& object, const VirtualService& vs) {
-    std::optional<size_t> catchAll;
+    std::vector<bool> matchesAll;
+    for (const HttpRoute& route : vs.http) {
+      matchesAll.push_back(
+          route.match.empty() ||
+          std::any_of(route.match.begin(), route.match.end(), matchesEveryRequest));
+    }
+    checkUnreachableRules(object, "http", matchesAll);
     for (size_t i = 0; i < vs.http.size(); ++i) {
       const HttpRoute& route = vs.http[i];
       const std::string at = fmt::format("/spec/http/{}", i);
-      if (catchAll) {
-        out_.push_back(warningAt(object, at,
-                                 fmt::format("rule http[{}] is unreachable: http[{}] matches "
-                                             "every request",
-                                             i, *catchAll)));
-      } else if (route.match.empty() ||
-                 std::any_of(route.match.begin(), route.match.end(), matchesEveryRequest)) {
-        catchAll = i;
-      }
       for (size_t m = 0; m < route.match.size(); ++m) {
         checkGatewayRefs(object, fmt::format("{}/match/{}/gateways", at, m),
                          route.match[m].gateways);
@@ -160,6 +157,53 @@ private:
       }
       if (route.delegate) {
         checkDelegate(object, at + "/delegate", *route.delegate);
+      }
+    }
+  }
+
+  // Rules after one that matches everything, and matches an earlier rule already has, as
+  // Istio's VirtualServiceUnreachableRule and VirtualServiceIneffectiveMatch warnings.
+  void checkUnreachableRules(const ConfigObject& object, const std::string& kind,
+                             const std::vector<bool>& matchesAll) {
+    if (matchesAll.empty()) {
+      return;
+    }
+    const nlohmann::json& rules = object.spec()[kind]; // the rules were parsed from it
+    const std::string_view what = kind == "http" ? "request" : "connection";
+    std::optional<size_t> catchAll;
+    std::map<std::string, size_t> seen; // a match's JSON (without its name) → first rule
+    for (size_t i = 0; i < matchesAll.size(); ++i) {
+      const std::string at = fmt::format("/spec/{}/{}", kind, i);
+      if (catchAll) {
+        out_.push_back(warningAt(object, at,
+                                 fmt::format("rule {}[{}] is unreachable: {}[{}] matches every {}",
+                                             kind, i, kind, *catchAll, what)));
+        continue;
+      }
+      if (matchesAll[i]) {
+        catchAll = i;
+      }
+      auto matches = rules[i].find("match");
+      if (matches == rules[i].end() || !matches->is_array() || matches->empty()) {
+        continue;
+      }
+      size_t duplicates = 0;
+      for (size_t m = 0; m < matches->size(); ++m) {
+        nlohmann::json match = (*matches)[m];
+        match.erase("name");
+        const auto [first, inserted] = seen.emplace(jsonText(match), i);
+        if (!inserted && first->second != i) {
+          ++duplicates;
+          out_.push_back(warningAt(
+              object, fmt::format("{}/match/{}", at, m),
+              fmt::format("this match is not used: {}[{}] has the same one", kind, first->second)));
+        }
+      }
+      if (duplicates == matches->size()) {
+        out_.push_back(warningAt(object, at,
+                                 fmt::format("rule {}[{}] is unreachable: earlier rules have all "
+                                             "its matches",
+                                             kind, i)));
       }
     }
   }
@@ -187,6 +231,12 @@ private:
   void checkVirtualService(const ConfigObject& object, const VirtualService& vs) {
     checkGatewayRefs(object, "/spec/gateways", vs.gateways);
     checkHttpRoutes(object, vs);
+    std::vector<bool> tcpMatchesAll;
+    for (const TcpRoute& route : vs.tcp) {
+      tcpMatchesAll.push_back(route.match.empty());
+    }
+    checkUnreachableRules(object, "tcp", tcpMatchesAll);
+    checkUnreachableRules(object, "tls", std::vector<bool>(vs.tls.size(), false));
     for (size_t i = 0; i < vs.tcp.size(); ++i) {
       for (size_t d = 0; d < vs.tcp[i].route.size(); ++d) {
         checkDestination(object, fmt::format("/spec/tcp/{}/route/{}/destination", i, d),

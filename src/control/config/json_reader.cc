@@ -4,6 +4,7 @@
 #include <algorithm>
 #include <cmath>
 
+#include "core/yaml_json.h"
 #include "fmt/format.h"
 #include "fmt/ranges.h"
 
@@ -21,6 +22,10 @@ size_t ReadContext::countErrors() const {
   return static_cast<size_t>(std::count_if(out_.begin(), out_.end(), [](const Diagnostic& d) {
     return d.severity == Diagnostic::Severity::kError;
   }));
+}
+
+std::string jsonText(const nlohmann::json& value) {
+  return value.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
 }
 
 std::string_view jsonTypeName(const nlohmann::json& value) {
@@ -128,24 +133,14 @@ std::optional<Duration> parseDuration(std::string_view text) {
     pos += unit->suffix.size();
     total += std::strtod(number.c_str(), nullptr) * unit->nanos;
   }
-  if (total > 3.15e20) { // ~10000 years: beyond what nanoseconds in int64 hold
+  if (!(total < 9.2e18)) { // ~292 years: beyond what nanoseconds in an int64 hold
     return std::nullopt;
   }
   return Duration(static_cast<int64_t>(std::llround(total)));
 }
 
 std::string childPointer(const std::string& pointer, std::string_view token) {
-  std::string out = pointer + "/";
-  for (char c : token) {
-    if (c == '~') {
-      out += "~0";
-    } else if (c == '/') {
-      out += "~1";
-    } else {
-      out += c;
-    }
-  }
-  return out;
+  return pointer + "/" + core::jsonPointerToken(token);
 }
 
 MessageReader::MessageReader(ReadContext& ctx, const nlohmann::json& value, std::string pointer,
@@ -272,12 +267,12 @@ std::optional<int64_t> MessageReader::integer(std::string_view field, int64_t mi
   }
   const double asDouble = value->get<double>();
   if (value->is_number_float() && std::trunc(asDouble) != asDouble) {
-    error(field, fmt::format("must be a whole number (got {})", value->dump()));
+    error(field, fmt::format("must be a whole number (got {})", jsonText(*value)));
     return std::nullopt;
   }
   if (asDouble < static_cast<double>(min) || asDouble > static_cast<double>(max) ||
       (value->is_number_unsigned() && value->get<uint64_t>() > static_cast<uint64_t>(max))) {
-    error(field, fmt::format("must be between {} and {} (got {})", min, max, value->dump()));
+    error(field, fmt::format("must be between {} and {} (got {})", min, max, jsonText(*value)));
     return std::nullopt;
   }
   return value->is_number_float() ? static_cast<int64_t>(asDouble) : value->get<int64_t>();
@@ -295,7 +290,7 @@ std::optional<double> MessageReader::number(std::string_view field, double min, 
   }
   const double result = value->get<double>();
   if (!(result >= min && result <= max)) {
-    error(field, fmt::format("must be between {} and {} (got {})", min, max, value->dump()));
+    error(field, fmt::format("must be between {} and {} (got {})", min, max, jsonText(*value)));
     return std::nullopt;
   }
   return result;

@@ -51,6 +51,8 @@ struct EnumName {
   E value;
 };
 
+// The value as JSON text for messages; invalid UTF-8 is replaced (plain dump() would throw).
+std::string jsonText(const nlohmann::json& value);
 // "a string", "a number", "an object", ... for messages.
 std::string_view jsonTypeName(const nlohmann::json& value);
 // The known name closest to `name` by edit distance when it is plausibly a typo, else "".

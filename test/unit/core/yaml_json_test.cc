@@ -67,6 +67,16 @@ TEST(YamlJsonTest, ErrorsNameTheLine) {
   EXPECT_EQ(duplicate.status().message(), "line 3, column 1: duplicate key 'a'");
 }
 
+TEST(YamlJsonTest, MalformedFlowInputEndsWithAnError) {
+  // yaml-cpp 0.7's LoadAll alone never returns on this (found by test/fuzz/config_fuzz).
+  constexpr std::string_view kLooping = "{\"ap\",onnecTIO_TUA},\n";
+  const auto documents = yamlDocumentsToJson(kLooping);
+  ASSERT_FALSE(documents.ok());
+  EXPECT_EQ(documents.status().message(),
+            "not valid YAML: the parser makes no progress (a malformed flow collection?)");
+  EXPECT_FALSE(yamlDocumentsWithLines(kLooping).ok());
+}
+
 TEST(YamlJsonTest, MultipleDocuments) {
   auto documents = yamlDocumentsToJson("a: 1\n---\n---\nb: 2\n");
   ASSERT_TRUE(documents.ok());

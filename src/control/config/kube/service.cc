@@ -23,12 +23,7 @@ std::optional<KubeServicePort> readPort(ReadContext& ctx, const nlohmann::json& 
     return std::nullopt;
   }
   KubeServicePort port;
-  port.name = reader.string("name").value_or("");
-  if (!port.name.empty() && !isDnsLabel(port.name)) {
-    reader.error("name", fmt::format("'{}' is not a valid port name (a DNS label: lowercase "
-                                     "letters, digits and '-', at most 63 characters)",
-                                     port.name));
-  }
+  port.name = readDnsLabel(reader, "name", "port name", /*required=*/false);
   if (reader.require("port")) {
     port.port = reader.port("port").value_or(0);
   }
@@ -59,80 +54,71 @@ std::optional<KubeServicePort> readPort(ReadContext& ctx, const nlohmann::json& 
 
 std::optional<KubeService> parseKubeService(const ConfigObject& object,
                                             std::vector<Diagnostic>& out) {
-  ReadContext ctx(object, out);
-  KubeService service;
-  service.meta = readObjectMeta(ctx);
-  // Fields the mesh does not use are accepted so that `kubectl get -o yaml` output applies.
-  const MessageReader spec = readSpec(ctx, {"ports",
-                                            "selector",
-                                            "type",
-                                            "clusterIP",
-                                            "clusterIPs",
-                                            "externalName",
-                                            "sessionAffinity",
-                                            "sessionAffinityConfig",
-                                            "externalTrafficPolicy",
-                                            "internalTrafficPolicy",
-                                            "ipFamilies",
-                                            "ipFamilyPolicy",
-                                            "publishNotReadyAddresses",
-                                            "loadBalancerIP",
-                                            "loadBalancerSourceRanges",
-                                            "loadBalancerClass",
-                                            "externalIPs",
-                                            "allocateLoadBalancerNodePorts",
-                                            "healthCheckNodePort",
-                                            "trafficDistribution"});
-  service.type = spec.enumeration<KubeService::Type>("type", kServiceTypes)
-                     .value_or(KubeService::Type::kClusterIP);
-  service.clusterIP = spec.string("clusterIP").value_or("");
-  if (!service.clusterIP.empty() && service.clusterIP != "None" &&
-      !isIpAddress(service.clusterIP)) {
-    spec.error("clusterIP",
-               fmt::format("'{}' is not an IP address, \"None\" or empty", service.clusterIP));
-  }
-  service.externalName = spec.string("externalName").value_or("");
-  if (service.type == KubeService::Type::kExternalName) {
-    if (spec.require("externalName")) {
-      if (std::string error = checkFqdn(service.externalName); !error.empty()) {
-        spec.error("externalName", std::move(error));
+  return parseKind<KubeService>(object, out, [&](ReadContext& ctx, KubeService& service) {
+    // Fields the mesh does not use are accepted so that `kubectl get -o yaml` output applies.
+    const MessageReader spec = readSpec(ctx, {"ports",
+                                              "selector",
+                                              "type",
+                                              "clusterIP",
+                                              "clusterIPs",
+                                              "externalName",
+                                              "sessionAffinity",
+                                              "sessionAffinityConfig",
+                                              "externalTrafficPolicy",
+                                              "internalTrafficPolicy",
+                                              "ipFamilies",
+                                              "ipFamilyPolicy",
+                                              "publishNotReadyAddresses",
+                                              "loadBalancerIP",
+                                              "loadBalancerSourceRanges",
+                                              "loadBalancerClass",
+                                              "externalIPs",
+                                              "allocateLoadBalancerNodePorts",
+                                              "healthCheckNodePort",
+                                              "trafficDistribution"});
+    service.type = spec.enumeration<KubeService::Type>("type", kServiceTypes)
+                       .value_or(KubeService::Type::kClusterIP);
+    service.clusterIP = spec.string("clusterIP").value_or("");
+    if (!service.clusterIP.empty() && service.clusterIP != "None" &&
+        !isIpAddress(service.clusterIP)) {
+      spec.error("clusterIP",
+                 fmt::format("'{}' is not an IP address, \"None\" or empty", service.clusterIP));
+    }
+    service.externalName = spec.string("externalName").value_or("");
+    if (service.type == KubeService::Type::kExternalName) {
+      if (spec.require("externalName")) {
+        if (std::string error = checkFqdn(service.externalName); !error.empty()) {
+          spec.error("externalName", std::move(error));
+        }
       }
     }
-  }
-  service.selector = readLabels(spec, "selector");
-  service.ports = spec.list("ports", readPort);
-  std::set<std::string> names;
-  std::set<std::pair<uint32_t, std::string>> numbers;
-  for (size_t i = 0; i < service.ports.size(); ++i) {
-    const KubeServicePort& port = service.ports[i];
-    const std::string pointer = childPointer(spec.pointer("ports"), std::to_string(i));
-    if (port.name.empty() && service.ports.size() > 1) {
-      ctx.error(childPointer(pointer, "name"),
-                "a port name is required when a Service has more than one port");
-    } else if (!port.name.empty() && !names.insert(port.name).second) {
-      ctx.error(childPointer(pointer, "name"), fmt::format("duplicate port name '{}'", port.name));
+    service.selector = readLabels(spec, "selector");
+    service.ports = spec.list("ports", readPort);
+    std::set<std::string> names;
+    std::set<std::pair<uint32_t, std::string>> numbers;
+    for (size_t i = 0; i < service.ports.size(); ++i) {
+      const KubeServicePort& port = service.ports[i];
+      const std::string pointer = childPointer(spec.pointer("ports"), std::to_string(i));
+      if (port.name.empty() && service.ports.size() > 1) {
+        ctx.error(childPointer(pointer, "name"),
+                  "a port name is required when a Service has more than one port");
+      } else if (!port.name.empty() && !names.insert(port.name).second) {
+        ctx.error(childPointer(pointer, "name"),
+                  fmt::format("duplicate port name '{}'", port.name));
+      }
+      if (port.port != 0 && !numbers.emplace(port.port, port.protocol).second) {
+        ctx.error(childPointer(pointer, "port"),
+                  fmt::format("duplicate port {}/{}", port.port, port.protocol));
+      }
     }
-    if (port.port != 0 && !numbers.emplace(port.port, port.protocol).second) {
-      ctx.error(childPointer(pointer, "port"),
-                fmt::format("duplicate port {}/{}", port.port, port.protocol));
-    }
-  }
-  if (ctx.failed()) {
-    return std::nullopt;
-  }
-  return service;
+  });
 }
 
 std::optional<KubeNamespace> parseKubeNamespace(const ConfigObject& object,
                                                 std::vector<Diagnostic>& out) {
-  ReadContext ctx(object, out);
-  KubeNamespace ns;
-  ns.meta = readObjectMeta(ctx);
-  readSpec(ctx, {"finalizers"}).strings("finalizers");
-  if (ctx.failed()) {
-    return std::nullopt;
-  }
-  return ns;
+  return parseKind<KubeNamespace>(object, out, [](ReadContext& ctx, KubeNamespace&) {
+    readSpec(ctx, {"finalizers"}).strings("finalizers");
+  });
 }
 
 } // namespace meshd::control::config

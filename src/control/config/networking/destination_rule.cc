@@ -1,6 +1,7 @@
 // DestinationRule parsing and Istio's checks for it (destination_rule.h).
 #include "control/config/networking/destination_rule.h"
 
+#include <algorithm>
 #include <set>
 
 #include "fmt/format.h"
@@ -15,14 +16,7 @@ std::optional<Subset> readSubset(ReadContext& ctx, const nlohmann::json& value,
     return std::nullopt;
   }
   Subset subset;
-  if (reader.require("name")) {
-    subset.name = reader.string("name").value_or("");
-    if (!isDnsLabel(subset.name)) {
-      reader.error("name", fmt::format("'{}' is not a valid subset name (a DNS label: lowercase "
-                                       "letters, digits and '-', at most 63 characters)",
-                                       subset.name));
-    }
-  }
+  subset.name = readDnsLabel(reader, "name", "subset name", /*required=*/true);
   subset.labels = readLabels(reader, "labels");
   subset.trafficPolicy = reader.message("trafficPolicy", readTrafficPolicy);
   return subset;
@@ -32,32 +26,34 @@ std::optional<Subset> readSubset(ReadContext& ctx, const nlohmann::json& value,
 
 std::optional<DestinationRule> parseDestinationRule(const ConfigObject& object,
                                                     std::vector<Diagnostic>& out) {
-  ReadContext ctx(object, out);
-  DestinationRule rule;
-  rule.meta = readObjectMeta(ctx);
-  const MessageReader spec =
-      readSpec(ctx, {"host", "trafficPolicy", "subsets", "exportTo", "workloadSelector"});
-  if (spec.require("host")) {
-    rule.host = spec.string("host").value_or("");
-    if (std::string error = checkWildcardHost(rule.host); !error.empty()) {
-      spec.error("host", std::move(error));
+  return parseKind<DestinationRule>(object, out, [&](ReadContext& ctx, DestinationRule& rule) {
+    const MessageReader spec =
+        readSpec(ctx, {"host", "trafficPolicy", "subsets", "exportTo", "workloadSelector"});
+    if (spec.require("host")) {
+      rule.host = spec.string("host").value_or("");
+      if (std::string error = checkWildcardHost(rule.host); !error.empty()) {
+        spec.error("host", std::move(error));
+      }
     }
-  }
-  rule.trafficPolicy = spec.message("trafficPolicy", readTrafficPolicy);
-  rule.subsets = spec.list("subsets", readSubset);
-  std::set<std::string> names;
-  for (size_t i = 0; i < rule.subsets.size(); ++i) {
-    if (!names.insert(rule.subsets[i].name).second) {
-      ctx.error(childPointer(childPointer(spec.pointer("subsets"), std::to_string(i)), "name"),
-                fmt::format("duplicate subset name '{}'", rule.subsets[i].name));
+    rule.trafficPolicy = spec.message("trafficPolicy", readTrafficPolicy);
+    rule.subsets = spec.list("subsets", readSubset);
+    std::set<std::string> names;
+    for (size_t i = 0; i < rule.subsets.size(); ++i) {
+      if (!names.insert(rule.subsets[i].name).second) {
+        ctx.error(childPointer(childPointer(spec.pointer("subsets"), std::to_string(i)), "name"),
+                  fmt::format("duplicate subset name '{}'", rule.subsets[i].name));
+      }
     }
-  }
-  rule.exportTo = readExportTo(spec);
-  rule.workloadSelector = readSelector(spec, "workloadSelector", "matchLabels");
-  if (ctx.failed()) {
-    return std::nullopt;
-  }
-  return rule;
+    rule.exportTo = readExportTo(spec);
+    rule.workloadSelector = readSelector(spec, "workloadSelector", "matchLabels");
+    const bool onlyOwnNamespace =
+        std::all_of(rule.exportTo.begin(), rule.exportTo.end(),
+                    [&](const std::string& to) { return to == "." || to == rule.meta.ns; });
+    if (rule.workloadSelector && !onlyOwnNamespace) {
+      spec.error("exportTo", "a DestinationRule with a workloadSelector can only be exported to "
+                             "its own namespace");
+    }
+  });
 }
 
 } // namespace meshd::control::config

@@ -71,12 +71,18 @@ struct Gateway {
 
 std::optional<Gateway> parseGateway(const ConfigObject& object, std::vector<Diagnostic>& out);
 
-// Shared with Sidecar: `protocol` is the server port's, for the TLS/plaintext checks.
+// Shared with Sidecar ingress.
 std::optional<ServerTlsSettings> readServerTls(ReadContext& ctx, const nlohmann::json& value,
                                                const std::string& pointer);
-// Port {number, protocol, name, targetPort}; `nameRequired` for Gateway servers.
+// Port {number, protocol, name, targetPort}: a Gateway's needs protocol and name; neither may
+// set the deprecated targetPort.
+enum class PortOwner { kGateway, kSidecar };
 std::optional<GatewayPort> readGatewayPort(ReadContext& ctx, const nlohmann::json& value,
-                                           const std::string& pointer, bool nameRequired);
+                                           const std::string& pointer, PortOwner owner);
+bool isTlsProtocol(Protocol protocol);
+// A server's TLS settings fit its port's protocol (HTTPS/TLS need them; others may not have them
+// except an HTTP port's httpsRedirect).
+void checkServerTls(const MessageReader& reader, const GatewayServer& server);
 // Splits "namespace/host" (namespace "" when absent) as Gateway and Sidecar hosts are written.
 std::pair<std::string, std::string> splitNamespacedHost(const std::string& host);
 

@@ -79,7 +79,7 @@ std::optional<HttpMatchRequest> readMatch(ReadContext& ctx, const nlohmann::json
   match.port = reader.port("port").value_or(0);
   match.sourceLabels = readLabels(reader, "sourceLabels");
   match.gateways =
-      readHosts(reader, "gateways", [](std::string_view name) { return checkGatewayName(name); });
+      readStrings(reader, "gateways", [](std::string_view name) { return checkGatewayName(name); });
   match.ignoreUriCase = reader.boolean("ignoreUriCase").value_or(false);
   match.sourceNamespace = reader.string("sourceNamespace").value_or("");
   match.statPrefix = reader.string("statPrefix").value_or("");
@@ -154,6 +154,13 @@ std::optional<HttpRedirect> readRedirect(ReadContext& ctx, const nlohmann::json&
     redirect.redirectCode =
         static_cast<uint32_t>(reader.integer("redirectCode", 300, 399).value_or(301));
   }
+  if (reader.ok() && redirect.uri.empty() && redirect.authority.empty() &&
+      redirect.scheme.empty() && !reader.has("port") && !reader.has("derivePort")) {
+    ctx.error(pointer, "a redirect must change at least one of uri, authority, scheme or port");
+  }
+  if (!redirect.scheme.empty() && redirect.scheme != "http" && redirect.scheme != "https") {
+    reader.error("scheme", fmt::format("'{}' is not http or https", redirect.scheme));
+  }
   return redirect;
 }
 
@@ -174,6 +181,14 @@ std::optional<HttpDirectResponse> readDirectResponse(ReadContext& ctx, const nlo
                        // decode.
                        return which.empty() ? std::nullopt : bodyReader.string(which);
                      });
+  constexpr size_t kWarnBodySize = 100 * 1024;
+  constexpr size_t kMaxBodySize = 1024 * 1024;
+  if (response.body && response.body->size() > kMaxBodySize) {
+    reader.error("body", "a direct response body must be smaller than 1MB (large bodies slow "
+                         "down every config push)");
+  } else if (response.body && response.body->size() > kWarnBodySize) {
+    reader.warning("body", "large direct response bodies slow down every config push");
+  }
   return response;
 }
 
@@ -196,9 +211,15 @@ std::optional<HttpRewrite> readRewrite(ReadContext& ctx, const nlohmann::json& v
                            regex.error("match", std::move(error));
                          }
                        }
-                       out.rewrite = regex.string("rewrite").value_or("");
+                       if (regex.require("rewrite")) {
+                         out.rewrite = regex.string("rewrite").value_or("");
+                       }
                        return out;
                      });
+  if (reader.ok() && rewrite.uri.empty() && rewrite.authority.empty() &&
+      !reader.has("uriRegexRewrite")) {
+    ctx.error(pointer, "a rewrite must set at least one of uri, uriRegexRewrite or authority");
+  }
   return rewrite;
 }
 
@@ -231,6 +252,10 @@ std::optional<HttpRetry> readRetries(ReadContext& ctx, const nlohmann::json& val
   retry.retryRemoteLocalities = reader.boolean("retryRemoteLocalities");
   retry.retryIgnorePreviousHosts = reader.boolean("retryIgnorePreviousHosts");
   retry.backoff = reader.duration("backoff");
+  if (retry.attempts == 0 &&
+      (retry.perTryTimeout || !retry.retryOn.empty() || retry.retryRemoteLocalities)) {
+    reader.error("attempts", "a retry policy is configured but attempts is 0 (retries disabled)");
+  }
   return retry;
 }
 
@@ -248,16 +273,21 @@ std::optional<CorsPolicy> readCors(ReadContext& ctx, const nlohmann::json& value
   for (StringMatch& origin : reader.list("allowOrigins", readStringMatch)) {
     cors.allowOrigins.push_back(std::move(origin));
   }
-  cors.allowMethods = reader.strings("allowMethods");
-  for (size_t i = 0; i < cors.allowMethods.size(); ++i) {
-    const std::string& method = cors.allowMethods[i];
-    if (method != "*" && !checkHeaderName(method).empty()) {
-      ctx.error(childPointer(reader.pointer("allowMethods"), std::to_string(i)),
-                fmt::format("'{}' is not a valid HTTP method", method));
+  for (size_t i = 0; i < cors.allowOrigins.size(); ++i) {
+    if (cors.allowOrigins[i].kind == StringMatch::Kind::kAny) {
+      reader.error("allowOrigins", "an allowed origin must be an exact, prefix or regex match");
+      break;
     }
   }
+  cors.allowMethods = readStrings(reader, "allowMethods", [](std::string_view method) {
+    static constexpr std::string_view kMethods[] = {
+        "GET", "HEAD", "POST", "PUT", "DELETE", "CONNECT", "OPTIONS", "TRACE", "PATCH", "*"};
+    return std::find(std::begin(kMethods), std::end(kMethods), method) != std::end(kMethods)
+               ? std::string()
+               : fmt::format("'{}' is not a supported HTTP method", method);
+  });
   for (std::string_view field : {"allowHeaders", "exposeHeaders"}) {
-    std::vector<std::string> names = readHosts(reader, field, [](std::string_view name) {
+    std::vector<std::string> names = readStrings(reader, field, [](std::string_view name) {
       return name == "*" ? std::string() : checkHeaderName(name);
     });
     (field == "allowHeaders" ? cors.allowHeaders : cors.exposeHeaders) = std::move(names);
@@ -300,7 +330,10 @@ std::optional<FaultAbort> readAbort(ReadContext& ctx, const nlohmann::json& valu
   const MessageReader reader(ctx, value, pointer,
                              {"httpStatus", "grpcStatus", "http2Error", "percentage"});
   FaultAbort abort;
-  const std::string_view which = reader.oneOf({"httpStatus", "grpcStatus", "http2Error"}, true);
+  const std::string_view which = reader.oneOf({"httpStatus", "grpcStatus", "http2Error"});
+  if (reader.ok() && which.empty()) {
+    ctx.warning(pointer, "abort is configured without an error type (httpStatus or grpcStatus)");
+  }
   if (which == "httpStatus") {
     abort.error = static_cast<uint32_t>(reader.integer("httpStatus", 200, 599).value_or(0));
   } else if (which == "grpcStatus") {

@@ -32,14 +32,7 @@ std::optional<ServiceEntryPort> readPort(ReadContext& ctx, const nlohmann::json&
     port.number = reader.port("number").value_or(0);
   }
   port.protocol = readProtocol(reader, "protocol").value_or(Protocol::kUnspecified);
-  if (reader.require("name")) {
-    port.name = reader.string("name").value_or("");
-    if (!isDnsLabel(port.name)) {
-      reader.error("name", fmt::format("'{}' is not a valid port name (a DNS label: lowercase "
-                                       "letters, digits and '-', at most 63 characters)",
-                                       port.name));
-    }
-  }
+  port.name = readDnsLabel(reader, "name", "port name", /*required=*/true);
   port.targetPort = reader.port("targetPort").value_or(0);
   return port;
 }
@@ -87,6 +80,34 @@ void checkEndpoints(const MessageReader& spec, const ServiceEntry& entry) {
       }
     }
   }
+  if (entry.resolution == Resolution::kDynamicDns) {
+    spec.error("resolution", "resolution DYNAMIC_DNS is not supported");
+  }
+  if (entry.resolution == Resolution::kNone && entry.workloadSelector) {
+    spec.warning("workloadSelector", "workloadSelector has no effect with resolution NONE");
+  }
+  const bool cidr =
+      std::any_of(entry.addresses.begin(), entry.addresses.end(),
+                  [](const std::string& a) { return a.find('/') != std::string::npos; });
+  if (cidr && entry.resolution != Resolution::kNone && entry.resolution != Resolution::kStatic) {
+    spec.error("addresses", "CIDR addresses are allowed only with resolution NONE or STATIC");
+  }
+  // With several hosts on one address, only HTTP (Host) and TLS (SNI) tell them apart.
+  if (entry.resolution != Resolution::kNone && entry.hosts.size() > 1) {
+    for (size_t i = 0; i < entry.ports.size(); ++i) {
+      const Protocol protocol = entry.ports[i].protocol;
+      const bool distinguishes = protocol == Protocol::kHttp || protocol == Protocol::kHttp2 ||
+                                 protocol == Protocol::kGrpc || protocol == Protocol::kGrpcWeb ||
+                                 protocol == Protocol::kHttps || protocol == Protocol::kTls;
+      if (!distinguishes) {
+        spec.context().error(
+            childPointer(childPointer(spec.pointer("ports"), std::to_string(i)), "protocol"),
+            "several hosts need HTTP or TLS ports (a plain TCP port cannot tell "
+            "the hosts apart)");
+        break;
+      }
+    }
+  }
   if (entry.resolution == Resolution::kDnsRoundRobin && entry.endpoints.size() > 1) {
     spec.error("endpoints", "at most one endpoint is allowed with resolution DNS_ROUND_ROBIN");
   }
@@ -126,48 +147,47 @@ void checkEndpoints(const MessageReader& spec, const ServiceEntry& entry) {
 
 std::optional<ServiceEntry> parseServiceEntry(const ConfigObject& object,
                                               std::vector<Diagnostic>& out) {
-  ReadContext ctx(object, out);
-  ServiceEntry entry;
-  entry.meta = readObjectMeta(ctx);
-  const MessageReader spec =
-      readSpec(ctx, {"hosts", "addresses", "ports", "location", "resolution", "endpoints",
-                     "workloadSelector", "exportTo", "subjectAltNames"});
-  if (spec.require("hosts")) {
-    entry.hosts = readHosts(spec, "hosts", checkWildcardHost);
-    if (entry.hosts.empty()) {
-      spec.error("hosts", "at least one host is required");
-    }
-    for (size_t i = 0; i < entry.hosts.size(); ++i) {
-      if (entry.hosts[i] == "*") {
-        ctx.error(childPointer(spec.pointer("hosts"), std::to_string(i)),
-                  "'*' is not allowed as a service entry host");
+  return parseKind<ServiceEntry>(object, out, [&](ReadContext& ctx, ServiceEntry& entry) {
+    const MessageReader spec =
+        readSpec(ctx, {"hosts", "addresses", "ports", "location", "resolution", "endpoints",
+                       "workloadSelector", "exportTo", "subjectAltNames"});
+    if (spec.require("hosts")) {
+      entry.hosts = readStrings(spec, "hosts", checkWildcardHost);
+      if (entry.hosts.empty()) {
+        spec.error("hosts", "at least one host is required");
+      }
+      for (size_t i = 0; i < entry.hosts.size(); ++i) {
+        if (entry.hosts[i] == "*") {
+          ctx.error(childPointer(spec.pointer("hosts"), std::to_string(i)),
+                    "'*' is not allowed as a service entry host");
+        }
       }
     }
-  }
-  entry.addresses = spec.strings("addresses");
-  for (size_t i = 0; i < entry.addresses.size(); ++i) {
-    if (std::string error = checkCidrOrIp(entry.addresses[i]); !error.empty()) {
-      ctx.error(childPointer(spec.pointer("addresses"), std::to_string(i)), std::move(error));
+    entry.addresses = spec.strings("addresses");
+    for (size_t i = 0; i < entry.addresses.size(); ++i) {
+      if (std::string error = checkCidrOrIp(entry.addresses[i]); !error.empty()) {
+        ctx.error(childPointer(spec.pointer("addresses"), std::to_string(i)), std::move(error));
+      }
     }
-  }
-  entry.ports = spec.list("ports", readPort);
-  checkPorts(spec, entry);
-  entry.location = spec.enumeration<ServiceEntry::Location>("location", kLocations)
-                       .value_or(ServiceEntry::Location::kMeshExternal);
-  entry.resolution = spec.enumeration<ServiceEntry::Resolution>("resolution", kResolutions)
-                         .value_or(ServiceEntry::Resolution::kNone);
-  entry.workloadSelector = readSelector(spec, "workloadSelector", "labels");
-  entry.endpoints = spec.list("endpoints", readEndpoint);
-  if (spec.has("endpoints") && spec.has("workloadSelector")) {
-    spec.error("workloadSelector", "only one of 'endpoints' and 'workloadSelector' may be set");
-  }
-  checkEndpoints(spec, entry);
-  entry.exportTo = readExportTo(spec);
-  entry.subjectAltNames = spec.strings("subjectAltNames");
-  if (ctx.failed()) {
-    return std::nullopt;
-  }
-  return entry;
+    entry.ports = spec.list("ports", readPort);
+    checkPorts(spec, entry);
+    entry.location = spec.enumeration<ServiceEntry::Location>("location", kLocations)
+                         .value_or(ServiceEntry::Location::kMeshExternal);
+    entry.resolution = spec.enumeration<ServiceEntry::Resolution>("resolution", kResolutions)
+                           .value_or(ServiceEntry::Resolution::kNone);
+    entry.workloadSelector = readSelector(spec, "workloadSelector", "labels");
+    if (entry.workloadSelector && entry.workloadSelector->empty()) {
+      spec.warning("workloadSelector", "workloadSelector has no labels: it selects every "
+                                       "workload in the namespace");
+    }
+    entry.endpoints = spec.list("endpoints", readEndpoint);
+    if (spec.has("endpoints") && spec.has("workloadSelector")) {
+      spec.error("workloadSelector", "only one of 'endpoints' and 'workloadSelector' may be set");
+    }
+    checkEndpoints(spec, entry);
+    entry.exportTo = readExportTo(spec, /*noneAllowed=*/true);
+    entry.subjectAltNames = spec.strings("subjectAltNames");
+  });
 }
 
 } // namespace meshd::control::config

@@ -20,7 +20,7 @@ constexpr EnumName<Sidecar::OutboundMode> kOutboundModes[] = {
 
 std::optional<GatewayPort> readPort(ReadContext& ctx, const nlohmann::json& value,
                                     const std::string& pointer) {
-  return readGatewayPort(ctx, value, pointer, /*nameRequired=*/false);
+  return readGatewayPort(ctx, value, pointer, PortOwner::kSidecar);
 }
 
 void checkBind(const MessageReader& reader, const std::string& bind) {
@@ -36,15 +36,47 @@ void checkDefaultEndpoint(const MessageReader& reader, const std::string& endpoi
   const size_t colon = endpoint.rfind(':');
   const std::string host = colon == std::string::npos ? "" : endpoint.substr(0, colon);
   const std::string port = colon == std::string::npos ? "" : endpoint.substr(colon + 1);
-  const bool hostOk = host == "127.0.0.1" || host == "0.0.0.0" || host == "[::1]" || host == "[::]";
+  const bool hostOk =
+      host.empty() || host == "127.0.0.1" || host == "0.0.0.0" || host == "[::1]" || host == "[::]";
   const bool portOk = !port.empty() && port.size() <= 5 &&
                       port.find_first_not_of("0123456789") == std::string::npos &&
                       std::stoi(port) >= 1 && std::stoi(port) <= 65535;
   if (!hostOk || !portOk) {
     reader.error("defaultEndpoint",
-                 fmt::format("'{}' is not 127.0.0.1:PORT, 0.0.0.0:PORT, [::1]:PORT, [::]:PORT or "
-                             "unix:///path",
+                 fmt::format("'{}' is not 127.0.0.1:PORT, 0.0.0.0:PORT, [::1]:PORT, [::]:PORT, "
+                             ":PORT or unix:///path",
                              endpoint));
+  }
+}
+
+// What Istio does not support in a sidecar's inbound TLS.
+void checkIngressTls(const MessageReader& reader, const SidecarIngressListener& listener) {
+  if (!listener.tls) {
+    return;
+  }
+  const ServerTlsSettings& tls = *listener.tls;
+  std::vector<std::string_view> unsupported;
+  if (!tls.subjectAltNames.empty()) {
+    unsupported.push_back("subjectAltNames");
+  }
+  if (tls.httpsRedirect) {
+    unsupported.push_back("httpsRedirect");
+  }
+  if (!tls.credentialNames.empty()) {
+    unsupported.push_back("credentialName(s)");
+  }
+  if (!tls.tlsCertificates.empty()) {
+    unsupported.push_back("tlsCertificates");
+  }
+  for (std::string_view field : unsupported) {
+    reader.error("tls", fmt::format("{} is not supported in sidecar ingress TLS", field));
+  }
+  if (tls.mode == ServerTlsSettings::Mode::kIstioMutual ||
+      tls.mode == ServerTlsSettings::Mode::kAutoPassthrough) {
+    reader.error("tls", "sidecar ingress TLS cannot use mode ISTIO_MUTUAL or AUTO_PASSTHROUGH");
+  }
+  if (!isTlsProtocol(listener.port.protocol)) {
+    reader.error("tls", "TLS settings need an HTTPS or TLS port");
   }
 }
 
@@ -67,11 +99,7 @@ std::optional<SidecarIngressListener> readIngress(ReadContext& ctx, const nlohma
   listener.defaultEndpoint = reader.string("defaultEndpoint").value_or("");
   checkDefaultEndpoint(reader, listener.defaultEndpoint);
   listener.tls = reader.message("tls", readServerTls);
-  if (listener.tls && (listener.tls->mode == ServerTlsSettings::Mode::kIstioMutual ||
-                       listener.tls->mode == ServerTlsSettings::Mode::kAutoPassthrough ||
-                       listener.tls->mode == ServerTlsSettings::Mode::kPassthrough)) {
-    reader.error("tls", "sidecar ingress TLS supports only SIMPLE, MUTUAL and OPTIONAL_MUTUAL");
-  }
+  checkIngressTls(reader, listener);
   listener.connectionPool = reader.message("connectionPool", readConnectionPool);
   return listener;
 }
@@ -104,7 +132,7 @@ std::optional<SidecarEgressListener> readEgress(ReadContext& ctx, const nlohmann
   listener.captureMode =
       reader.enumeration<CaptureMode>("captureMode", kCaptureModes).value_or(CaptureMode::kDefault);
   if (reader.require("hosts")) {
-    listener.hosts = readHosts(reader, "hosts", checkEgressHost);
+    listener.hosts = readStrings(reader, "hosts", checkEgressHost);
     if (listener.hosts.empty()) {
       reader.error("hosts", "an egress listener needs at least one host");
     }
@@ -138,33 +166,37 @@ void checkListeners(const MessageReader& spec, const Sidecar& sidecar) {
 } // namespace
 
 std::optional<Sidecar> parseSidecar(const ConfigObject& object, std::vector<Diagnostic>& out) {
-  ReadContext ctx(object, out);
-  Sidecar sidecar;
-  sidecar.meta = readObjectMeta(ctx);
-  const MessageReader spec = readSpec(ctx, {"workloadSelector", "ingress", "egress",
-                                            "inboundConnectionPool", "outboundTrafficPolicy"});
-  sidecar.workloadSelector = readSelector(spec, "workloadSelector", "labels");
-  sidecar.ingress = spec.list("ingress", readIngress);
-  sidecar.egress = spec.list("egress", readEgress);
-  checkListeners(spec, sidecar);
-  sidecar.inboundConnectionPool = spec.message("inboundConnectionPool", readConnectionPool);
-  spec.message("outboundTrafficPolicy", [&sidecar](ReadContext& inner, const nlohmann::json& json,
-                                                   const std::string& at) {
-    const MessageReader policy(inner, json, at, {"mode", "egressProxy"});
-    sidecar.outboundMode = policy.enumeration<Sidecar::OutboundMode>("mode", kOutboundModes);
-    sidecar.egressProxy = policy.message("egressProxy", readDestination);
-    if (sidecar.egressProxy && sidecar.outboundMode != Sidecar::OutboundMode::kAllowAny) {
-      policy.error("egressProxy", "egressProxy may only be set with mode ALLOW_ANY");
+  return parseKind<Sidecar>(object, out, [&](ReadContext& ctx, Sidecar& sidecar) {
+    const MessageReader spec = readSpec(ctx, {"workloadSelector", "ingress", "egress",
+                                              "inboundConnectionPool", "outboundTrafficPolicy"});
+    sidecar.workloadSelector = readSelector(spec, "workloadSelector", "labels");
+    if (sidecar.workloadSelector && sidecar.workloadSelector->empty()) {
+      spec.warning("workloadSelector", "workloadSelector has no labels: the Sidecar applies to "
+                                       "every workload in the namespace");
     }
-    if (sidecar.egressProxy && sidecar.egressProxy->port == 0) {
-      policy.error("egressProxy", "egressProxy needs a port");
+    if (!spec.has("ingress") && !spec.has("egress") && !spec.has("outboundTrafficPolicy") &&
+        !spec.has("inboundConnectionPool")) {
+      ctx.error("/spec", "a Sidecar needs at least one of 'ingress', 'egress', "
+                         "'outboundTrafficPolicy' or 'inboundConnectionPool'");
     }
-    return std::optional<bool>(true);
+    sidecar.ingress = spec.list("ingress", readIngress);
+    sidecar.egress = spec.list("egress", readEgress);
+    checkListeners(spec, sidecar);
+    sidecar.inboundConnectionPool = spec.message("inboundConnectionPool", readConnectionPool);
+    spec.message("outboundTrafficPolicy", [&sidecar](ReadContext& inner, const nlohmann::json& json,
+                                                     const std::string& at) {
+      const MessageReader policy(inner, json, at, {"mode", "egressProxy"});
+      sidecar.outboundMode = policy.enumeration<Sidecar::OutboundMode>("mode", kOutboundModes);
+      sidecar.egressProxy = policy.message("egressProxy", readDestination);
+      if (sidecar.egressProxy && sidecar.outboundMode != Sidecar::OutboundMode::kAllowAny) {
+        policy.error("egressProxy", "egressProxy may only be set with mode ALLOW_ANY");
+      }
+      if (sidecar.egressProxy && sidecar.egressProxy->port == 0) {
+        policy.error("egressProxy", "egressProxy needs a port");
+      }
+      return std::optional<bool>(true);
+    });
   });
-  if (ctx.failed()) {
-    return std::nullopt;
-  }
-  return sidecar;
 }
 
 } // namespace meshd::control::config

@@ -61,7 +61,7 @@ std::optional<LocalityLbSetting> readLocality(ReadContext& ctx, const nlohmann::
                         if (!weight.is_number_integer() || weight.get<int64_t>() < 0 ||
                             weight.get<int64_t>() > 100) {
                           c.error(p, fmt::format("must be a weight between 0 and 100 (got {})",
-                                                 weight.dump()));
+                                                 jsonText(weight)));
                           return std::nullopt;
                         }
                         return static_cast<uint32_t>(weight.get<int64_t>());
@@ -94,6 +94,21 @@ std::optional<LocalityLbSetting> readLocality(ReadContext& ctx, const nlohmann::
   locality.failoverPriority = reader.strings("failoverPriority");
   locality.enabled = reader.boolean("enabled");
   return locality;
+}
+
+// Envoy's limit on the Maglev table size (it must be a prime below it).
+constexpr int64_t kMaxMaglevTableSize = 5000010;
+
+bool isPrime(uint64_t n) {
+  if (n < 2) {
+    return false;
+  }
+  for (uint64_t factor = 2; factor * factor <= n; ++factor) {
+    if (n % factor == 0) {
+      return false;
+    }
+  }
+  return true;
 }
 
 std::optional<ConsistentHashLb> readConsistentHash(ReadContext& ctx, const nlohmann::json& value,
@@ -166,8 +181,16 @@ std::optional<ConsistentHashLb> readConsistentHash(ReadContext& ctx, const nlohm
         reader
             .message("maglev",
                      [](ReadContext& inner, const nlohmann::json& json, const std::string& at) {
-                       return MessageReader(inner, json, at, {"tableSize"})
-                           .integer("tableSize", 0, INT64_MAX);
+                       const MessageReader maglev(inner, json, at, {"tableSize"});
+                       maglev.require("tableSize");
+                       const std::optional<int64_t> size =
+                           maglev.integer("tableSize", 1, kMaxMaglevTableSize);
+                       if (size && !isPrime(static_cast<uint64_t>(*size))) {
+                         maglev.error("tableSize", fmt::format("{} is not a prime number (Maglev "
+                                                               "needs a prime table size)",
+                                                               *size));
+                       }
+                       return size;
                      })
             .value_or(0);
   }
@@ -306,6 +329,11 @@ std::optional<PortTrafficPolicy> readPortPolicy(ReadContext& ctx, const nlohmann
   policy.connectionPool = reader.message("connectionPool", readConnectionPool);
   policy.outlierDetection = reader.message("outlierDetection", readOutlier);
   policy.tls = reader.message("tls", readClientTls);
+  if (reader.ok() && !policy.loadBalancer && !policy.connectionPool && !policy.outlierDetection &&
+      !policy.tls) {
+    ctx.error(pointer, "a port traffic policy needs at least one of loadBalancer, "
+                       "connectionPool, outlierDetection or tls");
+  }
   return policy;
 }
 
@@ -315,6 +343,9 @@ std::optional<ConnectionPoolSettings>
 readConnectionPool(ReadContext& ctx, const nlohmann::json& value, const std::string& pointer) {
   const MessageReader reader(ctx, value, pointer, {"tcp", "http"});
   ConnectionPoolSettings pool;
+  if (reader.ok() && !reader.has("tcp") && !reader.has("http")) {
+    ctx.error(pointer, "a connection pool needs tcp or http settings");
+  }
   pool.tcp = reader.message(
       "tcp", [](ReadContext& inner, const nlohmann::json& json, const std::string& at) {
         const MessageReader tcp(inner, json, at,
@@ -331,7 +362,7 @@ readConnectionPool(ReadContext& ctx, const nlohmann::json& value, const std::str
                    keepalive.duration("interval")});
             });
         out.maxConnectionDuration = tcp.duration("maxConnectionDuration");
-        out.idleTimeout = tcp.duration("idleTimeout");
+        out.idleTimeout = tcp.duration("idleTimeout", /*zeroAllowed=*/true); // 0s: no timeout
         return std::optional<ConnectionPoolSettings::Tcp>(out);
       });
   pool.http = reader.message("http", [](ReadContext& inner, const nlohmann::json& json,
@@ -350,6 +381,10 @@ readConnectionPool(ReadContext& ctx, const nlohmann::json& value, const std::str
     out.h2UpgradePolicy =
         http.enumeration<H2Upgrade>("h2UpgradePolicy", kH2Upgrade).value_or(H2Upgrade::kDefault);
     out.useClientProtocol = http.boolean("useClientProtocol").value_or(false);
+    if (out.useClientProtocol && out.h2UpgradePolicy == H2Upgrade::kUpgrade) {
+      http.error("useClientProtocol", "useClientProtocol cannot be true when h2UpgradePolicy is "
+                                      "UPGRADE");
+    }
     out.maxConcurrentStreams = count32(http, "maxConcurrentStreams");
     http.message("http2KeepAlive",
                  [&out](ReadContext& c, const nlohmann::json& j, const std::string& p) {

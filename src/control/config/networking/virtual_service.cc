@@ -10,7 +10,7 @@ namespace meshd::control::config {
 namespace {
 
 std::vector<std::string> readSubnets(const MessageReader& reader, std::string_view field) {
-  return readHosts(reader, field, checkCidrOrIp);
+  return readStrings(reader, field, checkCidrOrIp);
 }
 
 std::optional<L4MatchAttributes> readL4Match(ReadContext& ctx, const nlohmann::json& value,
@@ -31,7 +31,7 @@ std::optional<L4MatchAttributes> readL4Match(ReadContext& ctx, const nlohmann::j
     }
   }
   match.sourceLabels = readLabels(reader, "sourceLabels");
-  match.gateways = readHosts(reader, "gateways", checkGatewayName);
+  match.gateways = readStrings(reader, "gateways", checkGatewayName);
   match.sourceNamespace = reader.string("sourceNamespace").value_or("");
   return match;
 }
@@ -46,7 +46,7 @@ std::optional<TlsMatchAttributes> readTlsMatch(ReadContext& ctx, const nlohmann:
   }
   TlsMatchAttributes match;
   if (reader.require("sniHosts")) {
-    match.sniHosts = readHosts(reader, "sniHosts", checkWildcardHost);
+    match.sniHosts = readStrings(reader, "sniHosts", checkWildcardHost);
     if (match.sniHosts.empty()) {
       reader.error("sniHosts", "at least one SNI host is required");
     }
@@ -54,7 +54,7 @@ std::optional<TlsMatchAttributes> readTlsMatch(ReadContext& ctx, const nlohmann:
   match.destinationSubnets = readSubnets(reader, "destinationSubnets");
   match.port = reader.port("port").value_or(0);
   match.sourceLabels = readLabels(reader, "sourceLabels");
-  match.gateways = readHosts(reader, "gateways", checkGatewayName);
+  match.gateways = readStrings(reader, "gateways", checkGatewayName);
   match.sourceNamespace = reader.string("sourceNamespace").value_or("");
   return match;
 }
@@ -141,6 +141,30 @@ void checkSniHosts(const MessageReader& spec, const VirtualService& vs) {
   }
 }
 
+// Routing on JWT claims ("@request.auth.claims.x" headers) needs the gateway's JWT filter.
+void checkClaimRouting(const MessageReader& spec, const VirtualService& vs) {
+  if (!vs.appliesToMesh()) {
+    return;
+  }
+  for (size_t r = 0; r < vs.http.size(); ++r) {
+    for (size_t m = 0; m < vs.http[r].match.size(); ++m) {
+      const HttpMatchRequest& match = vs.http[r].match[m];
+      for (const auto* headers : {&match.headers, &match.withoutHeaders}) {
+        for (const auto& entry : *headers) {
+          if (entry.first.starts_with("@request.auth.claims.")) {
+            spec.context().error(
+                fmt::format("{}/{}/match/{}/{}", spec.pointer("http"), r, m,
+                            headers == &match.headers ? "headers" : "withoutHeaders"),
+                fmt::format("routing on JWT claims ('{}') works only on gateways, and this "
+                            "VirtualService applies to the mesh",
+                            entry.first));
+          }
+        }
+      }
+    }
+  }
+}
+
 void checkHosts(const MessageReader& spec, const VirtualService& vs) {
   for (size_t i = 0; i < vs.hosts.size(); ++i) {
     const std::string& host = vs.hosts[i];
@@ -150,6 +174,15 @@ void checkHosts(const MessageReader& spec, const VirtualService& vs) {
                                     "to the mesh gateway");
     } else if (std::string error = checkWildcardHost(host); !error.empty() && !isIpAddress(host)) {
       spec.context().error(pointer, std::move(error));
+    } else {
+      for (size_t j = 0; j < i; ++j) {
+        if (hostsOverlap(vs.hosts[j], host)) {
+          spec.context().error(pointer, fmt::format("duplicate hosts in the VirtualService: '{}' "
+                                                    "and '{}'",
+                                                    vs.hosts[j], host));
+          break;
+        }
+      }
     }
   }
 }
@@ -168,7 +201,7 @@ std::string checkGatewayName(std::string_view name) {
   if (slash != std::string_view::npos) {
     const std::string_view ns = name.substr(0, slash);
     const std::string_view gateway = name.substr(slash + 1);
-    if (isDnsLabel(ns) && !gateway.empty() && checkFqdn(gateway).empty()) {
+    if (isDnsLabel(ns) && isDnsLabel(gateway)) {
       return "";
     }
   } else if (checkFqdn(name).empty()) {
@@ -194,11 +227,7 @@ std::optional<Destination> readDestination(ReadContext& ctx, const nlohmann::jso
       reader.error("host", std::move(error));
     }
   }
-  destination.subset = reader.string("subset").value_or("");
-  if (reader.has("subset") && !isDnsLabel(destination.subset)) {
-    reader.error("subset",
-                 fmt::format("'{}' is not a valid subset name (a DNS label)", destination.subset));
-  }
+  destination.subset = readDnsLabel(reader, "subset", "subset name", /*required=*/false);
   destination.port =
       reader
           .message("port",
@@ -211,42 +240,49 @@ std::optional<Destination> readDestination(ReadContext& ctx, const nlohmann::jso
 
 std::optional<VirtualService> parseVirtualService(const ConfigObject& object,
                                                   std::vector<Diagnostic>& out) {
-  ReadContext ctx(object, out);
-  VirtualService vs;
-  vs.meta = readObjectMeta(ctx);
-  const MessageReader spec = readSpec(ctx, {"hosts", "gateways", "http", "tls", "tcp", "exportTo"});
-  vs.hosts = spec.strings("hosts");
-  vs.gateways = readHosts(spec, "gateways", checkGatewayName);
-  checkHosts(spec, vs);
-  const bool delegate = vs.isDelegate();
-  if (delegate) {
-    // A VirtualService without hosts is a delegate: only reachable through http[].delegate.
-    if (!vs.gateways.empty()) {
-      spec.error("gateways", "a delegate VirtualService (one without hosts) cannot have gateways");
-    }
-    for (std::string_view field : {"tls", "tcp"}) {
-      if (spec.has(field)) {
-        spec.error(field, fmt::format("a delegate VirtualService (one without hosts) can only "
-                                      "have http routes, not {}",
-                                      field));
+  return parseKind<VirtualService>(object, out, [&](ReadContext& ctx, VirtualService& vs) {
+    const MessageReader spec =
+        readSpec(ctx, {"hosts", "gateways", "http", "tls", "tcp", "exportTo"});
+    vs.hosts = spec.strings("hosts");
+    vs.gateways = readStrings(spec, "gateways", checkGatewayName);
+    for (size_t i = 0; i < vs.gateways.size(); ++i) {
+      const std::string& name = vs.gateways[i];
+      if (name.find('/') == std::string::npos && name.find('.') != std::string::npos) {
+        ctx.warning(childPointer(spec.pointer("gateways"), std::to_string(i)),
+                    fmt::format("'{}' uses the legacy gateway name format; prefer "
+                                "namespace/name",
+                                name));
       }
     }
-  }
-  vs.http = spec.list(
-      "http", [delegate](ReadContext& inner, const nlohmann::json& json, const std::string& at) {
-        return readHttpRoute(inner, json, at, delegate);
-      });
-  vs.tls = spec.list("tls", readTlsRoute);
-  vs.tcp = spec.list("tcp", readTcpRoute);
-  if (!spec.has("http") && !spec.has("tls") && !spec.has("tcp")) {
-    ctx.error("/spec", "a VirtualService needs at least one of 'http', 'tls' or 'tcp'");
-  }
-  checkSniHosts(spec, vs);
-  vs.exportTo = readExportTo(spec);
-  if (ctx.failed()) {
-    return std::nullopt;
-  }
-  return vs;
+    checkHosts(spec, vs);
+    const bool delegate = vs.isDelegate();
+    if (delegate) {
+      // A VirtualService without hosts is a delegate: only reachable through http[].delegate.
+      if (!vs.gateways.empty()) {
+        spec.error("gateways",
+                   "a delegate VirtualService (one without hosts) cannot have gateways");
+      }
+      for (std::string_view field : {"tls", "tcp"}) {
+        if (spec.has(field)) {
+          spec.error(field, fmt::format("a delegate VirtualService (one without hosts) can only "
+                                        "have http routes, not {}",
+                                        field));
+        }
+      }
+    }
+    vs.http = spec.list(
+        "http", [delegate](ReadContext& inner, const nlohmann::json& json, const std::string& at) {
+          return readHttpRoute(inner, json, at, delegate);
+        });
+    vs.tls = spec.list("tls", readTlsRoute);
+    vs.tcp = spec.list("tcp", readTcpRoute);
+    if (!spec.has("http") && !spec.has("tls") && !spec.has("tcp")) {
+      ctx.error("/spec", "a VirtualService needs at least one of 'http', 'tls' or 'tcp'");
+    }
+    checkSniHosts(spec, vs);
+    checkClaimRouting(spec, vs);
+    vs.exportTo = readExportTo(spec);
+  });
 }
 
 } // namespace meshd::control::config

@@ -10,7 +10,7 @@ std::optional<uint32_t> readPortValue(ReadContext& ctx, const nlohmann::json& va
                                       const std::string& pointer) {
   if (!value.is_number_integer() || value.get<int64_t>() < 1 || value.get<int64_t>() > 65535) {
     ctx.error(pointer,
-              fmt::format("must be a port number between 1 and 65535 (got {})", value.dump()));
+              fmt::format("must be a port number between 1 and 65535 (got {})", jsonText(value)));
     return std::nullopt;
   }
   return static_cast<uint32_t>(value.get<int64_t>());
@@ -157,6 +157,14 @@ std::optional<WorkloadEntry> readWorkloadEntry(ReadContext& ctx, const nlohmann:
                 fmt::format("'{}' is not a valid port name (a DNS label)", name));
     }
   }
+  if (entry.address.starts_with("unix://") && !entry.ports.empty()) {
+    reader.error("ports", "a unix socket endpoint has no ports");
+  }
+  if (use != WorkloadEntryUse::kGroupTemplate && entry.address.empty() && !entry.network.empty()) {
+    reader.warning("network", fmt::format("address is unset with network '{}' (reached through "
+                                          "the network's gateway)",
+                                          entry.network));
+  }
   entry.labels = readLabels(reader, "labels");
   entry.locality = reader.string("locality").value_or("");
   entry.weight = static_cast<uint32_t>(reader.integer("weight", 0, UINT32_MAX).value_or(0));
@@ -166,47 +174,39 @@ std::optional<WorkloadEntry> readWorkloadEntry(ReadContext& ctx, const nlohmann:
 
 std::optional<WorkloadEntryObject> parseWorkloadEntry(const ConfigObject& object,
                                                       std::vector<Diagnostic>& out) {
-  ReadContext ctx(object, out);
-  WorkloadEntryObject entry;
-  entry.meta = readObjectMeta(ctx);
-  checkTopLevel(ctx); // the spec is itself a WorkloadEntry message
-  std::optional<WorkloadEntry> spec =
-      readWorkloadEntry(ctx, object.spec(), "/spec", WorkloadEntryUse::kStandalone);
-  if (ctx.failed() || !spec) {
-    return std::nullopt;
-  }
-  entry.spec = std::move(*spec);
-  return entry;
+  return parseKind<WorkloadEntryObject>(
+      object, out, [&](ReadContext& ctx, WorkloadEntryObject& entry) {
+        checkTopLevel(ctx); // the spec is itself a WorkloadEntry message
+        if (std::optional<WorkloadEntry> spec =
+                readWorkloadEntry(ctx, object.spec(), "/spec", WorkloadEntryUse::kStandalone)) {
+          entry.spec = std::move(*spec);
+        }
+      });
 }
 
 std::optional<WorkloadGroup> parseWorkloadGroup(const ConfigObject& object,
                                                 std::vector<Diagnostic>& out) {
-  ReadContext ctx(object, out);
-  WorkloadGroup group;
-  group.meta = readObjectMeta(ctx);
-  const MessageReader spec = readSpec(ctx, {"metadata", "template", "probe"});
-  if (std::optional<std::pair<Labels, std::map<std::string, std::string>>> meta = spec.message(
-          "metadata",
-          [](ReadContext& inner, const nlohmann::json& value, const std::string& pointer)
-              -> std::optional<std::pair<Labels, std::map<std::string, std::string>>> {
-            const MessageReader reader(inner, value, pointer, {"labels", "annotations"});
-            return std::make_pair(readLabels(reader, "labels"), reader.stringMap("annotations"));
-          })) {
-    group.templateLabels = std::move(meta->first);
-    group.templateAnnotations = std::move(meta->second);
-  }
-  if (spec.require("template")) {
-    if (std::optional<WorkloadEntry> entry =
-            readWorkloadEntry(ctx, object.spec()["template"], spec.pointer("template"),
-                              WorkloadEntryUse::kGroupTemplate)) {
-      group.entryTemplate = std::move(*entry);
+  return parseKind<WorkloadGroup>(object, out, [&](ReadContext& ctx, WorkloadGroup& group) {
+    const MessageReader spec = readSpec(ctx, {"metadata", "template", "probe"});
+    if (std::optional<std::pair<Labels, std::map<std::string, std::string>>> meta = spec.message(
+            "metadata",
+            [](ReadContext& inner, const nlohmann::json& value, const std::string& pointer)
+                -> std::optional<std::pair<Labels, std::map<std::string, std::string>>> {
+              const MessageReader reader(inner, value, pointer, {"labels", "annotations"});
+              return std::make_pair(readLabels(reader, "labels"), reader.stringMap("annotations"));
+            })) {
+      group.templateLabels = std::move(meta->first);
+      group.templateAnnotations = std::move(meta->second);
     }
-  }
-  group.probe = spec.message("probe", readProbe);
-  if (ctx.failed()) {
-    return std::nullopt;
-  }
-  return group;
+    if (spec.require("template")) {
+      if (std::optional<WorkloadEntry> entry =
+              readWorkloadEntry(ctx, object.spec()["template"], spec.pointer("template"),
+                                WorkloadEntryUse::kGroupTemplate)) {
+        group.entryTemplate = std::move(*entry);
+      }
+    }
+    group.probe = spec.message("probe", readProbe);
+  });
 }
 
 } // namespace meshd::control::config

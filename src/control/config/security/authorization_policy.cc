@@ -16,23 +16,6 @@ constexpr EnumName<Action> kActions[] = {
     {"CUSTOM", Action::kCustom},
 };
 
-// A list field whose entries must not be empty strings, checked with `check` when given.
-std::vector<std::string> readValues(const MessageReader& reader, std::string_view field,
-                                    std::string (*check)(std::string_view) = nullptr) {
-  std::vector<std::string> values = reader.strings(field);
-  for (size_t i = 0; i < values.size(); ++i) {
-    const std::string pointer = childPointer(reader.pointer(field), std::to_string(i));
-    if (values[i].empty()) {
-      reader.context().error(pointer, "empty values are not allowed");
-    } else if (check != nullptr) {
-      if (std::string error = check(values[i]); !error.empty()) {
-        reader.context().error(pointer, std::move(error));
-      }
-    }
-  }
-  return values;
-}
-
 std::string checkPortString(std::string_view port) {
   const bool digits = port.size() <= 5 && port.find_first_not_of("0123456789") == std::string::npos;
   const int number = digits ? std::stoi(std::string(port)) : 0;
@@ -55,23 +38,25 @@ std::optional<AuthzSource> readSource(ReadContext& ctx, const nlohmann::json& va
     ctx.error(pointer, "a source must have at least one field");
   }
   AuthzSource source;
-  source.principals = readValues(reader, "principals");
-  source.notPrincipals = readValues(reader, "notPrincipals");
-  source.requestPrincipals = readValues(reader, "requestPrincipals");
-  source.notRequestPrincipals = readValues(reader, "notRequestPrincipals");
-  source.namespaces = readValues(reader, "namespaces");
-  source.notNamespaces = readValues(reader, "notNamespaces");
-  source.serviceAccounts = readValues(reader, "serviceAccounts");
-  source.notServiceAccounts = readValues(reader, "notServiceAccounts");
-  source.ipBlocks = readValues(reader, "ipBlocks", checkCidrOrIp);
-  source.notIpBlocks = readValues(reader, "notIpBlocks", checkCidrOrIp);
-  source.remoteIpBlocks = readValues(reader, "remoteIpBlocks", checkCidrOrIp);
-  source.notRemoteIpBlocks = readValues(reader, "notRemoteIpBlocks", checkCidrOrIp);
-  source.trustDomains = readValues(reader, "trustDomains");
-  source.notTrustDomains = readValues(reader, "notTrustDomains");
+  source.principals = readStrings(reader, "principals", nullptr, false);
+  source.notPrincipals = readStrings(reader, "notPrincipals", nullptr, false);
+  source.requestPrincipals = readStrings(reader, "requestPrincipals", nullptr, false);
+  source.notRequestPrincipals = readStrings(reader, "notRequestPrincipals", nullptr, false);
+  source.namespaces = readStrings(reader, "namespaces", nullptr, false);
+  source.notNamespaces = readStrings(reader, "notNamespaces", nullptr, false);
+  source.serviceAccounts = readStrings(reader, "serviceAccounts", nullptr, false);
+  source.notServiceAccounts = readStrings(reader, "notServiceAccounts", nullptr, false);
+  source.ipBlocks = readStrings(reader, "ipBlocks", checkCidrOrIp, false);
+  source.notIpBlocks = readStrings(reader, "notIpBlocks", checkCidrOrIp, false);
+  source.remoteIpBlocks = readStrings(reader, "remoteIpBlocks", checkCidrOrIp, false);
+  source.notRemoteIpBlocks = readStrings(reader, "notRemoteIpBlocks", checkCidrOrIp, false);
+  source.trustDomains = readStrings(reader, "trustDomains", nullptr, false);
+  source.notTrustDomains = readStrings(reader, "notTrustDomains", nullptr, false);
   if ((reader.has("serviceAccounts") || reader.has("notServiceAccounts")) &&
-      (reader.has("principals") || reader.has("notPrincipals"))) {
-    reader.error("serviceAccounts", "'serviceAccounts' cannot be combined with 'principals'");
+      (reader.has("principals") || reader.has("notPrincipals") || reader.has("namespaces") ||
+       reader.has("notNamespaces"))) {
+    reader.error("serviceAccounts", "serviceAccounts cannot be combined with namespaces or "
+                                    "principals");
   }
   return source;
 }
@@ -88,14 +73,14 @@ std::optional<AuthzOperation> readOperation(ReadContext& ctx, const nlohmann::js
     ctx.error(pointer, "an operation must have at least one field");
   }
   AuthzOperation operation;
-  operation.hosts = readValues(reader, "hosts");
-  operation.notHosts = readValues(reader, "notHosts");
-  operation.ports = readValues(reader, "ports", checkPortString);
-  operation.notPorts = readValues(reader, "notPorts", checkPortString);
-  operation.methods = readValues(reader, "methods");
-  operation.notMethods = readValues(reader, "notMethods");
-  operation.paths = readValues(reader, "paths");
-  operation.notPaths = readValues(reader, "notPaths");
+  operation.hosts = readStrings(reader, "hosts", nullptr, false);
+  operation.notHosts = readStrings(reader, "notHosts", nullptr, false);
+  operation.ports = readStrings(reader, "ports", checkPortString, false);
+  operation.notPorts = readStrings(reader, "notPorts", checkPortString, false);
+  operation.methods = readStrings(reader, "methods", nullptr, false);
+  operation.notMethods = readStrings(reader, "notMethods", nullptr, false);
+  operation.paths = readStrings(reader, "paths", nullptr, false);
+  operation.notPaths = readStrings(reader, "notPaths", nullptr, false);
   return operation;
 }
 
@@ -146,8 +131,8 @@ std::optional<AuthzCondition> readCondition(ReadContext& ctx, const nlohmann::js
   } else if (condition.key == "destination.port") {
     check = checkPortString;
   }
-  condition.values = readValues(reader, "values", check);
-  condition.notValues = readValues(reader, "notValues", check);
+  condition.values = readStrings(reader, "values", check, false);
+  condition.notValues = readStrings(reader, "notValues", check, false);
   if (condition.values.empty() && condition.notValues.empty() && reader.has("key")) {
     reader.error("values", fmt::format("at least one of 'values' or 'notValues' must be set for "
                                        "key '{}'",
@@ -188,35 +173,78 @@ std::optional<AuthzRule> readRule(ReadContext& ctx, const nlohmann::json& value,
   return rule;
 }
 
+// The external authorizer runs before the mesh knows the peer's or the user's identity, so
+// CUSTOM rules cannot match on them (as Istio says).
+void checkCustomRules(ReadContext& ctx, const std::vector<AuthzRule>& rules) {
+  for (size_t r = 0; r < rules.size(); ++r) {
+    const std::string at = fmt::format("/spec/rules/{}", r);
+    for (size_t f = 0; f < rules[r].from.size(); ++f) {
+      const AuthzSource& source = rules[r].from[f];
+      const std::pair<std::string_view, bool> identities[] = {
+          {"namespaces", !source.namespaces.empty()},
+          {"notNamespaces", !source.notNamespaces.empty()},
+          {"serviceAccounts", !source.serviceAccounts.empty()},
+          {"notServiceAccounts", !source.notServiceAccounts.empty()},
+          {"principals", !source.principals.empty()},
+          {"notPrincipals", !source.notPrincipals.empty()},
+          {"requestPrincipals", !source.requestPrincipals.empty()},
+          {"notRequestPrincipals", !source.notRequestPrincipals.empty()},
+      };
+      for (const auto& [field, used] : identities) {
+        if (used) {
+          ctx.error(fmt::format("{}/from/{}/source/{}", at, f, field),
+                    fmt::format("{} is not supported with the CUSTOM action", field));
+        }
+      }
+    }
+    for (size_t w = 0; w < rules[r].when.size(); ++w) {
+      const std::string& key = rules[r].when[w].key;
+      if (key == "source.namespace" || key == "source.serviceAccount" ||
+          key == "source.principal" || key.starts_with("request.auth.")) {
+        ctx.error(fmt::format("{}/when/{}/key", at, w),
+                  fmt::format("'{}' is not supported with the CUSTOM action", key));
+      }
+    }
+  }
+}
+
 } // namespace
 
 std::optional<AuthorizationPolicy> parseAuthorizationPolicy(const ConfigObject& object,
                                                             std::vector<Diagnostic>& out) {
-  ReadContext ctx(object, out);
-  AuthorizationPolicy policy;
-  policy.meta = readObjectMeta(ctx);
-  const MessageReader spec =
-      readSpec(ctx, {"selector", "targetRef", "targetRefs", "rules", "action", "provider"});
-  policy.targets = readPolicyTargets(spec);
-  policy.action = spec.enumeration<Action>("action", kActions).value_or(Action::kAllow);
-  if (std::optional<std::string> provider = spec.message(
-          "provider", [](ReadContext& inner, const nlohmann::json& json, const std::string& at) {
-            const MessageReader reader(inner, json, at, {"name"});
-            reader.require("name");
-            return reader.nonEmpty("name");
-          })) {
-    policy.provider = *provider;
-  }
-  if (policy.action == Action::kCustom && !spec.has("provider")) {
-    spec.error("action", "the CUSTOM action needs a provider");
-  } else if (policy.action != Action::kCustom && spec.has("provider")) {
-    spec.error("provider", "a provider can only be given with the CUSTOM action");
-  }
-  policy.rules = spec.list("rules", readRule);
-  if (ctx.failed()) {
-    return std::nullopt;
-  }
-  return policy;
+  return parseKind<AuthorizationPolicy>(
+      object, out, [&](ReadContext& ctx, AuthorizationPolicy& policy) {
+        const MessageReader spec =
+            readSpec(ctx, {"selector", "targetRef", "targetRefs", "rules", "action", "provider"});
+        policy.targets = readPolicyTargets(spec);
+        policy.action = spec.enumeration<Action>("action", kActions).value_or(Action::kAllow);
+        if (std::optional<std::string> provider =
+                spec.message("provider", [](ReadContext& inner, const nlohmann::json& json,
+                                            const std::string& at) {
+                  const MessageReader reader(inner, json, at, {"name"});
+                  reader.require("name");
+                  return reader.nonEmpty("name");
+                })) {
+          policy.provider = *provider;
+        }
+        const bool customOrDeny =
+            policy.action == Action::kCustom || policy.action == Action::kDeny;
+        if (customOrDeny && !spec.has("rules")) {
+          spec.error("action", fmt::format("{} without rules never applies; add an empty rule {{}} "
+                                           "to apply it to every request",
+                                           policy.action == Action::kCustom ? "CUSTOM" : "DENY"));
+        }
+        if (policy.action == Action::kCustom && spec.has("rules") && !spec.has("provider")) {
+          spec.error("action", "the CUSTOM action needs a provider");
+        }
+        if (policy.action != Action::kCustom && spec.has("provider")) {
+          spec.error("provider", "a provider can only be given with the CUSTOM action");
+        }
+        policy.rules = spec.list("rules", readRule);
+        if (policy.action == Action::kCustom) {
+          checkCustomRules(ctx, policy.rules);
+        }
+      });
 }
 
 } // namespace meshd::control::config

@@ -26,31 +26,31 @@ std::optional<MtlsMode> readMtls(ReadContext& ctx, const nlohmann::json& value,
 
 std::optional<PeerAuthentication> parsePeerAuthentication(const ConfigObject& object,
                                                           std::vector<Diagnostic>& out) {
-  ReadContext ctx(object, out);
-  PeerAuthentication policy;
-  policy.meta = readObjectMeta(ctx);
-  const MessageReader spec = readSpec(ctx, {"selector", "mtls", "portLevelMtls"});
-  policy.selector = readSelector(spec, "selector", "matchLabels");
-  policy.mode = spec.message("mtls", readMtls);
-  for (const auto& [port, mode] : spec.map("portLevelMtls", readMtls)) {
-    const std::string pointer = childPointer(spec.pointer("portLevelMtls"), port);
-    const bool digits = !port.empty() && port.size() <= 5 &&
-                        port.find_first_not_of("0123456789") == std::string::npos;
-    const int number = digits ? std::stoi(port) : 0;
-    if (number < 1 || number > 65535) {
-      ctx.error(pointer, fmt::format("'{}' is not a port number between 1 and 65535", port));
-      continue;
-    }
-    policy.portLevelMtls.emplace(static_cast<uint32_t>(number), mode);
-  }
-  if (spec.has("portLevelMtls") && (!policy.selector || policy.selector->empty())) {
-    spec.error("portLevelMtls", "port level mTLS needs a selector (it cannot apply to a whole "
-                                "namespace or the mesh)");
-  }
-  if (ctx.failed()) {
-    return std::nullopt;
-  }
-  return policy;
+  return parseKind<PeerAuthentication>(
+      object, out, [&](ReadContext& ctx, PeerAuthentication& policy) {
+        const MessageReader spec = readSpec(ctx, {"selector", "mtls", "portLevelMtls"});
+        policy.selector = readSelector(spec, "selector", "matchLabels");
+        policy.mode = spec.message("mtls", readMtls);
+        for (const auto& [port, mode] : spec.map("portLevelMtls", readMtls)) {
+          const std::string pointer = childPointer(spec.pointer("portLevelMtls"), port);
+          const bool digits = !port.empty() && port.size() <= 5 &&
+                              port.find_first_not_of("0123456789") == std::string::npos;
+          const int number = digits ? std::stoi(port) : 0;
+          if (number < 1 || number > 65535) {
+            ctx.error(pointer, fmt::format("'{}' is not a port number between 1 and 65535", port));
+            continue;
+          }
+          policy.portLevelMtls.emplace(static_cast<uint32_t>(number), mode);
+        }
+        if (const nlohmann::json* ports = spec.raw("portLevelMtls");
+            ports != nullptr && ports->is_object() && ports->empty()) {
+          spec.error("portLevelMtls", "portLevelMtls, when given, needs at least one port");
+        } else if (spec.has("portLevelMtls") && (!policy.selector || policy.selector->empty())) {
+          spec.error("portLevelMtls",
+                     "port level mTLS needs a selector (it cannot apply to a whole "
+                     "namespace or the mesh)");
+        }
+      });
 }
 
 } // namespace meshd::control::config

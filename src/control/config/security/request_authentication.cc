@@ -30,17 +30,6 @@ std::string checkJwksUri(const std::string& uri) {
   return "";
 }
 
-std::vector<std::string> readNonEmptyStrings(const MessageReader& reader, std::string_view field) {
-  std::vector<std::string> values = reader.strings(field);
-  for (size_t i = 0; i < values.size(); ++i) {
-    if (values[i].empty()) {
-      reader.context().error(childPointer(reader.pointer(field), std::to_string(i)),
-                             "must not be empty");
-    }
-  }
-  return values;
-}
-
 std::optional<JwtRule> readJwtRule(ReadContext& ctx, const nlohmann::json& value,
                                    const std::string& pointer) {
   const MessageReader reader(ctx, value, pointer,
@@ -51,10 +40,11 @@ std::optional<JwtRule> readJwtRule(ReadContext& ctx, const nlohmann::json& value
     return std::nullopt;
   }
   JwtRule rule;
-  if (reader.require("issuer")) {
-    rule.issuer = reader.nonEmpty("issuer").value_or("");
+  rule.issuer = reader.string("issuer").value_or("");
+  if (reader.ok() && rule.issuer.empty() && reader.string("jwksUri").value_or("").empty()) {
+    reader.error("issuer", "issuer or jwksUri is required");
   }
-  rule.audiences = readNonEmptyStrings(reader, "audiences");
+  rule.audiences = readStrings(reader, "audiences", nullptr, false);
   rule.jwksUri = reader.string("jwksUri").value_or("");
   if (reader.has("jwksUri")) {
     if (std::string error = checkJwksUri(rule.jwksUri); !error.empty()) {
@@ -79,8 +69,8 @@ std::optional<JwtRule> readJwtRule(ReadContext& ctx, const nlohmann::json& value
         }
         return out;
       });
-  rule.fromParams = readNonEmptyStrings(reader, "fromParams");
-  rule.fromCookies = readNonEmptyStrings(reader, "fromCookies");
+  rule.fromParams = readStrings(reader, "fromParams", nullptr, false);
+  rule.fromCookies = readStrings(reader, "fromCookies", nullptr, false);
   rule.outputPayloadToHeader = reader.string("outputPayloadToHeader").value_or("");
   if (!rule.outputPayloadToHeader.empty()) {
     if (std::string error = checkHeaderName(rule.outputPayloadToHeader); !error.empty()) {
@@ -106,7 +96,7 @@ std::optional<JwtRule> readJwtRule(ReadContext& ctx, const nlohmann::json& value
                     return out;
                   });
   rule.timeout = reader.duration("timeout");
-  rule.spaceDelimitedClaims = readNonEmptyStrings(reader, "spaceDelimitedClaims");
+  rule.spaceDelimitedClaims = readStrings(reader, "spaceDelimitedClaims", nullptr, false);
   return rule;
 }
 
@@ -114,16 +104,12 @@ std::optional<JwtRule> readJwtRule(ReadContext& ctx, const nlohmann::json& value
 
 std::optional<RequestAuthentication> parseRequestAuthentication(const ConfigObject& object,
                                                                 std::vector<Diagnostic>& out) {
-  ReadContext ctx(object, out);
-  RequestAuthentication policy;
-  policy.meta = readObjectMeta(ctx);
-  const MessageReader spec = readSpec(ctx, {"selector", "targetRef", "targetRefs", "jwtRules"});
-  policy.targets = readPolicyTargets(spec);
-  policy.jwtRules = spec.list("jwtRules", readJwtRule);
-  if (ctx.failed()) {
-    return std::nullopt;
-  }
-  return policy;
+  return parseKind<
+      RequestAuthentication>(object, out, [&](ReadContext& ctx, RequestAuthentication& policy) {
+    const MessageReader spec = readSpec(ctx, {"selector", "targetRef", "targetRefs", "jwtRules"});
+    policy.targets = readPolicyTargets(spec);
+    policy.jwtRules = spec.list("jwtRules", readJwtRule);
+  });
 }
 
 } // namespace meshd::control::config

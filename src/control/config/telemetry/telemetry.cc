@@ -93,7 +93,7 @@ std::optional<TracingConfig> readTracing(ReadContext& ctx, const nlohmann::json&
   tracing.mode = readMode(reader);
   tracing.providers = readProviders(reader);
   if (tracing.providers.size() > 1) {
-    reader.error("providers", "only one tracing provider may be given");
+    reader.warning("providers", "multiple tracing providers are not supported; the first is used");
   }
   tracing.randomSamplingPercentage = reader.number("randomSamplingPercentage", 0, 100);
   tracing.disableSpanReporting = reader.boolean("disableSpanReporting");
@@ -132,6 +132,9 @@ std::optional<MetricsOverride> readOverride(ReadContext& ctx, const nlohmann::js
     match.oneOf({"metric", "customMetric"});
     override_.metric = match.enumeration<IstioMetric>("metric", kMetrics);
     override_.customMetric = match.string("customMetric").value_or("");
+    if (match.has("customMetric") && override_.customMetric.empty()) {
+      match.error("customMetric", "customMetric must not be empty");
+    }
     override_.mode =
         match.enumeration<WorkloadMode>("mode", kModes).value_or(WorkloadMode::kClientAndServer);
     return std::optional<bool>(true);
@@ -177,19 +180,17 @@ std::optional<AccessLoggingConfig> readAccessLogging(ReadContext& ctx, const nlo
 } // namespace
 
 std::optional<Telemetry> parseTelemetry(const ConfigObject& object, std::vector<Diagnostic>& out) {
-  ReadContext ctx(object, out);
-  Telemetry telemetry;
-  telemetry.meta = readObjectMeta(ctx);
-  const MessageReader spec =
-      readSpec(ctx, {"selector", "targetRef", "targetRefs", "tracing", "metrics", "accessLogging"});
-  telemetry.targets = readPolicyTargets(spec);
-  telemetry.tracing = spec.list("tracing", readTracing);
-  telemetry.metrics = spec.list("metrics", readMetrics);
-  telemetry.accessLogging = spec.list("accessLogging", readAccessLogging);
-  if (ctx.failed()) {
-    return std::nullopt;
-  }
-  return telemetry;
+  return parseKind<Telemetry>(object, out, [&](ReadContext& ctx, Telemetry& telemetry) {
+    const MessageReader spec = readSpec(
+        ctx, {"selector", "targetRef", "targetRefs", "tracing", "metrics", "accessLogging"});
+    telemetry.targets = readPolicyTargets(spec);
+    telemetry.tracing = spec.list("tracing", readTracing);
+    if (telemetry.tracing.size() > 1) {
+      spec.warning("tracing", "more than one tracing entry is not supported; the first is used");
+    }
+    telemetry.metrics = spec.list("metrics", readMetrics);
+    telemetry.accessLogging = spec.list("accessLogging", readAccessLogging);
+  });
 }
 
 } // namespace meshd::control::config

@@ -176,6 +176,40 @@ spec:
                           "http[1] is unreachable: http[0] matches every request"));
 }
 
+TEST(IstioValidatorTest, WarnsAboutMatchesEarlierRulesHave) {
+  EXPECT_THAT(validate(R"(apiVersion: networking.istio.io/v1
+kind: VirtualService
+metadata: {name: reviews}
+spec:
+  hosts: [reviews]
+  http:
+  - match: [{name: a, uri: {prefix: /api}}]
+    route: [{destination: {host: reviews, subset: v1}}]
+  - match: [{uri: {prefix: /api}}]
+    route: [{destination: {host: reviews, subset: v2}}]
+  - route: [{destination: {host: reviews, subset: v1}}]
+)"),
+              ElementsAre("in.yaml:9: warning: VirtualService default/reviews: spec.http[1]."
+                          "match[0]: this match is not used: http[0] has the same one",
+                          "in.yaml:9: warning: VirtualService default/reviews: spec.http[1]: rule "
+                          "http[1] is unreachable: earlier rules have all its matches"));
+}
+
+TEST(IstioValidatorTest, WarnsAboutTcpRuleAfterCatchAll) {
+  EXPECT_THAT(validate(R"(apiVersion: networking.istio.io/v1
+kind: VirtualService
+metadata: {name: reviews}
+spec:
+  hosts: [reviews]
+  tcp:
+  - route: [{destination: {host: reviews}}]
+  - match: [{port: 9080}]
+    route: [{destination: {host: reviews}}]
+)"),
+              ElementsAre("in.yaml:8: warning: VirtualService default/reviews: spec.tcp[1]: rule "
+                          "tcp[1] is unreachable: tcp[0] matches every connection"));
+}
+
 TEST(IstioValidatorTest, WarnsAboutDuplicateDestinationRule) {
   EXPECT_THAT(validate(R"(apiVersion: networking.istio.io/v1
 kind: DestinationRule

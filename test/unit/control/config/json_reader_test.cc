@@ -25,6 +25,8 @@ TEST(ParseDurationTest, ReadsGoStyleDurations) {
   EXPECT_EQ(parseDuration("1x"), std::nullopt);
   EXPECT_EQ(parseDuration(""), std::nullopt);
   EXPECT_EQ(parseDuration("1..2s"), std::nullopt);
+  EXPECT_EQ(parseDuration("300y"), std::nullopt);
+  EXPECT_EQ(parseDuration("3000000h"), std::nullopt) << "does not fit in int64 nanoseconds";
 }
 
 TEST(ClosestNameTest, SuggestsOnlyPlausibleTypos) {

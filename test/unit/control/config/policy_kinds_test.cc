@@ -64,6 +64,12 @@ TEST(PeerAuthenticationTest, RejectsPortLevelMtlsWithoutSelector) {
                           "or the mesh)"));
 }
 
+TEST(PeerAuthenticationTest, RejectsEmptyPortLevelMtls) {
+  EXPECT_THAT(paErrors("  selector: {matchLabels: {app: a}}\n  portLevelMtls: {}\n"),
+              ElementsAre("t.yaml:6: error: PeerAuthentication default/x: spec.portLevelMtls: "
+                          "portLevelMtls, when given, needs at least one port"));
+}
+
 TEST(PeerAuthenticationTest, RejectsBadPortKey) {
   EXPECT_THAT(paErrors("  selector: {matchLabels: {app: a}}\n"
                        "  portLevelMtls:\n    \"0\": {mode: DISABLE}\n"),
@@ -114,9 +120,39 @@ TEST(AuthorizationPolicyTest, RejectsCustomWithoutProvider) {
 }
 
 TEST(AuthorizationPolicyTest, RejectsProviderWithoutCustom) {
-  EXPECT_THAT(apErrors("  action: DENY\n  provider: {name: ext}\n"),
+  EXPECT_THAT(apErrors("  action: DENY\n  provider: {name: ext}\n  rules: [{}]\n"),
               ElementsAre("t.yaml:6: error: AuthorizationPolicy default/x: spec.provider: a "
                           "provider can only be given with the CUSTOM action"));
+}
+
+TEST(AuthorizationPolicyTest, RejectsDenyWithoutRules) {
+  EXPECT_THAT(apErrors("  action: DENY\n"),
+              ElementsAre("t.yaml:5: error: AuthorizationPolicy default/x: spec.action: DENY "
+                          "without rules never applies; add an empty rule {} to apply it to every "
+                          "request"));
+}
+
+TEST(AuthorizationPolicyTest, RejectsIdentitiesInCustomRules) {
+  EXPECT_THAT(apErrors("  action: CUSTOM\n  provider: {name: ext}\n  rules:\n"
+                       "  - from: [{source: {principals: [a]}}]\n"
+                       "    when: [{key: \"request.auth.claims[iss]\", values: [x]}]\n"),
+              ElementsAre("t.yaml:8: error: AuthorizationPolicy default/x: spec.rules[0].from[0]."
+                          "source.principals: principals is not supported with the CUSTOM action",
+                          "t.yaml:9: error: AuthorizationPolicy default/x: spec.rules[0].when[0]."
+                          "key: 'request.auth.claims[iss]' is not supported with the CUSTOM "
+                          "action"));
+}
+
+TEST(AuthorizationPolicyTest, RejectsTargetRefNamespaceAndKind) {
+  EXPECT_THAT(
+      apErrors("  targetRef: {kind: Deployment, group: apps, name: d, namespace: "
+               "default}\n  rules: [{}]\n"),
+      ElementsAre("t.yaml:5: error: AuthorizationPolicy default/x: spec.targetRef."
+                  "namespace: targetRef namespace must not be set (cross-namespace "
+                  "references are not supported)",
+                  "t.yaml:5: error: AuthorizationPolicy default/x: spec.targetRef.kind: a "
+                  "targetRef must be a Service, a networking.istio.io ServiceEntry or a "
+                  "gateway.networking.k8s.io Gateway or GatewayClass (got apps/Deployment)"));
 }
 
 TEST(AuthorizationPolicyTest, RejectsUnknownConditionKey) {
@@ -149,7 +185,7 @@ TEST(AuthorizationPolicyTest, RejectsEmptySourceAndEmptyValue) {
               ElementsAre("t.yaml:6: error: AuthorizationPolicy default/x: spec.rules[0].from[0]."
                           "source: a source must have at least one field",
                           "t.yaml:7: error: AuthorizationPolicy default/x: spec.rules[0].to[0]."
-                          "operation.methods[0]: empty values are not allowed"));
+                          "operation.methods[0]: must not be empty"));
 }
 
 TEST(AuthorizationPolicyTest, RejectsSelectorWithTargetRef) {
@@ -190,10 +226,11 @@ TEST(RequestAuthenticationTest, ReadsJwtRules) {
   EXPECT_EQ(rule.timeout, Duration(std::chrono::seconds(5)));
 }
 
-TEST(RequestAuthenticationTest, RequiresIssuer) {
-  EXPECT_THAT(raErrors("  jwtRules:\n  - jwksUri: https://a.example.com/k\n"),
+TEST(RequestAuthenticationTest, RequiresIssuerOrJwksUri) {
+  EXPECT_THAT(raErrors("  jwtRules:\n  - jwksUri: https://a.example.com/k\n"), ElementsAre());
+  EXPECT_THAT(raErrors("  jwtRules:\n  - audiences: [a]\n"),
               ElementsAre("t.yaml:6: error: RequestAuthentication default/x: spec.jwtRules[0]."
-                          "issuer: required field is missing"));
+                          "issuer: issuer or jwksUri is required"));
 }
 
 TEST(RequestAuthenticationTest, RejectsBadJwksUri) {
@@ -247,6 +284,12 @@ TEST(TelemetryTest, ReadsTracingMetricsAndLogging) {
             MetricTagOverride::Operation::kRemove);
   EXPECT_EQ(override_.tagOverrides.at("app").value, "filter_state['app']");
   EXPECT_EQ(telemetry->accessLogging[0].filterExpression, "response.code >= 400");
+}
+
+TEST(TelemetryTest, WarnsAboutSeveralTracingProviders) {
+  EXPECT_THAT(telemetryErrors("  tracing:\n  - providers: [{name: a}, {name: b}]\n"),
+              ElementsAre("t.yaml:6: warning: Telemetry default/x: spec.tracing[0].providers: "
+                          "multiple tracing providers are not supported; the first is used"));
 }
 
 TEST(TelemetryTest, RejectsSamplingOver100) {

@@ -205,7 +205,7 @@ kind: ServiceEntry
 metadata: {name: external-api}
 spec:
   hosts: [api.example.com]
-  addresses: [10.1.0.0/16]
+  addresses: [240.0.0.10]
   ports:
   - {number: 443, name: https, protocol: TLS}
   - {number: 80, name: http, protocol: http, targetPort: 8080}
@@ -224,7 +224,7 @@ TEST(ServiceEntryTest, ReadsEveryField) {
   const std::optional<ServiceEntry> entry = parsedFrom(kServiceEntry, parseServiceEntry);
   ASSERT_TRUE(entry.has_value());
   EXPECT_THAT(entry->hosts, ElementsAre("api.example.com"));
-  EXPECT_THAT(entry->addresses, ElementsAre("10.1.0.0/16"));
+  EXPECT_THAT(entry->addresses, ElementsAre("240.0.0.10"));
   ASSERT_EQ(entry->ports.size(), 2u);
   EXPECT_EQ(entry->ports[0].protocol, Protocol::kTls);
   EXPECT_EQ(entry->ports[1].protocol, Protocol::kHttp);
@@ -308,6 +308,34 @@ TEST(ServiceEntryTest, RejectsBadAddressAndExportTo) {
                           "be combined with other exportTo values"));
 }
 
+TEST(ServiceEntryTest, RejectsCidrWithDnsAndSeveralHostsOnTcp) {
+  EXPECT_THAT(diagnosticsOf(serviceEntryWith(R"(  hosts: [a.example.com, b.example.com]
+  addresses: [10.0.0.0/24]
+  ports: [{number: 5432, name: tcp-db, protocol: TCP}]
+  resolution: DNS
+)"),
+                            parseServiceEntry),
+              ElementsAre("t.yaml:6: error: ServiceEntry default/se: spec.addresses: CIDR "
+                          "addresses are allowed only with resolution NONE or STATIC",
+                          "t.yaml:7: error: ServiceEntry default/se: spec.ports[0].protocol: "
+                          "several hosts need HTTP or TLS ports (a plain TCP port cannot tell the "
+                          "hosts apart)"));
+}
+
+TEST(ServiceEntryTest, RejectsDynamicDns) {
+  EXPECT_THAT(diagnosticsOf(serviceEntryWith("  hosts: [a.example.com]\n"
+                                             "  resolution: DYNAMIC_DNS\n"),
+                            parseServiceEntry),
+              ElementsAre("t.yaml:6: error: ServiceEntry default/se: spec.resolution: resolution "
+                          "DYNAMIC_DNS is not supported"));
+}
+
+TEST(ServiceEntryTest, MayBeExportedToNobody) {
+  EXPECT_THAT(diagnosticsOf(serviceEntryWith("  hosts: [a.example.com]\n  exportTo: ['~']\n"),
+                            parseServiceEntry),
+              ElementsAre());
+}
+
 TEST(ServiceEntryTest, RejectsEndpointsWithWorkloadSelector) {
   EXPECT_THAT(diagnosticsOf(serviceEntryWith("  hosts: [a.example.com]\n  resolution: STATIC\n"
                                              "  workloadSelector: {labels: {app: a}}\n"
@@ -348,6 +376,30 @@ TEST(WorkloadEntryTest, RejectsBadPortValueAndUnknownField) {
                           "'lables' (did you mean 'labels'?)",
                           "t.yaml:6: error: WorkloadEntry default/vm: spec.ports.http: must be a "
                           "port number between 1 and 65535 (got 0)"));
+}
+
+TEST(WorkloadEntryTest, QuotesInvalidUtf8InMessagesWithoutThrowing) {
+  // Found by config_fuzz: nlohmann's dump() throws on invalid UTF-8.
+  EXPECT_THAT(diagnosticsOf("apiVersion: networking.istio.io/v1\nkind: WorkloadEntry\n"
+                            "metadata: {name: vm}\nspec:\n  address: 1.2.3.4\n"
+                            "  ports: {http: \"a\xff\"}\n",
+                            parseWorkloadEntry),
+              ElementsAre("t.yaml:6: error: WorkloadEntry default/vm: spec.ports.http: must be a "
+                          "port number between 1 and 65535 (got \"a\xEF\xBF\xBD\")"));
+}
+
+TEST(WorkloadEntryTest, RejectsUnixSocketWithPortsAndWarnsAboutNetworkOnly) {
+  EXPECT_THAT(diagnosticsOf("apiVersion: networking.istio.io/v1\nkind: WorkloadEntry\n"
+                            "metadata: {name: vm}\nspec:\n  address: unix:///run/app.sock\n"
+                            "  ports: {http: 80}\n",
+                            parseWorkloadEntry),
+              ElementsAre("t.yaml:6: error: WorkloadEntry default/vm: spec.ports: a unix socket "
+                          "endpoint has no ports"));
+  EXPECT_THAT(diagnosticsOf("apiVersion: networking.istio.io/v1\nkind: WorkloadEntry\n"
+                            "metadata: {name: vm}\nspec:\n  network: vm-net\n",
+                            parseWorkloadEntry),
+              ElementsAre("t.yaml:5: warning: WorkloadEntry default/vm: spec.network: address is "
+                          "unset with network 'vm-net' (reached through the network's gateway)"));
 }
 
 TEST(WorkloadGroupTest, ReadsTemplateAndProbe) {

@@ -163,6 +163,24 @@ TEST(DestinationRuleTest, RejectsLocalityDistributeNotAddingUpTo100) {
                           "up to 100 (they add up to 90)"));
 }
 
+TEST(DestinationRuleTest, RejectsNonPrimeMaglevTableAndEmptyPool) {
+  EXPECT_THAT(drErrors("  host: r\n  trafficPolicy:\n    loadBalancer:\n      consistentHash: "
+                       "{useSourceIp: true, maglev: {tableSize: 1000}}\n    connectionPool: {}\n"),
+              ElementsAre("t.yaml:8: error: DestinationRule default/x: spec.trafficPolicy."
+                          "loadBalancer.consistentHash.maglev.tableSize: 1000 is not a prime "
+                          "number (Maglev needs a prime table size)",
+                          "t.yaml:9: error: DestinationRule default/x: spec.trafficPolicy."
+                          "connectionPool: a connection pool needs tcp or http settings"));
+}
+
+TEST(DestinationRuleTest, RejectsClientProtocolWithUpgrade) {
+  EXPECT_THAT(drErrors("  host: r\n  trafficPolicy:\n    connectionPool:\n      http: "
+                       "{h2UpgradePolicy: UPGRADE, useClientProtocol: true}\n"),
+              ElementsAre("t.yaml:8: error: DestinationRule default/x: spec.trafficPolicy."
+                          "connectionPool.http.useClientProtocol: useClientProtocol cannot be true "
+                          "when h2UpgradePolicy is UPGRADE"));
+}
+
 TEST(DestinationRuleTest, RejectsPortLevelSettingWithoutPort) {
   EXPECT_THAT(drErrors("  host: r\n  trafficPolicy:\n    portLevelSettings:\n"
                        "    - loadBalancer: {simple: RANDOM}\n"),
@@ -248,6 +266,73 @@ TEST(GatewayTest, RejectsMissingPortName) {
                           "required field is missing"));
 }
 
+TEST(GatewayTest, RejectsTlsOnTcpPortAndTargetPort) {
+  EXPECT_THAT(gatewayErrors("  servers:\n  - port: {number: 31400, name: tcp, protocol: TCP, "
+                            "targetPort: 8443}\n    hosts: ['*']\n"
+                            "    tls: {mode: SIMPLE, credentialName: c}\n"),
+              ElementsAre("t.yaml:6: error: Gateway default/x: spec.servers[0].port.targetPort: "
+                          "targetPort has no effect on Gateways",
+                          "t.yaml:8: error: Gateway default/x: spec.servers[0].tls: a server on a "
+                          "port that is not HTTPS or TLS cannot have TLS settings"));
+}
+
+TEST(GatewayTest, WarnsAboutHttpsRedirectOnHttpsPort) {
+  EXPECT_THAT(gatewayErrors("  servers:\n  - port: {number: 443, name: https, protocol: HTTPS}\n"
+                            "    hosts: ['*']\n"
+                            "    tls: {httpsRedirect: true, mode: SIMPLE, credentialName: c}\n"),
+              ElementsAre("t.yaml:8: warning: Gateway default/x: spec.servers[0].tls."
+                          "httpsRedirect: httpsRedirect should only be used with HTTP servers"));
+}
+
+TEST(GatewayTest, RejectsCrlWithSimpleTlsAndTwoCertificateSources) {
+  EXPECT_THAT(gatewayErrors(R"(  servers:
+  - port: {number: 443, name: https, protocol: HTTPS}
+    hosts: ['*']
+    tls:
+      mode: SIMPLE
+      serverCertificate: /c.pem
+      privateKey: /k.pem
+      caCrl: /crl.pem
+      tlsCertificates: [{serverCertificate: /c2.pem}]
+)"),
+              ElementsAre("t.yaml:10: error: Gateway default/x: spec.servers[0].tls."
+                          "serverCertificate: only one of credentialName, credentialNames, "
+                          "serverCertificate/privateKey and tlsCertificates may be set",
+                          "t.yaml:12: error: Gateway default/x: spec.servers[0].tls.caCrl: caCrl "
+                          "is not supported with SIMPLE TLS",
+                          "t.yaml:13: error: Gateway default/x: spec.servers[0].tls."
+                          "tlsCertificates[0].privateKey: SIMPLE TLS requires a private key"));
+}
+
+TEST(SidecarTest, RejectsEmptySidecarAndWarnsAboutLabellessSelector) {
+  EXPECT_THAT(sidecarErrors("  workloadSelector: {labels: {}}\n"),
+              ElementsAre("t.yaml:5: warning: Sidecar default/x: spec.workloadSelector: "
+                          "workloadSelector has no labels: the Sidecar applies to every workload "
+                          "in the namespace",
+                          "t.yaml:5: error: Sidecar default/x: spec: a Sidecar needs at least one "
+                          "of 'ingress', 'egress', 'outboundTrafficPolicy' or "
+                          "'inboundConnectionPool'"));
+}
+
+TEST(SidecarTest, RejectsUnsupportedIngressTls) {
+  EXPECT_THAT(sidecarErrors("  ingress:\n  - port: {number: 8443, protocol: HTTP}\n"
+                            "    tls: {mode: ISTIO_MUTUAL, subjectAltNames: [a]}\n"),
+              ElementsAre("t.yaml:7: error: Sidecar default/x: spec.ingress[0].tls: "
+                          "subjectAltNames is not supported in sidecar ingress TLS",
+                          "t.yaml:7: error: Sidecar default/x: spec.ingress[0].tls: sidecar "
+                          "ingress TLS cannot use mode ISTIO_MUTUAL or AUTO_PASSTHROUGH",
+                          "t.yaml:7: error: Sidecar default/x: spec.ingress[0].tls: TLS settings "
+                          "need an HTTPS or TLS port"));
+}
+
+TEST(DestinationRuleTest, RejectsSelectorRuleExportedBeyondItsNamespace) {
+  EXPECT_THAT(drErrors("  host: r\n  workloadSelector: {matchLabels: {app: a}}\n"
+                       "  exportTo: ['*']\n"),
+              ElementsAre("t.yaml:7: error: DestinationRule default/x: spec.exportTo: a "
+                          "DestinationRule with a workloadSelector can only be exported to its "
+                          "own namespace"));
+}
+
 TEST(SidecarTest, ReadsListenersAndPolicy) {
   const std::optional<Sidecar> sidecar = parsedFrom(objectWith("Sidecar", R"(  workloadSelector:
     labels: {app: ratings}
@@ -290,7 +375,7 @@ TEST(SidecarTest, RejectsBadDefaultEndpoint) {
       sidecarErrors("  ingress:\n  - port: {number: 80}\n    defaultEndpoint: 10.0.0.1:80\n"),
       ElementsAre("t.yaml:7: error: Sidecar default/x: spec.ingress[0].defaultEndpoint: "
                   "'10.0.0.1:80' is not 127.0.0.1:PORT, 0.0.0.0:PORT, [::1]:PORT, "
-                  "[::]:PORT or unix:///path"));
+                  "[::]:PORT, :PORT or unix:///path"));
 }
 
 TEST(SidecarTest, RejectsEgressProxyWithRegistryOnly) {

@@ -312,10 +312,73 @@ TEST(VirtualServiceTest, RejectsTlsRouteWithoutMatchAndBadSubnet) {
 }
 
 TEST(VirtualServiceTest, RejectsBadExportTo) {
-  EXPECT_THAT(vsErrors("  hosts: [r]\n  exportTo: [Team_A]\n"
+  EXPECT_THAT(vsErrors("  hosts: [r]\n  exportTo: [Team_A, '~']\n"
                        "  http:\n  - route: [{destination: {host: r}}]\n"),
               ElementsAre("t.yaml:6: error: VirtualService default/vs: spec.exportTo[0]: 'Team_A' "
-                          "is not '.', '*', '~' or a namespace name"));
+                          "is not '.', '*' or a namespace name",
+                          "t.yaml:6: error: VirtualService default/vs: spec.exportTo[1]: '~' is "
+                          "not '.', '*' or a namespace name"));
+}
+
+TEST(VirtualServiceTest, RejectsEmptyPrefixAndHugeRegex) {
+  EXPECT_THAT(vsErrors("  hosts: [r]\n  http:\n  - match: [{uri: {prefix: \"\"}}, {uri: {regex: " +
+                       std::string(1025, 'a') + "}}]\n    route: [{destination: {host: r}}]\n"),
+              ElementsAre("t.yaml:7: error: VirtualService default/vs: spec.http[0].match[0].uri."
+                          "prefix: a prefix match must not be empty",
+                          "t.yaml:7: error: VirtualService default/vs: spec.http[0].match[1].uri."
+                          "regex: regex is too large (1025 characters; at most 1024)"));
+}
+
+TEST(VirtualServiceTest, RejectsEmptyRedirectAndRewrite) {
+  EXPECT_THAT(vsErrors("  hosts: [r]\n  http:\n  - redirect: {redirectCode: 302}\n"),
+              ElementsAre("t.yaml:7: error: VirtualService default/vs: spec.http[0].redirect: a "
+                          "redirect must change at least one of uri, authority, scheme or port"));
+  EXPECT_THAT(vsErrors("  hosts: [r]\n  http:\n  - route: [{destination: {host: r}}]\n"
+                       "    rewrite: {}\n"),
+              ElementsAre("t.yaml:8: error: VirtualService default/vs: spec.http[0].rewrite: a "
+                          "rewrite must set at least one of uri, uriRegexRewrite or authority"));
+}
+
+TEST(VirtualServiceTest, RejectsRetryPolicyWithZeroAttempts) {
+  EXPECT_THAT(vsErrors("  hosts: [r]\n  http:\n  - route: [{destination: {host: r}}]\n"
+                       "    retries: {attempts: 0, retryOn: 5xx}\n"),
+              ElementsAre("t.yaml:8: error: VirtualService default/vs: spec.http[0].retries."
+                          "attempts: a retry policy is configured but attempts is 0 (retries "
+                          "disabled)"));
+}
+
+TEST(VirtualServiceTest, RejectsUnsupportedCorsMethod) {
+  EXPECT_THAT(vsErrors("  hosts: [r]\n  http:\n  - route: [{destination: {host: r}}]\n"
+                       "    corsPolicy: {allowMethods: [GET, FETCH]}\n"),
+              ElementsAre("t.yaml:8: error: VirtualService default/vs: spec.http[0].corsPolicy."
+                          "allowMethods[1]: 'FETCH' is not a supported HTTP method"));
+}
+
+TEST(VirtualServiceTest, WarnsAboutAbortWithoutErrorAndLegacyGatewayName) {
+  EXPECT_THAT(vsErrors("  hosts: [r]\n  gateways: [gw.istio-system.svc.cluster.local]\n"
+                       "  http:\n  - route: [{destination: {host: r}}]\n"
+                       "    fault: {abort: {percentage: {value: 5}}}\n"),
+              ElementsAre("t.yaml:6: warning: VirtualService default/vs: spec.gateways[0]: "
+                          "'gw.istio-system.svc.cluster.local' uses the legacy gateway name "
+                          "format; prefer namespace/name",
+                          "t.yaml:9: warning: VirtualService default/vs: spec.http[0].fault.abort: "
+                          "abort is configured without an error type (httpStatus or grpcStatus)"));
+}
+
+TEST(VirtualServiceTest, RejectsDuplicateHosts) {
+  EXPECT_THAT(vsErrors("  hosts: ['*.example.com', a.example.com]\n"
+                       "  http:\n  - route: [{destination: {host: r}}]\n"),
+              ElementsAre("t.yaml:5: error: VirtualService default/vs: spec.hosts[1]: duplicate "
+                          "hosts in the VirtualService: '*.example.com' and 'a.example.com'"));
+}
+
+TEST(VirtualServiceTest, RejectsJwtClaimRoutingOnTheMesh) {
+  EXPECT_THAT(vsErrors("  hosts: [r]\n  http:\n  - match: [{headers: "
+                       "{\"@request.auth.claims.group\": {exact: admin}}}]\n"
+                       "    route: [{destination: {host: r}}]\n"),
+              ElementsAre("t.yaml:7: error: VirtualService default/vs: spec.http[0].match[0]."
+                          "headers: routing on JWT claims ('@request.auth.claims.group') works "
+                          "only on gateways, and this VirtualService applies to the mesh"));
 }
 
 TEST(VirtualServiceTest, CatchAllDetection) {

@@ -123,9 +123,9 @@ TEST(ClusterAcceptanceTest, MeshProxyAcceptsGeneratedClustersAndAssignments) {
     EXPECT_TRUE(built.ok()) << built.status();
     ++accepted;
   }
-  EXPECT_EQ(accepted, 3 + 5 + 2)
-      << "services but ratings, subsets but ratings', BlackHole, inbound";
-  EXPECT_TRUE(excludedFor.contains("HttpProtocolOptions")) << "the passthrough clusters";
+  EXPECT_EQ(accepted, 3 + 5 + 2 + 2)
+      << "services but ratings, subsets but ratings', BlackHole, inbound, the two passthrough "
+         "clusters";
   EXPECT_TRUE(excludedFor.contains("transport_socket")) << "ratings: ISTIO_MUTUAL";
 
   const auto assignments = buildEndpoints(*snapshot, sidecarOf("productpage"), clusters);
