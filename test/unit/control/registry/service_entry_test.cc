@@ -26,8 +26,8 @@ spec:
   resolution: STATIC
   subjectAltNames: ["spiffe://cluster.local/ns/db/sa/mongo"]
   ports:
-  - {number: 27018, name: mongo, protocol: MONGO}
-  - {number: 9000, name: tcp-metrics, protocol: TCP, targetPort: 9100}
+  - {number: 27018, name: mongo, protocol: TLS}
+  - {number: 9000, name: http-metrics, protocol: HTTP, targetPort: 9100}
   endpoints:
   - address: 2.2.2.2
     labels: {version: v1}
@@ -48,7 +48,8 @@ spec:
   EXPECT_EQ(service->location, Location::kMeshInternal);
   EXPECT_THAT(service->addresses, ElementsAre("192.192.192.192/24"));
   EXPECT_THAT(service->subjectAltNames, ElementsAre("spiffe://cluster.local/ns/db/sa/mongo"));
-  EXPECT_EQ(service->ports[0].protocol, Protocol::kMongo);
+  // Several hosts need ports that tell them apart (HTTP, TLS), as Istio's validation says.
+  EXPECT_EQ(service->ports[0].protocol, Protocol::kTls);
   // The endpoint's ports map wins, then the targetPort, then the service port.
   EXPECT_THAT(addresses(registry.endpoints("mymongodb.somedomain", 27018)),
               ElementsAre("2.2.2.2:27018 v1", "3.3.3.3:27019"));
