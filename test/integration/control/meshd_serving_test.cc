@@ -68,30 +68,12 @@ spec:
 }
 
 std::string bootstrap(uint16_t xdsPort, uint16_t explicitProxyPort) {
-  return fmt::format(R"(
-node:
-  id: productpage-sidecar
-  cluster: test
-  metadata: {{ MESHD_EXPLICIT_PROXY_PORT: "{}" }}
-admin:
-  address: {{ socket_address: {{ address: 127.0.0.1, port_value: 0 }} }}
-dynamic_resources:
-  ads_config:
-    api_type: GRPC
-    transport_api_version: V3
-    grpc_services: [ {{ envoy_grpc: {{ cluster_name: xds }} }} ]
-  cds_config: {{ ads: {{}}, resource_api_version: V3 }}
-  lds_config: {{ ads: {{}}, resource_api_version: V3 }}
-static_resources:
-  clusters:
-  - name: xds
-    load_assignment:
-      cluster_name: xds
-      endpoints:
-      - lb_endpoints:
-        - endpoint: {{ address: {{ socket_address: {{ address: 127.0.0.1, port_value: {} }} }} }}
-)",
-                     explicitProxyPort, xdsPort);
+  return adsBootstrap(
+      xdsPort,
+      fmt::format(
+          "{{id: productpage-sidecar, cluster: test, metadata: {{MESHD_EXPLICIT_PROXY_PORT: "
+          "\"{}\"}}}}",
+          explicitProxyPort));
 }
 
 // One request through the explicit-proxy listener for reviews:9080; the answering backend's name.
