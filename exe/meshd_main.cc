@@ -4,8 +4,8 @@
 #include <iostream>
 
 #include "CLI/CLI.hpp"
+#include "control/config/istio_validator.h"
 #include "control/server/control_plane.h"
-#include "control/server/schemaless_validator.h"
 #include "core/logging.h"
 #include "core/signals.h"
 
@@ -26,7 +26,20 @@ int main(int argc, char** argv) {
                  "HTTP port: config API, /metrics, /ready, /debug/*; 0 picks one")
       ->capture_default_str();
   app.add_option("-l,--log-level", logLevel, "trace, debug, info, warning, error, critical or off");
+  int64_t debounceMs = options.debounceQuietPeriod.count();
+  int64_t debounceMaxMs = options.debounceMaxDelay.count();
+  app.add_option("--debounce-ms", debounceMs,
+                 "quiet period: changes closer than this make one snapshot build (0: none)")
+      ->capture_default_str();
+  app.add_option("--debounce-max-ms", debounceMaxMs,
+                 "a snapshot build is never delayed longer than this after the first change")
+      ->capture_default_str();
+  app.add_flag("--auto-mtls", options.autoMtls,
+               "MeshConfig enableAutoMtls: ISTIO_MUTUAL to sidecar endpoints without a "
+               "DestinationRule tls setting (off: mesh-proxy has no TLS yet)");
   CLI11_PARSE(app, argc, argv);
+  options.debounceQuietPeriod = std::chrono::milliseconds(debounceMs);
+  options.debounceMaxDelay = std::chrono::milliseconds(debounceMaxMs);
 
   auto level = meshd::log::parseLevel(logLevel);
   if (!level.ok()) {
@@ -37,9 +50,7 @@ int main(int argc, char** argv) {
   meshd::core::ignoreSigpipe();
   options.configDir = configDir;
 
-  // The config validator. IstioValidator replaces this line when it lands:
-  //   const meshd::control::config::IstioValidator validator;
-  const meshd::control::server::SchemaLessValidator validator;
+  const meshd::control::config::IstioValidator validator;
   meshd::control::server::ControlPlane controlPlane(options, validator);
   if (const absl::Status status = controlPlane.start(); !status.ok()) {
     std::cerr << "meshd: " << status.message() << "\n";

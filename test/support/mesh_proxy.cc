@@ -113,4 +113,26 @@ EchoServer::~EchoServer() {
   ::close(listenFd_);
 }
 
+std::string adsBootstrap(uint16_t xds_port, const std::string& node) {
+  return "node: " + node + R"(
+admin:
+  address: { socket_address: { address: 127.0.0.1, port_value: 0 } }
+dynamic_resources:
+  ads_config:
+    api_type: GRPC
+    transport_api_version: V3
+    grpc_services: [ { envoy_grpc: { cluster_name: xds } } ]
+  cds_config: { ads: {}, resource_api_version: V3, initial_fetch_timeout: 2s }
+  lds_config: { ads: {}, resource_api_version: V3 }
+static_resources:
+  clusters:
+  - name: xds
+    load_assignment:
+      cluster_name: xds
+      endpoints:
+      - lb_endpoints:
+        - endpoint: { address: { socket_address: { address: 127.0.0.1, port_value: )" +
+         std::to_string(xds_port) + " } } }\n";
+}
+
 } // namespace meshd::testing

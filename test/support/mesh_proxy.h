@@ -15,6 +15,11 @@
 
 namespace meshd::testing {
 
+// A bootstrap (admin on port 0) that gets CDS and LDS, and through them EDS and RDS, over ADS
+// from an xDS server on 127.0.0.1:`xds_port`. `node` is the bootstrap's node as a YAML flow
+// mapping, e.g. "{id: test, cluster: test}".
+std::string adsBootstrap(uint16_t xds_port, const std::string& node);
+
 class MeshProxy {
 public:
   // `bootstrap_yaml` must set admin and listener ports to 0 (or free ports).

@@ -3,10 +3,13 @@
 
 #include "control/api/api_json.h"
 #include "control/xds/debug_json.h"
+#include "control/xds/response_builder.h"
+#include "control/xds/version_hash.h"
 #include "core/logging.h"
 #include "core/stats/prometheus.h"
 #include "core/status.h"
 #include "fmt/format.h"
+#include "google/protobuf/util/json_util.h"
 
 namespace meshd::control::server {
 namespace {
@@ -21,12 +24,34 @@ core::AdminResponse jsonResponse(const nlohmann::json& body) {
           body.dump(2, ' ', false, nlohmann::json::error_handler_t::replace) + "\n"};
 }
 
+// Protobuf JSON of each message, with the proto field names (as Envoy's config_dump).
+template <class Message>
+nlohmann::json protoArray(const std::vector<Message>& messages) {
+  nlohmann::json out = nlohmann::json::array();
+  google::protobuf::util::JsonPrintOptions options;
+  options.preserve_proto_field_names = true;
+  for (const Message& message : messages) {
+    std::string text;
+    if (google::protobuf::util::MessageToJsonString(message, &text, options).ok()) {
+      out.push_back(nlohmann::json::parse(text, nullptr, false));
+    }
+  }
+  return out;
+}
+
 } // namespace
 
 ControlPlane::ControlPlane(ControlPlaneOptions options, const config::ConfigValidator& validator)
     : options_(std::move(options)), store_(options_.configDir, validator),
-      configMetrics_(store_, stats_), http_(main_, options_.maxRequestBytes), api_(store_, stats_) {
-}
+      configMetrics_(store_, stats_), http_(main_, options_.maxRequestBytes), api_(store_, stats_),
+      instances_([this] { instancesChanged(); }),
+      snapshotBuilds_(stats_.counter("meshd_snapshot_builds_total", {},
+                                     "MeshSnapshot builds (full and endpoint-only)")),
+      snapshotBuildSeconds_(stats_.histogram("meshd_snapshot_build_seconds", {},
+                                             {0.001, 0.005, 0.01, 0.05, 0.1, 0.5, 1, 5},
+                                             "Time to build one MeshSnapshot")),
+      proxiesConnected_(stats_.setGauge("meshd_proxies_connected", {},
+                                        "xDS streams open (at the last scrape)")) {}
 
 ControlPlane::~ControlPlane() {
   store_.stopWatching();
@@ -38,6 +63,9 @@ ControlPlane::~ControlPlane() {
 absl::Status ControlPlane::start() {
   RETURN_IF_ERROR(store_.load());
   configMetrics_.updateAll();
+  debouncer_ = std::make_unique<xds::PushDebouncer>(
+      options_.debounceQuietPeriod, options_.debounceMaxDelay, core::RealTimeSource::instance(),
+      main_, [this](const xds::PushTargets&) { rebuildSnapshot(); });
   store_.watch(
       [this](const std::vector<config::ConfigChange>& changes) { configChanged(changes); });
 
@@ -47,7 +75,9 @@ absl::Status ControlPlane::start() {
   xdsOptions.listenAddress = ipv6 ? fmt::format("[{}]:{}", options_.listenAddress, options_.xdsPort)
                                   : fmt::format("{}:{}", options_.listenAddress, options_.xdsPort);
   xdsOptions.stats = &stats_;
-  xds_ = std::make_unique<xds::XdsServer>(cache_, xdsOptions);
+  xdsOptions.debounceQuietPeriod = std::chrono::milliseconds(0); // rebuilds are debounced
+  xds_ = std::make_unique<xds::XdsServer>(provider_, xdsOptions);
+  rebuildSnapshot(); // the loaded config, before any proxy connects
   RETURN_IF_ERROR(xds_->start());
   xdsPort_ = static_cast<uint16_t>(xds_->port());
 
@@ -84,10 +114,52 @@ void ControlPlane::configChanged(const std::vector<config::ConfigChange>& change
     MESHD_LOG(logger(), debug, "config {}: {} (resourceVersion {})", config::toString(change.type),
               change.key.toString(), change.resourceVersion);
   }
+  configDirty_ = true;
+  debouncer_->request(xds::PushTargets::everyone());
+}
+
+void ControlPlane::instancesChanged() {
+  debouncer_->request(xds::PushTargets::everyone());
+}
+
+void ControlPlane::rebuildSnapshot() {
+  const auto started = std::chrono::steady_clock::now();
+  std::vector<registry::WorkloadInstance> instances = instances_.instances();
+  const size_t instanceCount = instances.size();
+  std::shared_ptr<const model::MeshSnapshot> next;
+  const bool full = configDirty_;
+  size_t objectCount = 0;
+  if (full) {
+    const std::vector<config::ConfigObject> objects = store_.list();
+    objectCount = objects.size();
+    model::MeshConfig mesh;
+    mesh.enableAutoMtls = options_.autoMtls;
+    std::vector<config::Diagnostic> diagnostics;
+    next = model::MeshSnapshot::build(objects, std::move(instances), mesh, diagnostics);
+    for (const config::Diagnostic& diagnostic : diagnostics) {
+      MESHD_LOG(logger(), warn, "snapshot: {}", diagnostic.message);
+    }
+    configDirty_ = false;
+  } else {
+    next = provider_.snapshot()->withInstances(std::move(instances));
+  }
+  provider_.setSnapshot(next);
+  const std::chrono::duration<double> took = std::chrono::steady_clock::now() - started;
+  snapshotBuilds_.inc();
+  snapshotBuildSeconds_.record(took.count());
+  MESHD_LOG(logger(), info,
+            "snapshot {} built in {:.1f} ms ({}; {} objects, {} instances, {} services)",
+            next->version(), took.count() * 1000, full ? "full" : "endpoints only", objectCount,
+            instanceCount, next->registry().services().size());
+  if (xds_ != nullptr) {
+    xds_->push();
+  }
 }
 
 void ControlPlane::registerEndpoints() {
   api_.registerOn(http_);
+  instances_.registerOn(http_);
+  registerDebugEndpoints();
   http_.route("/ready", "200 once serving, 503 before and while shutting down",
               [this](const core::AdminRequest&) {
                 return ready_
@@ -96,12 +168,10 @@ void ControlPlane::registerEndpoints() {
               });
   http_.route("/metrics", "Prometheus metrics", [this](const core::AdminRequest&) {
     configMetrics_.setFileProblems(store_.problems().size());
+    proxiesConnected_.set(static_cast<int64_t>(xds_->streamCount()));
     return core::AdminResponse{200, "text/plain; version=0.0.4; charset=utf-8",
                                stats::prometheusText(stats_)};
   });
-  http_.route(
-      "/debug/syncz", "xDS streams: each proxy's subscriptions, ACKed versions, last NACK",
-      [this](const core::AdminRequest&) { return jsonResponse(xds::toJson(xds_->streams())); });
   http_.route("/debug/configz", "all config, and the files in the config directory not served",
               [this](const core::AdminRequest&) {
                 nlohmann::json problems = nlohmann::json::object();
@@ -114,6 +184,68 @@ void ControlPlane::registerEndpoints() {
                 body["fileProblems"] = std::move(problems);
                 return jsonResponse(body);
               });
+}
+
+void ControlPlane::registerDebugEndpoints() {
+  http_.route("/debug/syncz",
+              "xDS streams: each proxy's subscriptions, ACKed versions, last NACK, and whether it "
+              "holds what meshd would send now",
+              [this](const core::AdminRequest&) { return jsonResponse(syncz()); });
+  http_.route(
+      "/debug/config_dump",
+      "?proxy=<node id>: the clusters, endpoints, listeners and routes meshd translates for "
+      "a connected proxy",
+      [this](const core::AdminRequest& request) {
+        auto it = request.query.find("proxy");
+        if (it == request.query.end()) {
+          return core::AdminResponse{400, "text/plain; charset=UTF-8",
+                                     "missing ?proxy=<node id>\n"};
+        }
+        for (const xds::StreamInfo& stream : xds_->streams()) {
+          if (stream.node.id() != it->second) {
+            continue;
+          }
+          const translate::ProxyResources resources = provider_.resourcesFor(stream.node);
+          return jsonResponse({{"proxy", stream.node.id()},
+                               {"snapshotVersion", provider_.snapshot()->version()},
+                               {"clusters", protoArray(resources.clusters)},
+                               {"endpoints", protoArray(resources.endpoints)},
+                               {"listeners", protoArray(resources.listeners)},
+                               {"routes", protoArray(resources.routes)}});
+        }
+        return core::AdminResponse{404, "text/plain; charset=UTF-8",
+                                   fmt::format("no connected proxy {}\n", it->second)};
+      });
+}
+
+nlohmann::json ControlPlane::syncz() {
+  const std::vector<xds::StreamInfo> streams = xds_->streams();
+  nlohmann::json body = xds::toJson(streams);
+  for (size_t i = 0; i < streams.size(); ++i) {
+    const xds::StreamInfo& stream = streams[i];
+    const xds::SnapshotPtr now = provider_.snapshotFor(stream.node);
+    bool inSync = true;
+    std::string lastNack;
+    core::SystemTime lastNackTime{};
+    for (size_t j = 0; j < stream.types.size(); ++j) {
+      const xds::TypeInfo& type = stream.types[j];
+      const std::string expected =
+          xds::subscriptionVersion(now->resources(type.typeUrl), type.wildcard, type.names);
+      const bool upToDate = type.lastAckedVersion == expected ||
+                            (type.lastAckedVersion.empty() && expected == xds::hexVersion(0));
+      inSync = inSync && upToDate;
+      body[i]["types"][j]["expected_version"] = expected;
+      body[i]["types"][j]["up_to_date"] = upToDate;
+      if (type.lastNack && type.lastNack->time >= lastNackTime) {
+        lastNackTime = type.lastNack->time;
+        lastNack = type.lastNack->message;
+      }
+    }
+    body[i]["node_id"] = stream.node.id();
+    body[i]["in_sync"] = inSync;
+    body[i]["last_nack_reason"] = lastNack;
+  }
+  return body;
 }
 
 } // namespace meshd::control::server

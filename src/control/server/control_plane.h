@@ -2,9 +2,10 @@
 // HTTP port (config REST API, /metrics, /ready, /debug/*), follows hand edits of the config
 // directory and handles signals; the xDS server has its own gRPC and push threads.
 //
-// Ingest → snapshot → translate → serve (DESIGN.md §2): today the config store (ingest) and the
-// xDS server (serve) are wired; configChanged() is the seam where snapshot building and
-// translation will plug in.
+// Ingest → snapshot → translate → serve (DESIGN.md §2): config writes and instance changes are
+// debounced on the main loop, which rebuilds the MeshSnapshot (or derives an endpoint-only one)
+// and publishes it to the MeshResourceProvider; the xDS server then pushes, translating per
+// proxy on demand (docs/meshd.md "From config to xDS").
 #pragma once
 
 #include <atomic>
@@ -18,8 +19,10 @@
 #include "absl/status/status.h"
 #include "control/api/config_api.h"
 #include "control/config/store/file_config_store.h"
+#include "control/serve/mesh_resource_provider.h"
 #include "control/server/config_metrics.h"
-#include "control/xds/snapshot_cache.h"
+#include "control/server/instance_api.h"
+#include "control/xds/push_debouncer.h"
 #include "control/xds/xds_server.h"
 #include "core/event_loop.h"
 #include "core/http/admin_http_server.h"
@@ -35,6 +38,12 @@ struct ControlPlaneOptions {
   uint16_t httpPort = 15014; // 0: any free port (httpPort() says which)
   size_t maxRequestBytes = 4 << 20;
   std::chrono::milliseconds shutdownGrace{5000};
+  // Changes (config writes, instances) within the quiet period of each other make one snapshot
+  // build, never later than maxDelay after the first; 0: build at once.
+  std::chrono::milliseconds debounceQuietPeriod{100};
+  std::chrono::milliseconds debounceMaxDelay{1000};
+  // MeshConfig.enableAutoMtls (off until mesh-proxy speaks TLS).
+  bool autoMtls = false;
 };
 
 class ControlPlane {
@@ -59,22 +68,32 @@ public:
   const std::string& listenAddress() const { return options_.listenAddress; }
 
 private:
-  // Called with every accepted config change, on the writer's thread (the main loop). The
-  // translation seam: it will post `changes` to the snapshot thread, which debounces them
-  // (DESIGN.md §2 step 2), builds the Snapshot, translates it to Envoy resources, publishes them
-  // with cache_.setDefault()/setForNode() and calls xds_->push().
+  // Called with every accepted config change, on the writer's thread (the main loop): marks the
+  // config dirty and asks the debouncer for a snapshot build.
   void configChanged(const std::vector<config::ConfigChange>& changes);
+  void instancesChanged();
+  // On the main loop, after the debounce: a full build when the config changed, else the
+  // current snapshot with the new instances; then publishes it and pushes to every proxy.
+  void rebuildSnapshot();
   void registerEndpoints();
+  void registerDebugEndpoints();
+  nlohmann::json syncz();
 
   ControlPlaneOptions options_;
   core::EventLoop main_{"main"};
   stats::Store stats_;
   config::FileConfigStore store_;
   ConfigMetrics configMetrics_;
-  xds::SnapshotCache cache_;
+  serve::MeshResourceProvider provider_;
   std::unique_ptr<xds::XdsServer> xds_;
   core::AdminHttpServer http_;
   api::ConfigApi api_;
+  InstanceApi instances_;
+  std::unique_ptr<xds::PushDebouncer> debouncer_; // main loop only
+  bool configDirty_ = true;
+  stats::Counter snapshotBuilds_;
+  stats::Histogram snapshotBuildSeconds_;
+  stats::SetGauge proxiesConnected_;
   std::unique_ptr<core::ShutdownSignals> signals_;
   uint16_t xdsPort_ = 0;
   uint16_t httpPort_ = 0;

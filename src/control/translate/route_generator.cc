@@ -132,6 +132,26 @@ route::RouteConfiguration sidecarRouteConfig(const SidecarView& view, uint32_t p
   return routeConfiguration(outboundRouteName(port), std::move(out));
 }
 
+// The explicit-proxy listener's routes (local mode: applications use the sidecar as their HTTP
+// proxy, so one RouteConfiguration answers for every port): every per-port virtual host, a
+// domain served by an earlier port dropped (a bare short name goes to the service's lowest HTTP
+// port), then the catch-all.
+route::RouteConfiguration
+explicitProxyRouteConfig(const SidecarView& view,
+                         const std::vector<route::RouteConfiguration>& perPort) {
+  std::vector<route::VirtualHost> hosts;
+  for (const route::RouteConfiguration& config : perPort) {
+    for (const route::VirtualHost& host : config.virtual_hosts()) {
+      if (host.domains_size() != 1 || host.domains(0) != "*") {
+        hosts.push_back(host);
+      }
+    }
+  }
+  std::vector<route::VirtualHost> out = dedupeAndSort(std::move(hosts));
+  out.push_back(catchAllVirtualHost(view.allowAnyOutbound()));
+  return routeConfiguration(std::string(kExplicitProxyRouteName), std::move(out));
+}
+
 std::vector<route::RouteConfiguration> sidecarRoutes(const SidecarView& view) {
   std::set<uint32_t> ports;
   for (const registry::Service* service : view.services) {
@@ -144,6 +164,9 @@ std::vector<route::RouteConfiguration> sidecarRoutes(const SidecarView& view) {
   std::vector<route::RouteConfiguration> out;
   for (uint32_t port : ports) {
     out.push_back(sidecarRouteConfig(view, port));
+  }
+  if (view.proxy.explicitProxyPort != 0) {
+    out.push_back(explicitProxyRouteConfig(view, out));
   }
   return out;
 }

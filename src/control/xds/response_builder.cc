@@ -166,4 +166,21 @@ bool buildDeltaResponse(TypeState& state, const ResourceMap* resources, const Ty
   return true;
 }
 
+std::string subscriptionVersion(const ResourceMap* resources, bool wildcard,
+                                const std::vector<std::string>& names) {
+  uint64_t hash = 0;
+  if (resources != nullptr && wildcard) {
+    for (const auto& [name, resource] : *resources) {
+      hash += entryHash(*resource);
+    }
+  } else if (resources != nullptr) {
+    for (const std::string& name : names) {
+      if (auto it = resources->find(name); it != resources->end()) {
+        hash += entryHash(*it->second);
+      }
+    }
+  }
+  return hexVersion(hash);
+}
+
 } // namespace meshd::control::xds

@@ -3,6 +3,9 @@
 // No I/O, no locks.
 #pragma once
 
+#include <string>
+#include <vector>
+
 #include "control/xds/resource_snapshot.h"
 #include "control/xds/type_state.h"
 #include "envoy/service/discovery/v3/discovery.pb.h"
@@ -26,5 +29,11 @@ bool buildSotwResponse(TypeState& state, const ResourceMap* resources, const Typ
 bool buildDeltaResponse(TypeState& state, const ResourceMap* resources, const TypeChanges* changes,
                         bool force,
                         envoy::service::discovery::v3::DeltaDiscoveryResponse* response);
+
+// The version_info a state-of-the-world response would carry for this subscription (every
+// resource when `wildcard`, else the listed `names`) of `resources` (may be null): what a client
+// that is up to date has ACKed. Debug endpoints compare it with the ACKed version.
+std::string subscriptionVersion(const ResourceMap* resources, bool wildcard,
+                                const std::vector<std::string>& names);
 
 } // namespace meshd::control::xds

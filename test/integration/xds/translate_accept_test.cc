@@ -184,27 +184,7 @@ std::vector<std::string> identityFlags(const ProxyContext& proxy) {
 }
 
 std::string bootstrap(uint16_t xdsPort) {
-  return fmt::format(R"(
-node: {{ id: translate-accept, cluster: test }}
-admin:
-  address: {{ socket_address: {{ address: 127.0.0.1, port_value: 0 }} }}
-dynamic_resources:
-  ads_config:
-    api_type: GRPC
-    transport_api_version: V3
-    grpc_services: [ {{ envoy_grpc: {{ cluster_name: xds }} }} ]
-  cds_config: {{ ads: {{}}, resource_api_version: V3, initial_fetch_timeout: 2s }}
-  lds_config: {{ ads: {{}} }}
-static_resources:
-  clusters:
-  - name: xds
-    load_assignment:
-      cluster_name: xds
-      endpoints:
-      - lb_endpoints:
-        - endpoint: {{ address: {{ socket_address: {{ address: 127.0.0.1, port_value: {} }} }} }}
-)",
-                     xdsPort);
+  return adsBootstrap(xdsPort, "{id: translate-accept, cluster: test}");
 }
 
 // Every type the server sent was ACKed at its last version (and CDS and LDS were sent).

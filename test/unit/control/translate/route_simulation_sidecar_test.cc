@@ -268,3 +268,32 @@ TEST(RouteSimulationBookinfo, GatewayRoutesProductpagePaths) {
 
 } // namespace
 } // namespace meshd::control::translate::testing
+
+namespace meshd::control::translate::testing {
+namespace {
+
+// Local mode: the explicit-proxy listener's one RouteConfiguration answers for every service
+// port, with the same routes as the per-port configurations.
+TEST(RouteSimulationExplicitProxy, OneConfigForEveryPortWithTheSameRoutes) {
+  ProxyContext proxy = sidecarProxy("default");
+  proxy.explicitProxyPort = 15080;
+  Simulation sim(bookinfoWith({"virtual-service-reviews-test-v2.yaml"}) + extraServices(), proxy);
+  ASSERT_NE(sim.routeConfig("explicit_proxy"), nullptr);
+  Request reviews = withHeader(to("reviews:9080", 0), "end-user", "jason");
+  reviews.routeConfig = "explicit_proxy";
+  EXPECT_EQ(sim.send(reviews).cluster, kReviewsV2);
+  reviews.headers.clear();
+  EXPECT_EQ(sim.send(reviews).cluster, kReviewsV1);
+  Request other = to("backend.other:8080", 0);
+  other.routeConfig = "explicit_proxy";
+  EXPECT_EQ(sim.send(other).cluster, "outbound|8080||backend.other.svc.cluster.local");
+  Request unknown = to("example.com", 0);
+  unknown.routeConfig = "explicit_proxy";
+  EXPECT_EQ(sim.send(unknown).cluster, "PassthroughCluster");
+
+  Simulation without(bookinfoServices(), sidecarProxy("default"));
+  EXPECT_EQ(without.routeConfig("explicit_proxy"), nullptr) << "only with an explicit-proxy port";
+}
+
+} // namespace
+} // namespace meshd::control::translate::testing
