@@ -37,7 +37,11 @@ bool nackPending(const nlohmann::json& type) {
 }
 
 const nlohmann::json* findType(const nlohmann::json& stream, std::string_view typeName) {
-  for (const auto& type : stream.value("types", nlohmann::json::array())) {
+  const auto types = stream.find("types");
+  if (types == stream.end() || !types->is_array()) {
+    return nullptr;
+  }
+  for (const auto& type : *types) {
     if (stringField(type, "type_url").ends_with(typeName)) {
       return &type;
     }

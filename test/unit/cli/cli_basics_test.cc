@@ -1,0 +1,82 @@
+// Unit tests for meshctl's building blocks: table rendering, kind names and short forms, meshd
+// addresses, and the blocking HTTP client's error when nothing listens.
+#include "cli/http_client.h"
+#include "cli/kind_aliases.h"
+#include "cli/meshd_client.h"
+#include "cli/table.h"
+#include "test/support/process.h"
+#include "gtest/gtest.h"
+
+namespace meshd::cli {
+namespace {
+
+TEST(TableTest, AlignsColumnsWithoutTrailingSpaces) {
+  Table table({"NAME", "NAMESPACE", "HOSTS"});
+  table.addRow({"reviews", "default", "reviews"});
+  table.addRow({"a", "bookinfo-long"});
+  EXPECT_EQ(table.rows(), 2u);
+  EXPECT_EQ(table.render(), "NAME      NAMESPACE       HOSTS\n"
+                            "reviews   default         reviews\n"
+                            "a         bookinfo-long\n");
+}
+
+TEST(TableTest, HeaderOnlyWhenEmpty) {
+  EXPECT_EQ(Table({"NAME", "CDS"}).render(), "NAME   CDS\n");
+}
+
+TEST(KindAliasesTest, ShortFormsPluralsAndNames) {
+  for (const char* name : {"vs", "VS", "virtualservices", "VirtualService", "virtualservice",
+                           "virtualservice.networking.istio.io"}) {
+    const auto* kind = resolveKind(name);
+    ASSERT_NE(kind, nullptr) << name;
+    EXPECT_EQ(kind->kind, "VirtualService") << name;
+  }
+  EXPECT_EQ(resolveKind("dr")->kind, "DestinationRule");
+  EXPECT_EQ(resolveKind("gw")->kind, "Gateway");
+  EXPECT_EQ(resolveKind("se")->kind, "ServiceEntry");
+  EXPECT_EQ(resolveKind("ns")->kind, "Namespace");
+  EXPECT_EQ(resolveKind("nope"), nullptr);
+  EXPECT_EQ(resolveKind("virtualservice.security.istio.io"), nullptr);
+}
+
+TEST(KindAliasesTest, QualifiedNamesAsKubectlPrintsThem) {
+  EXPECT_EQ(qualifiedKindName(*resolveKind("vs")), "virtualservice.networking.istio.io");
+  EXPECT_EQ(qualifiedKindName(*resolveKind("ns")), "namespace");
+}
+
+TEST(MeshdAddressTest, FlagThenEnvironmentThenStateDirThenDefault) {
+  GlobalOptions options;
+  EXPECT_EQ(resolveMeshdAddress(options, nullptr), kDefaultMeshdAddress);
+  EXPECT_EQ(resolveMeshdAddress(options, "http://10.0.0.1:1"), "http://10.0.0.1:1");
+  options.meshd = "http://127.0.0.1:2";
+  EXPECT_EQ(resolveMeshdAddress(options, "http://10.0.0.1:1"), "http://127.0.0.1:2");
+}
+
+TEST(MeshdAddressTest, ParsesHttpAddresses) {
+  auto endpoint = parseHttpEndpoint("http://127.0.0.1:15014/");
+  ASSERT_TRUE(endpoint.ok()) << endpoint.status();
+  EXPECT_EQ(endpoint->host, "127.0.0.1");
+  EXPECT_EQ(endpoint->port, 15014);
+  EXPECT_EQ(parseHttpEndpoint("localhost:80")->host, "localhost");
+  EXPECT_EQ(parseHttpEndpoint("http://[::1]:8080")->host, "::1");
+  EXPECT_FALSE(parseHttpEndpoint("http://127.0.0.1").ok());
+  EXPECT_FALSE(parseHttpEndpoint("https://127.0.0.1:443").ok());
+  EXPECT_FALSE(parseHttpEndpoint("http://127.0.0.1:99999").ok());
+  EXPECT_FALSE(parseHttpEndpoint("http://127.0.0.1:80/apis").ok());
+}
+
+TEST(HttpClientTest, NothingListeningIsUnavailable) {
+  const uint16_t port = testing::pickFreePort();
+  auto response = httpRequest({"127.0.0.1", port}, "GET", "/ready");
+  ASSERT_FALSE(response.ok());
+  EXPECT_TRUE(absl::IsUnavailable(response.status())) << response.status();
+}
+
+TEST(UrlEncodeTest, EscapesQueryValues) {
+  EXPECT_EQ(urlEncode("dir/a b&c.yaml"), "dir/a%20b%26c.yaml");
+  EXPECT_EQ(urlEncode("sidecar~10.0.0.1~x.default~default.svc.cluster.local"),
+            "sidecar~10.0.0.1~x.default~default.svc.cluster.local");
+}
+
+} // namespace
+} // namespace meshd::cli
