@@ -2,6 +2,8 @@
 #include "cli/app.h"
 
 #include <iostream>
+#include <set>
+#include <string_view>
 
 #include "CLI/CLI.hpp"
 #include "cli/check_commands.h"
@@ -25,6 +27,27 @@ void addGlobalOptions(CLI::App& app, GlobalOptions& options) {
   app.add_option("-o,--output", options.output,
                  "table, json or yaml (get, proxy-status, proxy-config)")
       ->check(CLI::IsMember({"table", "json", "yaml", "wide"}));
+}
+
+// The first word of the command line that is neither an option nor an option's value, when it is
+// no command (for a better message than CLI11's "A subcommand is required").
+std::string unknownCommand(const CLI::App& app, int argc, char** argv) {
+  static const std::set<std::string_view> kTakesValue = {"--meshd",     "--state-dir", "-n",
+                                                         "--namespace", "-o",          "--output"};
+  for (int i = 1; i < argc; ++i) {
+    const std::string_view arg = argv[i];
+    if (kTakesValue.contains(arg)) {
+      ++i;
+    } else if (!arg.starts_with("-")) {
+      for (const CLI::App* command : app.get_subcommands({})) {
+        if (command->get_name() == arg) {
+          return {};
+        }
+      }
+      return std::string(arg);
+    }
+  }
+  return {};
 }
 
 } // namespace
@@ -89,7 +112,12 @@ int runMeshctl(int argc, char** argv, std::istream& in, std::ostream& out, std::
     if (error.get_exit_code() == 0) {
       return app.exit(error, out, err);
     }
-    err << "meshctl: " << error.what() << "\n(run 'meshctl --help' for usage)\n";
+    const std::string unknown = unknownCommand(app, argc, argv);
+    if (!unknown.empty()) {
+      err << "meshctl: unknown command '" << unknown << "'\n(run 'meshctl --help' for usage)\n";
+    } else {
+      err << "meshctl: " << error.what() << "\n(run 'meshctl --help' for usage)\n";
+    }
     return kExitUsage;
   }
   if (ctx.options.output == "wide") {

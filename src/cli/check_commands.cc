@@ -82,16 +82,12 @@ int runAnalyze(Context& ctx, const CheckOptions& options, std::istream& in) {
   if (!parsed.ok()) {
     return reportError(ctx, parsed.status());
   }
-  std::optional<MeshdClient> client = connectOrReport(ctx);
-  if (!client) {
-    return kExitUsage;
-  }
-  absl::StatusOr<ApiResponse> response = client->call("GET", "/debug/configz");
-  if (!response.ok()) {
-    return reportError(ctx, response.status());
+  const MeshdCall response = callMeshd(ctx, "GET", "/debug/configz");
+  if (!response) {
+    return response.exitCode;
   }
   if (response->status != 200 || !response->body.is_object()) {
-    ctx.err << "meshctl: cannot read meshd's config: " << errorMessage(*response) << "\n";
+    ctx.err << "meshctl: cannot read meshd's config: " << errorMessage(*response.response) << "\n";
     return kExitFailed;
   }
   // The live objects, replaced by the files' versions of the same objects (as if applied).

@@ -62,19 +62,15 @@ int writeFiles(Context& ctx, const char* verb, const std::vector<std::string>& p
     ctx.err << "meshctl: no .yaml, .yml or .json files in " << absl::StrJoin(paths, ", ") << "\n";
     return kExitFailed;
   }
-  std::optional<MeshdClient> client = connectOrReport(ctx);
-  if (!client) {
-    return kExitUsage;
-  }
   int exit = kExitOk;
   for (const InputFile& file : *files) {
-    absl::StatusOr<ApiResponse> response =
-        client->call("POST", writeTarget(verb, ctx, file, dryRun) + extraQuery, file.text);
-    if (!response.ok()) {
-      return reportError(ctx, response.status());
+    const MeshdCall response =
+        callMeshd(ctx, "POST", writeTarget(verb, ctx, file, dryRun) + extraQuery, file.text);
+    if (!response) {
+      return response.exitCode;
     }
     if (response->status != 200) {
-      printRejection(ctx, file, *response);
+      printRejection(ctx, file, *response.response);
       exit = kExitFailed;
       continue;
     }
@@ -190,24 +186,20 @@ int runDelete(Context& ctx, const DeleteOptions& options, std::istream& in) {
   if (kind == nullptr) {
     return kExitUsage;
   }
-  std::optional<MeshdClient> client = connectOrReport(ctx);
-  if (!client) {
-    return kExitUsage;
-  }
   std::string target = objectPath(*kind, ctx.options.ns, options.name, false);
   if (options.dryRun) {
     target += "?dryRun=true";
   }
-  absl::StatusOr<ApiResponse> response = client->call("DELETE", target);
-  if (!response.ok()) {
-    return reportError(ctx, response.status());
+  const MeshdCall response = callMeshd(ctx, "DELETE", target);
+  if (!response) {
+    return response.exitCode;
   }
   if (response->status == 404 && options.ignoreNotFound) {
     return kExitOk;
   }
   if (response->status != 200) {
     ctx.err << "meshctl: cannot delete " << qualifiedKindName(*kind) << "/" << options.name << ": "
-            << errorMessage(*response) << "\n";
+            << errorMessage(*response.response) << "\n";
     return kExitFailed;
   }
   printItems(ctx, response->body, options.dryRun);
@@ -219,18 +211,14 @@ int runGet(Context& ctx, const GetOptions& options) {
   if (kind == nullptr) {
     return kExitUsage;
   }
-  std::optional<MeshdClient> client = connectOrReport(ctx);
-  if (!client) {
-    return kExitUsage;
-  }
   const bool all = ctx.options.allNamespaces && options.name.empty();
-  absl::StatusOr<ApiResponse> response =
-      client->call("GET", objectPath(*kind, ctx.options.ns, options.name, all));
-  if (!response.ok()) {
-    return reportError(ctx, response.status());
+  const MeshdCall response =
+      callMeshd(ctx, "GET", objectPath(*kind, ctx.options.ns, options.name, all));
+  if (!response) {
+    return response.exitCode;
   }
   if (response->status != 200) {
-    ctx.err << "meshctl: " << errorMessage(*response) << "\n";
+    ctx.err << "meshctl: " << errorMessage(*response.response) << "\n";
     return kExitFailed;
   }
   if (ctx.options.output == "json" || ctx.options.output == "yaml") {

@@ -53,14 +53,19 @@ absl::StatusOr<ApiResponse> MeshdClient::call(const std::string& method, const s
   return result;
 }
 
-std::optional<MeshdClient> connectOrReport(Context& ctx) {
+MeshdCall callMeshd(Context& ctx, const std::string& method, const std::string& target,
+                    const std::string& body) {
   const std::string address = resolveMeshdAddress(ctx.options, std::getenv("MESHD_ADDR"));
   absl::StatusOr<HttpEndpoint> endpoint = parseHttpEndpoint(address);
   if (!endpoint.ok()) {
     ctx.err << "meshctl: " << endpoint.status().message() << "\n";
-    return std::nullopt;
+    return {.exitCode = kExitUsage};
   }
-  return MeshdClient(*endpoint);
+  absl::StatusOr<ApiResponse> response = MeshdClient(*endpoint).call(method, target, body);
+  if (!response.ok()) {
+    return {.exitCode = reportError(ctx, response.status())};
+  }
+  return {.response = std::move(*response)};
 }
 
 int reportError(Context& ctx, const absl::Status& status) {

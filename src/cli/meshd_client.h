@@ -61,8 +61,17 @@ private:
   HttpEndpoint endpoint_;
 };
 
-// The client for the context's meshd, or a usage error printed to ctx.err (then nullopt).
-std::optional<MeshdClient> connectOrReport(Context& ctx);
+// One request to the context's meshd. When it cannot be made (a bad --meshd address, meshd
+// unreachable, a broken exchange) the error is printed to ctx.err, `response` is empty and
+// `exitCode` says what it means (2, 3 or 1). HTTP error statuses are responses, left to the caller.
+struct MeshdCall {
+  std::optional<ApiResponse> response;
+  int exitCode = kExitOk;
+  explicit operator bool() const { return response.has_value(); }
+  const ApiResponse* operator->() const { return &*response; }
+};
+MeshdCall callMeshd(Context& ctx, const std::string& method, const std::string& target,
+                    const std::string& body = {});
 // Prints `status` to ctx.err as "meshctl: ..." and returns the exit code it means (3 when meshd is
 // unreachable, else 1).
 int reportError(Context& ctx, const absl::Status& status);

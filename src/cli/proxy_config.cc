@@ -300,28 +300,23 @@ int runProxyConfig(Context& ctx, const ProxyConfigOptions& options) {
             << options.what << "'\n";
     return kExitUsage;
   }
-  std::optional<MeshdClient> client = connectOrReport(ctx);
-  if (!client) {
-    return kExitUsage;
-  }
-  absl::StatusOr<ApiResponse> syncz = client->call("GET", "/debug/syncz");
-  if (!syncz.ok()) {
-    return reportError(ctx, syncz.status());
+  const MeshdCall syncz = callMeshd(ctx, "GET", "/debug/syncz");
+  if (!syncz) {
+    return syncz.exitCode;
   }
   absl::StatusOr<std::string> node = resolveProxy(connectedNodes(syncz->body), options.proxy);
   if (!node.ok()) {
     return reportError(ctx, node.status());
   }
-  absl::StatusOr<ApiResponse> dump =
-      client->call("GET", "/debug/config_dump?proxy=" + urlEncode(*node));
-  if (!dump.ok()) {
-    return reportError(ctx, dump.status());
+  const MeshdCall dump = callMeshd(ctx, "GET", "/debug/config_dump?proxy=" + urlEncode(*node));
+  if (!dump) {
+    return dump.exitCode;
   }
   if (dump->status != 200 || !dump->body.is_object()) {
     ctx.err << "meshctl: cannot read the config of " << *node << ": "
             << (dump->status == 404 && !dump->body.is_object()
                     ? "this meshd does not serve /debug/config_dump"
-                    : errorMessage(*dump))
+                    : errorMessage(*dump.response))
             << "\n";
     return kExitFailed;
   }

@@ -153,16 +153,13 @@ std::vector<std::string> connectedNodes(const nlohmann::json& syncz) {
 }
 
 int runProxyStatus(Context& ctx) {
-  std::optional<MeshdClient> client = connectOrReport(ctx);
-  if (!client) {
-    return kExitUsage;
-  }
-  absl::StatusOr<ApiResponse> response = client->call("GET", "/debug/syncz");
-  if (!response.ok()) {
-    return reportError(ctx, response.status());
+  const MeshdCall response = callMeshd(ctx, "GET", "/debug/syncz");
+  if (!response) {
+    return response.exitCode;
   }
   if (response->status != 200 || response->body.is_null()) {
-    ctx.err << "meshctl: cannot read meshd's sync state: " << errorMessage(*response) << "\n";
+    ctx.err << "meshctl: cannot read meshd's sync state: " << errorMessage(*response.response)
+            << "\n";
     return kExitFailed;
   }
   const std::vector<ProxySync> proxies = proxySyncs(response->body);

@@ -1,5 +1,10 @@
 // Unit tests for meshctl's building blocks: table rendering, kind names and short forms, meshd
 // addresses, and the blocking HTTP client's error when nothing listens.
+#include <unistd.h>
+
+#include <fstream>
+#include <sstream>
+
 #include "cli/http_client.h"
 #include "cli/kind_aliases.h"
 #include "cli/meshd_client.h"
@@ -70,6 +75,29 @@ TEST(HttpClientTest, NothingListeningIsUnavailable) {
   auto response = httpRequest({"127.0.0.1", port}, "GET", "/ready");
   ASSERT_FALSE(response.ok());
   EXPECT_TRUE(absl::IsUnavailable(response.status())) << response.status();
+}
+
+TEST(ReadInputsTest, FilesDirectoriesAndStdin) {
+  const std::filesystem::path dir =
+      std::filesystem::temp_directory_path() / ("meshctl-inputs-" + std::to_string(::getpid()));
+  std::filesystem::create_directories(dir / "sub");
+  std::ofstream(dir / "b.yaml") << "b";
+  std::ofstream(dir / "a.json") << "a";
+  std::ofstream(dir / "c.yml") << "c";
+  std::ofstream(dir / "README.md") << "not config";
+  std::ofstream(dir / "sub" / "d.yaml") << "not read: directories are not recursive";
+  std::istringstream in("from stdin");
+  auto files = readInputs({dir.string(), "-"}, in);
+  ASSERT_TRUE(files.ok()) << files.status();
+  std::vector<std::string> texts;
+  for (const InputFile& file : *files) {
+    texts.push_back(file.text);
+  }
+  EXPECT_EQ(texts, (std::vector<std::string>{"a", "b", "c", "from stdin"}));
+  EXPECT_EQ((*files)[0].name, (dir / "a.json").string());
+  EXPECT_EQ((*files)[3].name, "<stdin>");
+  EXPECT_FALSE(readInputs({(dir / "missing.yaml").string()}, in).ok());
+  std::filesystem::remove_all(dir);
 }
 
 TEST(UrlEncodeTest, EscapesQueryValues) {
