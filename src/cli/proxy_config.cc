@@ -314,7 +314,7 @@ int runProxyConfig(Context& ctx, const ProxyConfigOptions& options) {
   }
   if (dump->status != 200 || !dump->body.is_object()) {
     ctx.err << "meshctl: cannot read the config of " << *node << ": "
-            << (dump->status == 404 && !dump->body.is_object()
+            << (dump->status == 404 && dump->text.starts_with("no admin endpoint")
                     ? "this meshd does not serve /debug/config_dump"
                     : errorMessage(*dump.response))
             << "\n";

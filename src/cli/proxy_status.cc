@@ -64,11 +64,14 @@ SyncState syncStateOf(const nlohmann::json& type) {
   if (!type.is_object()) {
     return SyncState::kNotSent;
   }
+  // meshd's own verdict when it gives one: does the proxy hold what meshd would send now?
+  const auto upToDate = type.find("up_to_date");
+  const bool behind = upToDate != type.end() && upToDate->is_boolean() && !upToDate->get<bool>();
   const std::string sent = stringField(type, "last_version_sent");
   if (sent.empty()) {
-    return SyncState::kNotSent;
+    return behind ? SyncState::kStale : SyncState::kNotSent;
   }
-  if (stringField(type, "last_acked_version") != sent || nackPending(type)) {
+  if (behind || stringField(type, "last_acked_version") != sent || nackPending(type)) {
     return SyncState::kStale;
   }
   return SyncState::kSynced;
@@ -87,7 +90,10 @@ std::vector<ProxySync> proxySyncs(const nlohmann::json& syncz) {
       syncz.is_object() && syncz.contains("streams") ? syncz["streams"] : syncz;
   if (streams.is_array()) {
     for (const auto& stream : streams) {
-      const std::string node = stringField(stream.value("node", nlohmann::json()), "id");
+      std::string node = stringField(stream, "node_id");
+      if (node.empty()) {
+        node = stringField(stream.value("node", nlohmann::json()), "id");
+      }
       const auto [it, inserted] = newest.emplace(node, &stream);
       if (!inserted && stream.value("stream_id", 0) > it->second->value("stream_id", 0)) {
         it->second = &stream;

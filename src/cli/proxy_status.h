@@ -13,12 +13,14 @@ namespace meshd::cli {
 
 enum class SyncState {
   kSynced,  // the proxy ACKed the version last sent, no NACK pending
-  kStale,   // a version was sent and not (yet) ACKed, or the proxy NACKed the last one
+  kStale,   // not ACKed (yet), NACKed, or meshd has newer config for it
   kNotSent, // nothing of this type was sent (not subscribed, or nothing to send)
 };
 std::string_view toString(SyncState state);
 
-// The state of one entry of a stream's "types" (null: the type is absent from the stream).
+// The state of one entry of a stream's "types" (null: the type is absent from the stream). When
+// meshd says `up_to_date: false` (the proxy does not hold what meshd would send now, e.g. a push
+// is pending) the type is STALE whatever was ACKed.
 SyncState syncStateOf(const nlohmann::json& type);
 
 struct ProxySync {

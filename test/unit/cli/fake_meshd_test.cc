@@ -48,11 +48,22 @@ protected:
     server_.route("/debug/syncz", "", [this](const core::AdminRequest&) {
       return core::AdminResponse{200, "application/json", syncz_.dump()};
     });
+    if (serveConfigDump_) {
+      routeConfigDump();
+    }
+    auto bound = server_.listen("127.0.0.1", 0);
+    ASSERT_TRUE(bound.ok()) << bound.status();
+    address_ = "http://127.0.0.1:" + std::to_string(bound->port());
+    thread_ = std::thread([this] { loop_.run(); });
+  }
+
+  void routeConfigDump() {
     server_.route("/debug/config_dump", "", [this](const core::AdminRequest& request) {
-      if (!serveConfigDump_) {
-        return core::AdminResponse{404, "text/plain", "not found\n"};
+      const auto proxy = request.query.find("proxy");
+      if (proxy == request.query.end() || proxy->second != kNode) {
+        return core::AdminResponse{404, "text/plain", "no connected proxy\n"};
       }
-      lastProxy_ = request.query.count("proxy") ? request.query.at("proxy") : "";
+      lastProxy_ = proxy->second;
       const Json dump = {
           {"clusters",
            {{{"name", "outbound|9080|v1|reviews.default.svc.cluster.local"}, {"type", "EDS"}}}},
@@ -61,10 +72,6 @@ protected:
           {"endpoints", Json::array()}};
       return core::AdminResponse{200, "application/json", dump.dump()};
     });
-    auto bound = server_.listen("127.0.0.1", 0);
-    ASSERT_TRUE(bound.ok()) << bound.status();
-    address_ = "http://127.0.0.1:" + std::to_string(bound->port());
-    thread_ = std::thread([this] { loop_.run(); });
   }
   void TearDown() override {
     loop_.post([this] { server_.close(); });
@@ -115,8 +122,16 @@ TEST_F(FakeMeshdTest, ProxyStatusExitCodeFollowsSync) {
       << out_.str();
 }
 
-TEST_F(FakeMeshdTest, MeshdWithoutConfigDumpSaysSo) {
-  serveConfigDump_ = false; // an older meshd: the admin server's plain 404
+// A meshd older than /debug/config_dump: the admin server's own 404.
+class OldMeshdTest : public FakeMeshdTest {
+protected:
+  void SetUp() override {
+    serveConfigDump_ = false;
+    FakeMeshdTest::SetUp();
+  }
+};
+
+TEST_F(OldMeshdTest, ProxyConfigSaysConfigDumpIsMissing) {
   EXPECT_EQ(run({"proxy-config", "routes", "sidecar"}), 1);
   EXPECT_NE(err_.str().find("does not serve /debug/config_dump"), std::string::npos) << err_.str();
 }

@@ -41,6 +41,17 @@ TEST(SyncStateTest, NackOfTheLastResponseIsStaleAnOldOneIsNot) {
   EXPECT_EQ(syncStateOf(recovered), SyncState::kSynced);
 }
 
+TEST(SyncStateTest, MeshdSaysNotUpToDateIsStale) {
+  Json pending = type("route.v3.RouteConfiguration", "3", "3");
+  pending["up_to_date"] = false; // meshd has a newer version it has not pushed yet
+  EXPECT_EQ(syncStateOf(pending), SyncState::kStale);
+  pending["up_to_date"] = true;
+  EXPECT_EQ(syncStateOf(pending), SyncState::kSynced);
+  Json notSent = type("route.v3.RouteConfiguration", "", "");
+  notSent["up_to_date"] = false;
+  EXPECT_EQ(syncStateOf(notSent), SyncState::kStale);
+}
+
 Json stream(int id, const std::string& node, Json types) {
   return {{"stream_id", id}, {"node", {{"id", node}}}, {"types", std::move(types)}};
 }
@@ -73,6 +84,12 @@ TEST(ProxySyncsTest, OneRowPerNodeFromItsNewestStream) {
             "sidecar~10.0.0.2~b.ns~ns.svc.cluster.local rejected LDS: bad listener\n");
   EXPECT_EQ(proxyStatusJson(proxies)[1]["synced"], false);
   EXPECT_EQ(connectedNodes(syncz).size(), 2u);
+}
+
+TEST(ProxySyncsTest, PrefersMeshdsNodeId) {
+  Json entry = stream(1, "from-node", Json::array());
+  entry["node_id"] = "sidecar~10.0.0.1~a.ns~ns.svc.cluster.local";
+  EXPECT_EQ(proxySyncs(Json::array({entry}))[0].node, "sidecar~10.0.0.1~a.ns~ns.svc.cluster.local");
 }
 
 TEST(ProxySyncsTest, AcceptsStreamsWrappedInAnObject) {
