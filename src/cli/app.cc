@@ -40,7 +40,7 @@ std::string unknownCommand(const CLI::App& app, int argc, char** argv) {
       ++i;
     } else if (!arg.starts_with("-")) {
       for (const CLI::App* command : app.get_subcommands({})) {
-        if (command->get_name() == arg) {
+        if (command->check_name(std::string(arg))) {
           return {};
         }
       }
@@ -93,9 +93,11 @@ int runMeshctl(int argc, char** argv, std::istream& in, std::ostream& out, std::
   analyzeCmd->add_option("-f,--filename", analyze.files, "a file, a directory or - (repeatable)");
 
   auto* statusCmd = app.add_subcommand("proxy-status", "whether each proxy is in sync with meshd");
+  statusCmd->alias("ps");
 
   ProxyConfigOptions proxyConfig;
   auto* configCmd = app.add_subcommand("proxy-config", "one proxy's generated xDS config");
+  configCmd->alias("pc");
   configCmd->add_option("what", proxyConfig.what, "listeners, routes, clusters or endpoints")
       ->required();
   configCmd->add_option("proxy", proxyConfig.proxy, "node id, or a unique prefix of one")

@@ -57,6 +57,19 @@ TEST(MeshdAddressTest, FlagThenEnvironmentThenStateDirThenDefault) {
   EXPECT_EQ(resolveMeshdAddress(options, "http://10.0.0.1:1"), "http://127.0.0.1:2");
 }
 
+TEST(MeshdAddressTest, StateDirHoldsTheAddress) {
+  const std::filesystem::path dir =
+      std::filesystem::temp_directory_path() / ("meshctl-state-" + std::to_string(::getpid()));
+  std::filesystem::create_directories(dir);
+  GlobalOptions options;
+  options.stateDir = dir.string();
+  EXPECT_EQ(resolveMeshdAddress(options, nullptr), kDefaultMeshdAddress); // no meshd.addr yet
+  std::ofstream(dir / "meshd.addr") << "http://127.0.0.1:41000\n";
+  EXPECT_EQ(resolveMeshdAddress(options, nullptr), "http://127.0.0.1:41000");
+  EXPECT_EQ(resolveMeshdAddress(options, "http://10.0.0.1:1"), "http://10.0.0.1:1");
+  std::filesystem::remove_all(dir);
+}
+
 TEST(MeshdAddressTest, ParsesHttpAddresses) {
   auto endpoint = parseHttpEndpoint("http://127.0.0.1:15014/");
   ASSERT_TRUE(endpoint.ok()) << endpoint.status();

@@ -102,7 +102,7 @@ TEST_F(FakeMeshdTest, ProxyConfigClustersByNodePrefix) {
   EXPECT_EQ(lastProxy_, kNode);
   EXPECT_EQ(out_.str(), "SERVICE FQDN                        PORT   SUBSET   DIRECTION   TYPE\n"
                         "reviews.default.svc.cluster.local   9080   v1       outbound    EDS\n");
-  ASSERT_EQ(run({"proxy-config", "cluster", kNode, "-o", "json"}), 0) << err_.str();
+  ASSERT_EQ(run({"pc", "cluster", kNode, "-o", "json"}), 0) << err_.str(); // istioctl's alias
   EXPECT_EQ(Json::parse(out_.str())[0]["type"], "EDS");
 }
 
