@@ -150,6 +150,7 @@ void run(int services, int repetitions) {
               resources.clusters.size(), resources.endpoints.size(), resources.listeners.size(),
               resources.routes.size(), static_cast<double>(bytesOf(resources)) / (1 << 20),
               rssAfter - rssBefore);
+  std::fflush(stdout);
 }
 
 } // namespace
@@ -165,6 +166,7 @@ int main(int argc, char** argv) {
   std::printf("| services | snapshot build | translate one sidecar | endpoint change (snapshot + "
               "translate) | clusters / endpoints / listeners / routes | resources size | RSS "
               "growth |\n|---|---|---|---|---|---|---|\n");
+  std::fflush(stdout);
   for (const int services : sizes) {
     run(services, services >= 10000 ? 3 : 5);
   }

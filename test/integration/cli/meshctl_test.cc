@@ -110,20 +110,24 @@ TEST_F(MeshctlTest, ApplyReportsCreatedUnchangedConfigured) {
   ASSERT_EQ(third.exit, 0) << third.err;
   EXPECT_EQ(third.out, "virtualservice.networking.istio.io/reviews configured\n"
                        "destinationrule.networking.istio.io/reviews unchanged\n");
-  Result dryRun = meshctl({"apply", "--dry-run", "-f", write("more/ratings.yaml", kVsOnly)});
+  Result dryRun =
+      meshctl({"apply", "--dry-run", "-f",
+               write("more/ratings.yaml", std::string(kRatingsRule) + "---\n" + kVsOnly)});
   ASSERT_EQ(dryRun.exit, 0) << dryRun.err;
-  EXPECT_EQ(dryRun.out, "virtualservice.networking.istio.io/ratings created (dry run)\n");
+  EXPECT_EQ(dryRun.out, "destinationrule.networking.istio.io/ratings created (dry run)\n"
+                        "virtualservice.networking.istio.io/ratings created (dry run)\n");
   EXPECT_EQ(meshctl({"get", "vs", "ratings"}).exit, 1); // the dry run wrote nothing
 }
 
 TEST_F(MeshctlTest, ApplyDirectoryInNamespace) {
-  write("dir/a.yaml", kVsOnly);
-  write("dir/b.yml", kRatingsRule);
+  // Files go in name order, one request each: the rule before the VirtualService using its subset.
+  write("dir/a.yml", kRatingsRule);
+  write("dir/b.yaml", kVsOnly);
   write("dir/notes.txt", "not config");
   Result applied = meshctl({"apply", "-n", "bookinfo", "-f", (dir_.path() / "dir").string()});
   ASSERT_EQ(applied.exit, 0) << applied.err;
-  EXPECT_EQ(applied.out, "virtualservice.networking.istio.io/ratings created\n"
-                         "destinationrule.networking.istio.io/ratings created\n");
+  EXPECT_EQ(applied.out, "destinationrule.networking.istio.io/ratings created\n"
+                         "virtualservice.networking.istio.io/ratings created\n");
   EXPECT_EQ(meshctl({"get", "dr", "ratings", "-n", "bookinfo"}).exit, 0);
 }
 
@@ -210,15 +214,19 @@ TEST_F(MeshctlTest, ValidateIsOffline) {
 }
 
 TEST_F(MeshctlTest, AnalyzeLiveConfigWithFiles) {
-  // meshd accepts the dangling subset (its validator is schema-less for now); analyze finds it.
+  // meshd refuses a dangling subset on write, but deletes are not validated: removing the rule
+  // leaves the VirtualService pointing at nothing, which analyze finds.
+  const std::string dr = write("dr.yaml", kRatingsRule);
+  ASSERT_EQ(meshctl({"apply", "-f", dr}).exit, 0);
   ASSERT_EQ(meshctl({"apply", "-f", write("vs.yaml", kVsOnly)}).exit, 0);
+  ASSERT_EQ(meshctl({"delete", "-f", dr}).exit, 0);
   Result broken = meshctl({"analyze"});
   EXPECT_EQ(broken.exit, 1) << broken.err;
   EXPECT_NE(broken.out.find("error: VirtualService default/ratings: "
                             "spec.http[0].route[0].destination.subset"),
             std::string::npos)
       << broken.out;
-  Result fixed = meshctl({"analyze", "-f", write("dr.yaml", kRatingsRule)});
+  Result fixed = meshctl({"analyze", "-f", dr});
   EXPECT_EQ(fixed.exit, 0) << fixed.out;
   EXPECT_EQ(fixed.out.find("error:"), std::string::npos) << fixed.out;
   EXPECT_EQ(meshctl({"analyze", "-n", "other"}).exit, 0); // the finding is in namespace default
