@@ -4,6 +4,7 @@
 #include <algorithm>
 #include <atomic>
 #include <tuple>
+#include <unordered_map>
 
 #include "control/config/host_names.h"
 
@@ -31,8 +32,15 @@ void collect(const config::ConfigObject& object, int64_t order, Parse parse,
 } // namespace
 
 struct MeshSnapshot::Config {
+  // DestinationRules without a workloadSelector, by namespace: exact hosts (the oldest rule per
+  // host) and wildcard hosts, so a lookup does not scan every rule.
+  struct RulesInNamespace {
+    std::unordered_map<std::string, const Entry<config::DestinationRule>*> exact;
+    std::vector<std::pair<std::string, const Entry<config::DestinationRule>*>> wildcards;
+  };
   std::vector<Entry<config::VirtualService>> virtualServices;
   std::vector<Entry<config::DestinationRule>> destinationRules;
+  std::unordered_map<std::string, RulesInNamespace> rulesByNamespace;
   std::vector<Entry<config::Gateway>> gateways;
   std::vector<Entry<config::Sidecar>> sidecars;
   std::vector<Entry<config::PeerAuthentication>> peerAuthentications;
@@ -73,6 +81,18 @@ MeshSnapshot::build(const std::vector<config::ConfigObject>& objects,
     } else if (kind == "RequestAuthentication") {
       collect(*object, order, config::parseRequestAuthentication, built->requestAuthentications,
               diagnostics);
+    }
+  }
+  for (const auto& rule : built->destinationRules) {
+    if (rule.spec.workloadSelector) {
+      continue;
+    }
+    auto& rules = built->rulesByNamespace[rule.key.ns];
+    std::string host = config::resolveShortHost(rule.spec.host, rule.key.ns);
+    if (host.starts_with("*")) {
+      rules.wildcards.emplace_back(std::move(host), &rule);
+    } else {
+      rules.exact.emplace(std::move(host), &rule); // the oldest stays
     }
   }
   std::shared_ptr<MeshSnapshot> snapshot(new MeshSnapshot());
@@ -119,21 +139,24 @@ MeshSnapshot::destinationRuleFor(std::string_view host, std::string_view clientN
                                  std::string_view serviceNs) const {
   // In one namespace: the exact host first, then the most specific wildcard covering it.
   auto inNamespace = [&](std::string_view ns) -> const Entry<config::DestinationRule>* {
+    const auto rules = config_->rulesByNamespace.find(std::string(ns));
+    if (rules == config_->rulesByNamespace.end()) {
+      return nullptr;
+    }
+    auto visible = [&](const Entry<config::DestinationRule>* rule) {
+      return exportedTo(rule->spec.exportTo, rule->key.ns, clientNs);
+    };
+    if (const auto exact = rules->second.exact.find(std::string(host));
+        exact != rules->second.exact.end() && visible(exact->second)) {
+      return exact->second;
+    }
     const Entry<config::DestinationRule>* best = nullptr;
     size_t bestLength = 0;
-    for (const auto& rule : config_->destinationRules) {
-      if (rule.key.ns != ns || rule.spec.workloadSelector ||
-          !exportedTo(rule.spec.exportTo, rule.key.ns, clientNs)) {
-        continue;
-      }
-      const std::string ruleHost = config::resolveShortHost(rule.spec.host, rule.key.ns);
-      if (!config::hostCovers(ruleHost, host)) {
-        continue;
-      }
-      const size_t length = ruleHost == host ? std::string::npos : ruleHost.size();
-      if (best == nullptr || length > bestLength) {
-        best = &rule;
-        bestLength = length;
+    for (const auto& [pattern, rule] : rules->second.wildcards) {
+      if (config::hostCovers(pattern, host) && visible(rule) &&
+          (best == nullptr || pattern.size() > bestLength)) {
+        best = rule;
+        bestLength = pattern.size();
       }
     }
     return best;

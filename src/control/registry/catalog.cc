@@ -211,6 +211,12 @@ void addCandidates(const config::ConfigObject& object, std::vector<Candidate>& c
 
 } // namespace
 
+std::string selectorKey(std::string_view ns, const std::string& key, const std::string& value) {
+  std::string out(ns);
+  out.append(1, '\n').append(key).append(1, '=').append(value);
+  return out;
+}
+
 bool ServiceRecord::selectsInstance(const WorkloadInstance& instance) const {
   if (selects == Selects::kNothing || instance.ns != service.ns) {
     return false;
@@ -245,7 +251,14 @@ Catalog buildCatalog(const std::vector<config::ConfigObject>& objects,
     const size_t index = catalog.records.size();
     catalog.byHostname.emplace(candidate.record.service.hostname, index);
     if (candidate.record.selects != ServiceRecord::Selects::kNothing) {
-      catalog.selectingByNamespace[candidate.record.service.ns].push_back(index);
+      const ServiceRecord& record = candidate.record;
+      catalog.selectingByNamespace[record.service.ns].push_back(index);
+      if (record.selector.empty()) {
+        catalog.selectingAll[record.service.ns].push_back(index);
+      } else {
+        const auto& [key, value] = *record.selector.begin();
+        catalog.selectingByLabel[selectorKey(record.service.ns, key, value)].push_back(index);
+      }
     }
     catalog.records.push_back(candidate.record);
   }

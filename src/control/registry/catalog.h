@@ -8,6 +8,7 @@
 #include <functional>
 #include <map>
 #include <string>
+#include <unordered_map>
 #include <vector>
 
 #include "control/config/config_object.h"
@@ -36,8 +37,16 @@ struct Catalog {
   std::map<std::string, size_t, std::less<>> byHostname;
   // Records that select instances, by the namespace they select in.
   std::map<std::string, std::vector<size_t>, std::less<>> selectingByNamespace;
+  // The same records by selectorKey(ns, first selector label) — or, with an empty selector
+  // (every instance of the namespace), in selectingAll — so that finding the services of an
+  // instance looks only at those that could select it.
+  std::unordered_map<std::string, std::vector<size_t>> selectingByLabel;
+  std::map<std::string, std::vector<size_t>, std::less<>> selectingAll;
   std::map<InstanceId, WorkloadInstance> entryInstances; // from WorkloadEntries
 };
+
+// The index key of one label of an instance (or selector) in a namespace.
+std::string selectorKey(std::string_view ns, const std::string& key, const std::string& value);
 
 // Services and WorkloadEntries from `objects` (other kinds are ignored). Objects that fail to
 // parse are skipped and their diagnostics appended to `diagnostics`, as are warnings about

@@ -1,6 +1,8 @@
 // The service registry (registry.h).
 #include "control/registry/registry.h"
 
+#include <unordered_map>
+
 #include <algorithm>
 #include <set>
 
@@ -84,15 +86,23 @@ Registry Registry::withInstanceMap(InstanceMap instances) const {
   const Catalog& catalog = shared_->catalog;
   // The services that select an instance which appeared, went or changed (before or after).
   std::set<size_t> affected;
-  auto touch = [&](const WorkloadInstance& instance) {
-    auto selecting = catalog.selectingByNamespace.find(instance.ns);
-    if (selecting == catalog.selectingByNamespace.end()) {
-      return;
-    }
-    for (size_t index : selecting->second) {
+  auto consider = [&](const std::vector<size_t>& records, const WorkloadInstance& instance) {
+    for (size_t index : records) {
       if (catalog.records[index].selectsInstance(instance)) {
         affected.insert(index);
       }
+    }
+  };
+  auto touch = [&](const WorkloadInstance& instance) {
+    for (const auto& [key, value] : instance.labels) {
+      const auto found = catalog.selectingByLabel.find(selectorKey(instance.ns, key, value));
+      if (found != catalog.selectingByLabel.end()) {
+        consider(found->second, instance);
+      }
+    }
+    if (const auto all = catalog.selectingAll.find(instance.ns);
+        all != catalog.selectingAll.end()) {
+      consider(all->second, instance);
     }
   };
   for (const auto& [id, instance] : *instances_) {
@@ -114,10 +124,32 @@ Registry Registry::withInstanceMap(InstanceMap instances) const {
   }
 
   Registry next(shared_, std::make_shared<const InstanceMap>(std::move(instances)), endpoints_);
+  // With many services to recompute, instances by selectorKey: a service's candidates are those
+  // carrying its selector's first label, not its whole namespace (a few affected services just
+  // scan their namespace).
+  constexpr size_t kIndexFrom = 16;
+  std::unordered_map<std::string, std::vector<const WorkloadInstance*>> byLabel;
+  if (affected.size() >= kIndexFrom) {
+    for (const InstanceMap* map : {&catalog.entryInstances, next.instances_.get()}) {
+      for (const auto& [id, instance] : *map) {
+        for (const auto& [key, value] : instance.labels) {
+          byLabel[selectorKey(instance.ns, key, value)].push_back(&instance);
+        }
+      }
+    }
+  }
   for (size_t index : affected) {
     const ServiceRecord& record = catalog.records[index];
     std::vector<const WorkloadInstance*> candidates;
-    if (record.selects != ServiceRecord::Selects::kNothing) {
+    if (record.selects == ServiceRecord::Selects::kNothing) {
+      // fixed endpoints only
+    } else if (affected.size() >= kIndexFrom && !record.selector.empty()) {
+      const auto& [key, value] = *record.selector.begin();
+      if (const auto found = byLabel.find(selectorKey(record.service.ns, key, value));
+          found != byLabel.end()) {
+        candidates = found->second;
+      }
+    } else {
       candidates = next.instancesIn(record.service.ns);
     }
     auto set = std::make_shared<EndpointSet>();

@@ -68,6 +68,9 @@ bool SidecarView::egressAllows(std::string_view ns, std::string_view host, bool 
 }
 
 void SidecarView::assignOwners() {
+  for (const registry::Service* service : services) {
+    hostnames_.insert(service->hostname);
+  }
   for (const auto* vs : virtualServices) { // exact hosts: the oldest VirtualService wins
     for (const std::string& written : vs->spec.hosts) {
       const std::string host = config::resolveShortHost(written, vs->key.ns);
@@ -92,6 +95,11 @@ void SidecarView::assignOwners() {
       }
     }
   }
+  for (const registry::Service* service : services) { // in hostname order, as `services`
+    if (const auto owner = owners_.find(service->hostname); owner != owners_.end()) {
+      owned_[owner->second].push_back(service);
+    }
+  }
 }
 
 const model::Entry<config::VirtualService>*
@@ -100,12 +108,11 @@ SidecarView::ownerOf(const registry::Service& service) const {
   return found == owners_.end() ? nullptr : found->second;
 }
 
-std::vector<const registry::Service*>
+const std::vector<const registry::Service*>&
 SidecarView::servicesOwnedBy(const model::Entry<config::VirtualService>* vs) const {
-  std::vector<const registry::Service*> out;
-  std::copy_if(services.begin(), services.end(), std::back_inserter(out),
-               [&](const registry::Service* service) { return ownerOf(*service) == vs; });
-  return out;
+  static const std::vector<const registry::Service*> kNone;
+  const auto found = owned_.find(vs);
+  return found == owned_.end() ? kNone : found->second;
 }
 
 std::vector<std::string>
@@ -113,11 +120,12 @@ SidecarView::hostsWithoutService(const model::Entry<config::VirtualService>& vs)
   std::vector<std::string> out;
   for (const std::string& written : vs.spec.hosts) {
     const std::string host = config::resolveShortHost(written, vs.key.ns);
-    const bool isService =
-        std::any_of(services.begin(), services.end(), [&](const registry::Service* service) {
-          return host.starts_with('*') ? config::hostCovers(host, service->hostname)
-                                       : service->hostname == host;
-        });
+    const bool isService = host.starts_with('*')
+                               ? std::any_of(services.begin(), services.end(),
+                                             [&](const registry::Service* service) {
+                                               return config::hostCovers(host, service->hostname);
+                                             })
+                               : hostnames_.contains(host);
     if (!isService) {
       out.push_back(host);
     }

@@ -7,6 +7,8 @@
 #include <cstdint>
 #include <map>
 #include <string>
+#include <unordered_map>
+#include <unordered_set>
 #include <utility>
 #include <vector>
 
@@ -29,7 +31,7 @@ public:
 
   // The VirtualService routing `service`, or null.
   const model::Entry<config::VirtualService>* ownerOf(const registry::Service& service) const;
-  std::vector<const registry::Service*>
+  const std::vector<const registry::Service*>&
   servicesOwnedBy(const model::Entry<config::VirtualService>* vs) const;
   // The VirtualService's hosts (resolved) that are no visible service: external names, and
   // wildcards that cover none.
@@ -40,7 +42,13 @@ public:
 
 private:
   const model::Entry<config::Sidecar>* sidecar_ = nullptr;
-  std::map<std::string, const model::Entry<config::VirtualService>*> owners_; // by hostname
+  // Indexes built once, so that per-service and per-VirtualService questions do not scan every
+  // service (meshes with thousands of services).
+  std::unordered_map<std::string, const model::Entry<config::VirtualService>*> owners_;
+  std::unordered_map<const model::Entry<config::VirtualService>*,
+                     std::vector<const registry::Service*>>
+      owned_;
+  std::unordered_set<std::string> hostnames_; // of `services`
 
   bool egressAllows(std::string_view ns, std::string_view host, bool overlap) const;
   void assignOwners();
