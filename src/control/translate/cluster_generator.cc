@@ -326,7 +326,17 @@ Cluster passthroughCluster(const model::MeshConfig& mesh, std::string_view name)
 std::vector<Cluster> buildClusters(const model::MeshSnapshot& snapshot, const ProxyContext& proxy) {
   std::vector<Cluster> clusters;
   addOutboundClusters(snapshot, proxy, clusters);
-  if (proxy.type != ProxyContext::Type::kProxylessGrpc) {
+  if (proxy.type == ProxyContext::Type::kProxylessGrpc) {
+    // gRPC clients balance by the cluster's lb_policy only among round robin and ring hash (a
+    // LEAST_REQUEST cluster fails their picks: "unsupported lb_policy"), so Istio's default
+    // becomes round robin for them.
+    for (Cluster& cluster : clusters) {
+      if (cluster.lb_policy() == Cluster::LEAST_REQUEST) {
+        cluster.set_lb_policy(Cluster::ROUND_ROBIN);
+        cluster.clear_least_request_lb_config();
+      }
+    }
+  } else {
     clusters.push_back(blackHoleCluster(snapshot.mesh()));
     clusters.push_back(passthroughCluster(snapshot.mesh(), kPassthroughCluster));
   }

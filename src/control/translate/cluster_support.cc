@@ -113,7 +113,8 @@ localityLbEndpoints(std::span<const registry::ServiceEndpoint> endpoints,
       continue;
     }
     LocalityLbEndpoints& group = byLocality[endpoint.locality];
-    if (group.lb_endpoints().empty() && !endpoint.locality.empty()) {
+    // Always present, empty when unknown (as Istio): gRPC clients reject a group without one.
+    if (group.lb_endpoints().empty()) {
       setLocality(endpoint.locality, *group.mutable_locality());
     }
     LbEndpoint& added = *group.add_lb_endpoints() = lbEndpointOf(endpoint, tlsModeMetadata);

@@ -3,12 +3,16 @@
 // 80/20 between two clusters; the client's calls must follow the split, its ACKs must show in the
 // debug state, and moving one cluster's endpoint must reach the client's later calls.
 #include <cmath>
+#include <fstream>
 #include <iostream>
 #include <map>
 #include <memory>
 #include <string>
 #include <vector>
 
+#include "control/config/object_parser.h"
+#include "control/model/mesh_snapshot.h"
+#include "control/translate/translator.h"
 #include "control/xds/snapshot_cache.h"
 #include "control/xds/type_urls.h"
 #include "control/xds/xds_server.h"
@@ -327,6 +331,122 @@ TEST(GrpcJsXdsTest, InvalidListenerIsNackedThenFixed) {
       90s))
       << diagnostics();
   EXPECT_EQ(callsIn(client.output(), "1")["a"], 5) << diagnostics();
+}
+
+// Istio config for a gRPC service "echo" (v1 at `port_v1`, v2 at `port_v2`) translated by meshd for
+// a proxyless client: what the golden case proxyless-grpc generates, served to the real client.
+SnapshotPtr translatedEchoSnapshot(int port_v1, int port_v2, int weight_v1, int weight_v2) {
+  const std::string yaml = fmt::format(R"(apiVersion: v1
+kind: Service
+metadata: {{name: echo, namespace: default}}
+spec:
+  selector: {{app: echo}}
+  ports: [{{name: grpc, port: 50051, targetPort: grpc}}]
+---
+apiVersion: networking.istio.io/v1
+kind: DestinationRule
+metadata: {{name: echo, namespace: default}}
+spec:
+  host: echo
+  subsets: [{{name: v1, labels: {{version: v1}}}}, {{name: v2, labels: {{version: v2}}}}]
+---
+apiVersion: networking.istio.io/v1
+kind: VirtualService
+metadata: {{name: echo, namespace: default}}
+spec:
+  hosts: [echo]
+  http:
+  - route:
+    - {{destination: {{host: echo, subset: v1}}, weight: {}}}
+    - {{destination: {{host: echo, subset: v2}}, weight: {}}}
+)",
+                                       weight_v1, weight_v2);
+  auto parsed = config::parseObjects(yaml, "echo.yaml");
+  EXPECT_TRUE(parsed.diagnostics.empty()) << parsed.diagnostics[0].toString();
+  std::vector<registry::WorkloadInstance> instances;
+  for (const auto& [version, port] : {std::pair{"v1", port_v1}, std::pair{"v2", port_v2}}) {
+    registry::WorkloadInstance instance;
+    instance.name = std::string("echo-") + version;
+    instance.ns = "default";
+    instance.labels = {{"app", "echo"}, {"version", version}};
+    instance.address = "127.0.0.1";
+    instance.namedPorts = {{"grpc", static_cast<uint32_t>(port)}};
+    instances.push_back(std::move(instance));
+  }
+  std::vector<config::Diagnostic> diagnostics;
+  const auto mesh =
+      model::MeshSnapshot::build(parsed.objects, std::move(instances), {}, diagnostics);
+  envoy::config::core::v3::Node node;
+  node.set_id(kNodeId);
+  (*node.mutable_metadata()->mutable_fields())["GENERATOR"].set_string_value("grpc");
+  const auto resources = translate::translate(*mesh, translate::ProxyContext::fromNode(node));
+  ResourceSnapshotBuilder builder;
+  auto add = [&](const auto& list) {
+    for (const auto& resource : list) {
+      EXPECT_TRUE(builder.add(resource).ok());
+    }
+  };
+  add(resources.listeners);
+  add(resources.routes);
+  add(resources.clusters);
+  add(resources.endpoints);
+  return builder.build();
+}
+
+TEST(GrpcJsXdsTest, TranslatedIstioConfigDrivesTheClient) {
+  EchoBackend v1("v1");
+  EchoBackend v2("v2");
+  const int port_v1 = v1.port();
+  const int port_v2 = v2.port();
+  ASSERT_TRUE(port_v1 && port_v2);
+  SnapshotCache cache;
+  cache.setDefault(translatedEchoSnapshot(port_v1, port_v2, 80, 20));
+  ServerOptions options;
+  options.debounceQuietPeriod = 10ms;
+  XdsServer server(cache, options);
+  ASSERT_TRUE(server.start().ok());
+  TempDir dir;
+  const std::filesystem::path bootstrap =
+      dir.write("bootstrap.json", fmt::format(R"({{"xds_servers": [{{"server_uri": "127.0.0.1:{}",
+  "channel_creds": [{{"type": "insecure"}}], "server_features": ["xds_v3"]}}],
+  "node": {{"id": "{}", "cluster": "interop", "locality": {{"region": "local"}},
+            "metadata": {{"GENERATOR": "grpc", "NAMESPACE": "default"}}}}}})",
+                                              server.port(), kNodeId));
+  const std::filesystem::path go_file = dir.path() / "go";
+  constexpr int kFirstCalls = 200;
+  ProcessOptions client_options{{"node", (kScriptDir / "xds_echo_client.js").string(),
+                                 "echo.default.svc.cluster.local:50051",
+                                 std::to_string(kFirstCalls), go_file.string(), "v2", "20"},
+                                {{"GRPC_XDS_BOOTSTRAP", bootstrap.string()}}};
+  if (const char* trace = std::getenv("MESHD_XDS_TRACE")) {
+    client_options.extraEnv["GRPC_TRACE"] = trace;
+    client_options.extraEnv["GRPC_VERBOSITY"] = "DEBUG";
+  }
+  Process client(client_options);
+  auto diagnostics = [&] {
+    return fmt::format("client stdout:\n{}\nclient stderr:\n{}", client.output(), client.errors());
+  };
+  ASSERT_TRUE(waitFor(
+      [&] { return client.output().find("PHASE1 DONE") != std::string::npos || !client.running(); },
+      90s))
+      << diagnostics();
+  // The VirtualService's 80/20 split between the subsets, within 5 standard deviations.
+  std::map<std::string, int> first = callsIn(client.output(), "1");
+  EXPECT_EQ(first["v1"] + first["v2"], kFirstCalls) << diagnostics();
+  EXPECT_NEAR(first["v1"], kFirstCalls * 0.8, 5 * std::sqrt(kFirstCalls * 0.8 * 0.2))
+      << diagnostics();
+  // The VirtualService now sends everything to v2: the client follows.
+  cache.setDefault(translatedEchoSnapshot(port_v1, port_v2, 0, 100));
+  server.push();
+  std::ofstream(go_file) << "go\n";
+  ASSERT_TRUE(waitFor([&] { return !client.running(); }, 60s)) << diagnostics();
+  EXPECT_NE(client.output().find("DONE"), std::string::npos) << diagnostics();
+  EXPECT_EQ(callsIn(client.output(), "2")["v2"], 20) << diagnostics();
+  for (const auto& stream : server.streams()) {
+    for (const auto& type : stream.types) {
+      EXPECT_FALSE(type.lastNack.has_value()) << type.typeUrl << ": " << type.lastNack->message;
+    }
+  }
 }
 
 } // namespace

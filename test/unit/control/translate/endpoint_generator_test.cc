@@ -50,7 +50,7 @@ TEST(EndpointGeneratorTest, SubsetsSelectByLabels) {
   EXPECT_EQ(
       toJson(*v2),
       R"({"cluster_name":"outbound|9080|v2|reviews.bookinfo.svc.cluster.local",)"
-      R"("endpoints":[{"lb_endpoints":[{"endpoint":{"address":{"socket_address":)"
+      R"("endpoints":[{"locality":{},"lb_endpoints":[{"endpoint":{"address":{"socket_address":)"
       R"({"address":"127.0.0.13","port_value":9080}}},"health_status":"HEALTHY",)"
       R"("metadata":{"filter_metadata":{"envoy.transport_socket_match":{"tlsMode":"istio"}}},)"
       R"("load_balancing_weight":1}],"load_balancing_weight":1}]})");
