@@ -338,44 +338,6 @@ void HttpConnectionManager::routeRequest(bool end_stream) {
   }
 }
 
-const filters::FaultConfig* HttpConnectionManager::faultConfig() const {
-  if (!config_.fault) {
-    return nullptr; // no fault filter in this chain: per-route configs do nothing, as in Envoy
-  }
-  return stream_->route->fault ? stream_->route->fault.get() : config_.fault.get();
-}
-
-void HttpConnectionManager::injectFault(const filters::FaultDecision& fault, bool end_stream) {
-  Stream& stream = *stream_;
-  if (fault.delay.count() == 0) {
-    abortForFault(fault);
-    return;
-  }
-  // Envoy's order: the delay first, then (if drawn) the abort.
-  stats_.httpFaultDelaysInjected.inc();
-  stream.responseFlags |= kDelayInjected;
-  if (!fault.aborts()) {
-    forward(stream.route->route, end_stream, fault.delay);
-    return;
-  }
-  stream.faultDelay = context_.loop.createTimer([this, fault] { abortForFault(fault); });
-  stream.faultDelay->enable(fault.delay);
-}
-
-void HttpConnectionManager::abortForFault(const filters::FaultDecision& fault) {
-  stats_.httpFaultAbortsInjected.inc();
-  if (fault.abortGrpcStatus) {
-    // A gRPC trailers-only answer: HTTP 200 with the status in the head.
-    HeaderMap grpc;
-    grpc.add("content-type", "application/grpc");
-    grpc.add("grpc-status", std::to_string(*fault.abortGrpcStatus));
-    grpc.add("grpc-message", "fault filter abort");
-    sendLocalReply(200, "", kFaultInjected, &grpc);
-    return;
-  }
-  sendLocalReply(static_cast<int>(*fault.abortHttpStatus), "fault filter abort", kFaultInjected);
-}
-
 std::shared_ptr<const upstream::Cluster>
 HttpConnectionManager::pickCluster(const router::RouteAction& action, const HeaderMap& request) {
   std::string_view name = action.cluster;
@@ -500,23 +462,6 @@ void HttpConnectionManager::forward(const router::RouteAction& action, bool end_
     return;
   }
   stream.upstream->start();
-}
-
-void HttpConnectionManager::startShadows(const router::RouteAction& action,
-                                         const HeaderMap& headers, bool end_stream,
-                                         const router::UpstreamRequest::Options& options) {
-  const auto& clusters = context_.runtimes.onWorker()->clusters;
-  for (const auto& mirror : action.mirrors) {
-    if (context_.random.uniform(1000000) >= mirror.perMillion) {
-      continue;
-    }
-    const auto cluster = clusters.find(mirror.cluster);
-    if (cluster == clusters.end()) {
-      continue; // as Envoy: a mirror to a cluster that does not exist is skipped
-    }
-    stream_->shadows.push_back(
-        context_.shadows.start(cluster->second, headers, end_stream, options));
-  }
 }
 
 void HttpConnectionManager::onBody(std::string_view data) {
