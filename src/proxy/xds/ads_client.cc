@@ -102,8 +102,8 @@ void AdsClient::run() {
   };
   // Posted in order: the stream's start, then (on its first response) "connected", then each
   // response.
-  auto dispatcher = [this, onMain, &backoff](auto handle) {
-    return [this, onMain, &backoff, handle, connected = false](auto response) mutable {
+  auto dispatcher = [this, onMain, &backoff](auto handler_method) {
+    return [this, onMain, &backoff, handler_method, connected = false](auto response) mutable {
       if (!response) {
         onMain([this] { onStreamStarted(); });
         return;
@@ -113,7 +113,7 @@ void AdsClient::run() {
         backoff = kInitialBackoff;
         onMain([this] { handler_.onConnected(true); });
       }
-      onMain([this, handle, r = std::move(*response)] { (this->*handle)(r); });
+      onMain([this, handler_method, r = std::move(*response)] { (this->*handler_method)(r); });
     };
   };
   while (!stopping_) {

@@ -678,8 +678,8 @@ TEST_P(ProxyAdsTest, HundredUpdatesUnderWrkLoseNoRequest) {
 }
 
 INSTANTIATE_TEST_SUITE_P(ApiTypes, ProxyAdsTest, ::testing::Values("GRPC", "DELTA_GRPC"),
-                         [](const auto& info) {
-                           return info.param == "GRPC" ? "StateOfTheWorld" : "Delta";
+                         [](const auto& param_info) {
+                           return param_info.param == "GRPC" ? "StateOfTheWorld" : "Delta";
                          });
 
 } // namespace

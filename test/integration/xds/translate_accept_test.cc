@@ -295,7 +295,7 @@ TEST_P(TranslateAcceptTest, MeshProxyAcksEveryType) {
 }
 
 INSTANTIATE_TEST_SUITE_P(Cases, TranslateAcceptTest, ::testing::ValuesIn(translateCaseDirs()),
-                         [](const auto& info) { return caseTestName(info.param); });
+                         [](const auto& param_info) { return caseTestName(param_info.param); });
 
 } // namespace
 } // namespace meshd::testing

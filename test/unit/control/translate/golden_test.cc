@@ -52,7 +52,7 @@ TEST_P(TranslateGoldenTest, MatchesTheGoldenFiles) {
 }
 
 INSTANTIATE_TEST_SUITE_P(Cases, TranslateGoldenTest, ::testing::ValuesIn(translateCaseDirs()),
-                         [](const auto& info) { return caseTestName(info.param); });
+                         [](const auto& param_info) { return caseTestName(param_info.param); });
 
 } // namespace
 } // namespace meshd::testing

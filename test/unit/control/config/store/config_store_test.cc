@@ -263,8 +263,8 @@ TEST_P(ConfigStoreTest, WatchersMayReadTheStoreAndSeeTheWrite) {
 
 INSTANTIATE_TEST_SUITE_P(Stores, ConfigStoreTest,
                          ::testing::Values(StoreType::kMemory, StoreType::kFile),
-                         [](const auto& info) {
-                           return info.param == StoreType::kMemory ? "Memory" : "File";
+                         [](const auto& param_info) {
+                           return param_info.param == StoreType::kMemory ? "Memory" : "File";
                          });
 
 } // namespace
