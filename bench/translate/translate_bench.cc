@@ -103,10 +103,14 @@ double medianMs(std::vector<double> samples) {
 
 size_t bytesOf(const meshd::control::translate::ProxyResources& resources) {
   size_t bytes = 0;
-  for (const auto& r : resources.clusters) bytes += r.ByteSizeLong();
-  for (const auto& r : resources.endpoints) bytes += r.ByteSizeLong();
-  for (const auto& r : resources.listeners) bytes += r.ByteSizeLong();
-  for (const auto& r : resources.routes) bytes += r.ByteSizeLong();
+  for (const auto& r : resources.clusters)
+    bytes += r.ByteSizeLong();
+  for (const auto& r : resources.endpoints)
+    bytes += r.ByteSizeLong();
+  for (const auto& r : resources.listeners)
+    bytes += r.ByteSizeLong();
+  for (const auto& r : resources.routes)
+    bytes += r.ByteSizeLong();
   return bytes;
 }
 
@@ -145,11 +149,12 @@ void run(int services, int repetitions) {
         std::chrono::duration<double, std::milli>(Clock::now() - start).count());
   }
   const double rssAfter = rssMiB();
-  std::printf("| %d | %.1f ms | %.1f ms | %.1f ms | %zu / %zu / %zu / %zu | %.1f MiB | %.1f MiB |\n",
-              services, medianMs(build), medianMs(translateAll), medianMs(endpointChange),
-              resources.clusters.size(), resources.endpoints.size(), resources.listeners.size(),
-              resources.routes.size(), static_cast<double>(bytesOf(resources)) / (1 << 20),
-              rssAfter - rssBefore);
+  std::printf(
+      "| %d | %.1f ms | %.1f ms | %.1f ms | %zu / %zu / %zu / %zu | %.1f MiB | %.1f MiB |\n",
+      services, medianMs(build), medianMs(translateAll), medianMs(endpointChange),
+      resources.clusters.size(), resources.endpoints.size(), resources.listeners.size(),
+      resources.routes.size(), static_cast<double>(bytesOf(resources)) / (1 << 20),
+      rssAfter - rssBefore);
   std::fflush(stdout);
 }
 
