@@ -12,6 +12,16 @@ absl::Status invalid(const std::string& where, const std::string& why) {
   return absl::InvalidArgumentError(fmt::format("{}: {}", where, why));
 }
 
+uint32_t perMillion(const envoy::type::v3::FractionalPercent& percent) {
+  uint64_t scale = 1; // MILLION
+  if (percent.denominator() == envoy::type::v3::FractionalPercent::HUNDRED) {
+    scale = 10000;
+  } else if (percent.denominator() == envoy::type::v3::FractionalPercent::TEN_THOUSAND) {
+    scale = 100;
+  }
+  return static_cast<uint32_t>(std::min<uint64_t>(uint64_t{percent.numerator()} * scale, 1000000));
+}
+
 std::chrono::milliseconds toMillis(const google::protobuf::Duration& duration) {
   return std::chrono::milliseconds(duration.seconds() * 1000 + duration.nanos() / 1000000);
 }

@@ -261,13 +261,7 @@ absl::Status buildAction(const envoy::config::route::v3::Route& proto, Route& ro
       }
       RouteAction::Mirror mirror{policy.cluster()};
       if (policy.has_runtime_fraction()) {
-        const auto& fraction = policy.runtime_fraction().default_value();
-        const uint64_t scale =
-            fraction.denominator() == envoy::type::v3::FractionalPercent::HUNDRED        ? 10000
-            : fraction.denominator() == envoy::type::v3::FractionalPercent::TEN_THOUSAND ? 100
-                                                                                         : 1;
-        mirror.perMillion =
-            static_cast<uint32_t>(std::min<uint64_t>(fraction.numerator() * scale, 1000000));
+        mirror.perMillion = config::perMillion(policy.runtime_fraction().default_value());
       }
       out.mirrors.push_back(std::move(mirror));
     }

@@ -5,26 +5,10 @@
 
 #include "core/status.h"
 #include "fmt/format.h"
+#include "proxy/config/conversions.h"
 
 namespace meshd::proxy::filters {
 namespace {
-
-using envoy::type::v3::FractionalPercent;
-
-uint32_t perMillion(const FractionalPercent& percent) {
-  uint64_t scale = 1;
-  switch (percent.denominator()) {
-  case FractionalPercent::HUNDRED: scale = 10000; break;
-  case FractionalPercent::TEN_THOUSAND: scale = 100; break;
-  default: scale = 1; break; // MILLION
-  }
-  return static_cast<uint32_t>(
-      std::min<uint64_t>(uint64_t{percent.numerator()} * scale, FaultConfig::kMillion));
-}
-
-absl::Status invalid(const std::string& where, const std::string& message) {
-  return absl::InvalidArgumentError(fmt::format("{}: {}", where, message));
-}
 
 std::optional<uint64_t> headerNumber(const http::HeaderMap& request, std::string_view name) {
   const auto value = request.get(name);
@@ -55,15 +39,14 @@ buildFaultConfig(const envoy::extensions::filters::http::fault::v3::HTTPFault& p
     if (delay.has_header_delay()) {
       d.fromHeader = true;
     } else if (delay.has_fixed_delay()) {
-      d.fixed = std::chrono::milliseconds(delay.fixed_delay().seconds() * 1000 +
-                                          delay.fixed_delay().nanos() / 1000000);
+      d.fixed = config::toMillis(delay.fixed_delay());
       if (d.fixed.count() <= 0) {
-        return invalid(where + ".delay.fixed_delay", "must be positive");
+        return config::invalid(where + ".delay.fixed_delay", "must be positive");
       }
     } else {
-      return invalid(where + ".delay", "needs fixed_delay or header_delay");
+      return config::invalid(where + ".delay", "needs fixed_delay or header_delay");
     }
-    d.perMillion = perMillion(delay.percentage());
+    d.perMillion = config::perMillion(delay.percentage());
     out.delay = d;
   }
   if (proto.has_abort()) {
@@ -75,13 +58,13 @@ buildFaultConfig(const envoy::extensions::filters::http::fault::v3::HTTPFault& p
       a.grpcStatus = abort.grpc_status();
     } else if (abort.error_type_case() == abort.kHttpStatus) {
       if (abort.http_status() < 200 || abort.http_status() > 599) {
-        return invalid(where + ".abort.http_status", "must be in [200, 599]");
+        return config::invalid(where + ".abort.http_status", "must be in [200, 599]");
       }
       a.httpStatus = abort.http_status();
     } else {
-      return invalid(where + ".abort", "needs http_status, grpc_status or header_abort");
+      return config::invalid(where + ".abort", "needs http_status, grpc_status or header_abort");
     }
-    a.perMillion = perMillion(abort.percentage());
+    a.perMillion = config::perMillion(abort.percentage());
     out.abort = a;
   }
   for (int i = 0; i < proto.headers_size(); ++i) {
@@ -96,7 +79,7 @@ absl::StatusOr<FaultConfig> buildFaultConfig(const google::protobuf::Any& any,
                                              const std::string& where) {
   envoy::extensions::filters::http::fault::v3::HTTPFault proto;
   if (!any.UnpackTo(&proto)) {
-    return invalid(where, fmt::format("expected an HTTPFault, got {}", any.type_url()));
+    return config::invalid(where, fmt::format("expected an HTTPFault, got {}", any.type_url()));
   }
   return buildFaultConfig(proto, where);
 }
