@@ -54,6 +54,9 @@ void UpstreamRequest::start() {
     });
     return;
   }
+  if (requestEnded_) {
+    startRouteTimeout();
+  }
   attempt();
 }
 
@@ -112,6 +115,9 @@ void UpstreamRequest::sendBody(std::string_view data, bool end_stream) {
   }
   if (!headSent_ || !client_) {
     pendingBody_.add(data);
+    if (end_stream) {
+      startRouteTimeout();
+    }
     return;
   }
   client_->sendBody(data, end_stream);
@@ -137,8 +143,19 @@ void UpstreamRequest::resumeResponse() {
 }
 
 void UpstreamRequest::startTimeouts() {
+  startRouteTimeout();
+  // The per-try timeout bounds each attempt from when it is sent.
+  if (options_.retry && options_.retry->perTryTimeout.count() > 0) {
+    if (!perTryTimer_) {
+      perTryTimer_ = loop_.createTimer([this] { fail(Failure::kPerTryTimeout); });
+    }
+    perTryTimer_->enable(options_.retry->perTryTimeout);
+  }
+}
+
+void UpstreamRequest::startRouteTimeout() {
   // Envoy's route timeout runs from the end of the downstream request to the end of the response,
-  // across all attempts; the per-try timeout bounds each attempt.
+  // across all attempts, time waiting for a connection included.
   if (options_.timeout.count() > 0 && !timeoutTimer_) {
     timeoutTimer_ = loop_.createTimer([this] {
       cluster_->stats().rqTimeout.inc();
@@ -146,12 +163,6 @@ void UpstreamRequest::startTimeouts() {
       callbacks_.onUpstreamFailure(504, http::kUpstreamRequestTimeout, "upstream request timeout");
     });
     timeoutTimer_->enable(options_.timeout);
-  }
-  if (options_.retry && options_.retry->perTryTimeout.count() > 0) {
-    if (!perTryTimer_) {
-      perTryTimer_ = loop_.createTimer([this] { fail(Failure::kPerTryTimeout); });
-    }
-    perTryTimer_->enable(options_.retry->perTryTimeout);
   }
 }
 

@@ -71,6 +71,7 @@ private:
   void onConnected(std::shared_ptr<upstream::HttpClient> client,
                    upstream::HttpPool::Failure failure);
   void startTimeouts();
+  void startRouteTimeout();
   void endAttempt(bool reuse);
   void finish(bool reuse);
   void dropClient();

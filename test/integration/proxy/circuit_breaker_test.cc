@@ -79,6 +79,22 @@ TEST_F(CircuitBreakerTest, AtMaxConnectionsRequestsWaitThenOverflow) {
   EXPECT_EQ(stat("upstream_rq_pending_active"), "0");
 }
 
+TEST_F(CircuitBreakerTest, TheRouteTimeoutBoundsTheWaitForAConnection) {
+  ASSERT_NO_FATAL_FAILURE(start("max_connections: 1, max_pending_requests: 1", "timeout: 0.3s"));
+  // The first request holds the only connection for a second (its own timeout is longer).
+  HttpConnection first(port_);
+  ASSERT_TRUE(
+      first.send(rawRequest("GET", "/delay/1000", {{"x-envoy-upstream-rq-timeout-ms", "10000"}})));
+  ASSERT_TRUE(backend_.waitForRequests(1, 10s));
+  // The next one waits for a connection, and its route timeout counts the wait: 504, not a late
+  // answer once the connection comes back.
+  HttpConnection waiting(port_);
+  EXPECT_EQ(waiting.request("GET", "/echo").status, 504);
+  EXPECT_EQ(stat("upstream_rq_pending_active"), "0");
+  EXPECT_EQ(first.read().status, 200);
+  EXPECT_EQ(backend_.requestCount(), 1u) << "the timed-out request never went upstream";
+}
+
 TEST_F(CircuitBreakerTest, MaxRetriesStopsRetries) {
   ASSERT_NO_FATAL_FAILURE(
       start("max_retries: 0", "retry_policy: { retry_on: 5xx, num_retries: 3 }"));
