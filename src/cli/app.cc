@@ -8,6 +8,7 @@
 #include "CLI/CLI.hpp"
 #include "cli/check_commands.h"
 #include "cli/config_commands.h"
+#include "cli/mesh/mesh_commands.h"
 #include "cli/meshd_client.h"
 #include "cli/proxy_config.h"
 #include "cli/proxy_status.h"
@@ -105,6 +106,39 @@ int runMeshctl(int argc, char** argv, std::istream& in, std::ostream& out, std::
 
   auto* versionCmd = app.add_subcommand("version", "meshctl's version");
 
+  UpOptions up;
+  auto addUpOptions = [&up](CLI::App* command) {
+    command->add_option("--mode", up.mode, "netns (default as root) or local")
+        ->check(CLI::IsMember({"netns", "local"}));
+    command->add_option("--ingress-port", up.ingressPort,
+                        "where the ingress gateway's port 8080 is reachable on 127.0.0.1 (0: any)");
+    command->add_option("--xds-port", up.xdsPort, "meshd's xDS port on 127.0.0.1 (0: any)");
+    command->add_option("--http-port", up.httpPort,
+                        "meshd's REST API and metrics port on 127.0.0.1 (0: any)");
+    command->add_option("--timeout", up.timeoutSeconds,
+                        "seconds to wait for every workload and proxy (default 180)");
+  };
+  auto* upCmd = app.add_subcommand("up", "start a mesh on this machine, or add workloads to it");
+  upCmd->add_option("-f,--filename", up.files, "a file, a directory or - (repeatable)");
+  addUpOptions(upCmd);
+  auto* downCmd = app.add_subcommand("down", "stop the mesh and remove everything it created");
+  auto* meshStatusCmd = app.add_subcommand("status", "the mesh's workloads, proxies and sync state");
+  ExecOptions exec;
+  auto* execCmd = app.add_subcommand("exec", "run a command as a workload: WORKLOAD -- CMD ARGS...");
+  execCmd->add_option("workload", exec.workload, "a workload or instance name")->required();
+  execCmd->add_option("command", exec.command, "the command and its arguments")->required();
+  DemoOptions demo;
+  auto* demoCmd = app.add_subcommand("demo", "start the mesh with the Bookinfo sample");
+  demoCmd->add_flag("--detach", demo.detach, "return once it runs (stop it with 'meshctl down')");
+  addUpOptions(demoCmd);
+  UpOptions supervise;
+  auto* superviseCmd = app.add_subcommand("__supervise", "");
+  superviseCmd->group("");
+  superviseCmd->add_option("--mode", supervise.mode);
+  superviseCmd->add_option("--ingress-port", supervise.ingressPort);
+  superviseCmd->add_option("--xds-port", supervise.xdsPort);
+  superviseCmd->add_option("--http-port", supervise.httpPort);
+
   try {
     app.parse(argc, argv);
   } catch (const CLI::CallForHelp&) {
@@ -124,6 +158,25 @@ int runMeshctl(int argc, char** argv, std::istream& in, std::ostream& out, std::
   }
   if (ctx.options.output == "wide") {
     ctx.options.output = "table";
+  }
+  if (upCmd->parsed()) {
+    return runUp(ctx, up, in);
+  }
+  if (downCmd->parsed()) {
+    return runDown(ctx);
+  }
+  if (meshStatusCmd->parsed()) {
+    return runStatus(ctx);
+  }
+  if (execCmd->parsed()) {
+    return runExec(ctx, exec);
+  }
+  if (demoCmd->parsed()) {
+    demo.up = up;
+    return runDemo(ctx, demo, in);
+  }
+  if (superviseCmd->parsed()) {
+    return runSupervise(supervise, ctx.options.stateDir);
   }
   if (applyCmd->parsed()) {
     return runApply(ctx, apply, in);

@@ -3,6 +3,7 @@
 
 #include "absl/strings/str_join.h"
 #include "cli/kind_aliases.h"
+#include "cli/working_dirs.h"
 #include "cli/table.h"
 #include "fmt/format.h"
 
@@ -64,8 +65,24 @@ int writeFiles(Context& ctx, const char* verb, const std::vector<std::string>& p
   }
   int exit = kExitOk;
   for (const InputFile& file : *files) {
-    const MeshdCall response =
-        callMeshd(ctx, "POST", writeTarget(verb, ctx, file, dryRun) + extraQuery, file.text);
+    // LocalWorkload directories are relative to the file; a file rewritten for that is checked
+    // as written first, so that diagnostics name its own lines.
+    const std::optional<std::string> rewritten =
+        std::string_view(verb) == "apply" ? withAbsoluteWorkingDirs(file) : std::nullopt;
+    if (rewritten && !dryRun) {
+      const MeshdCall check =
+          callMeshd(ctx, "POST", writeTarget(verb, ctx, file, true) + extraQuery, file.text);
+      if (!check) {
+        return check.exitCode;
+      }
+      if (check->status != 200) {
+        printRejection(ctx, file, *check.response);
+        exit = kExitFailed;
+        continue;
+      }
+    }
+    const MeshdCall response = callMeshd(ctx, "POST", writeTarget(verb, ctx, file, dryRun) + extraQuery,
+                                         rewritten ? *rewritten : file.text);
     if (!response) {
       return response.exitCode;
     }

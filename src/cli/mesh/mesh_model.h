@@ -1,0 +1,69 @@
+// The pure parts of running a local mesh: the workloads meshd holds (LocalWorkload objects) as
+// instances to run, cluster IPs for Services that have none (as Kubernetes allocates them), the
+// /etc/hosts each instance sees (Kubernetes DNS names), and a proxy's bootstrap.
+#pragma once
+
+#include <map>
+#include <set>
+#include <string>
+#include <vector>
+
+#include "nlohmann/json.hpp"
+
+namespace meshd::cli::mesh {
+
+struct WorkloadPort {
+  std::string name;
+  int port = 0;
+};
+
+// One LocalWorkload (docs/config.md) as meshd serves it.
+struct WorkloadSpec {
+  std::string ns;
+  std::string name;
+  std::map<std::string, std::string> labels;
+  std::string serviceAccount = "default";
+  std::vector<WorkloadPort> ports;
+  std::vector<std::string> command;
+  std::map<std::string, std::string> env;
+  std::string workingDir;
+  int replicas = 1;
+  std::string fingerprint; // the spec as text: a change restarts the instances
+};
+
+// From meshd's list answer (`{"items": [...]}` of /apis/v1/localworkloads). Objects that do not
+// have the shape (meshd validated them, so only a newer meshd could send those) are skipped.
+std::vector<WorkloadSpec> workloadsFromList(const nlohmann::json& list);
+
+// The name of a workload's replica `index` (0-based), like a pod's: "<workload>-<index>".
+std::string instanceName(const WorkloadSpec& workload, int index);
+
+struct ServiceAddress {
+  std::string ns;
+  std::string name;
+  std::string clusterIp; // "" when none was allocated yet; "None" for headless
+};
+std::vector<ServiceAddress> servicesFromList(const nlohmann::json& list);
+
+// A cluster IP in 10.96.0.0/16 for a Service: chosen from its name so it stays the same across
+// runs, moved on past addresses already `taken`.
+std::string allocateClusterIp(const std::string& ns, const std::string& name,
+                              const std::set<std::string>& taken);
+
+// The /etc/hosts of an instance: itself, and every Service with a cluster IP by
+// `<name>.<ns>.svc.cluster.local` and `<name>.<ns>`, and by `<name>` in its own namespace.
+std::string hostsFileFor(const std::string& podIp, const std::string& podName,
+                         const std::string& podNs, const std::vector<ServiceAddress>& services);
+
+// A resolv.conf that makes no DNS query leave the instance: names come from /etc/hosts only.
+std::string isolatedResolvConf(const std::string& podNs);
+
+// The bootstrap of a proxy that gets everything else from meshd over ADS at xds address:port.
+std::string proxyBootstrap(const std::string& xdsAddress, int xdsPort, const std::string& adminAddress,
+                           int adminPort, const std::map<std::string, std::string>& extraMetadata);
+
+// Istio's node id of a sidecar or router: `<type>~<ip>~<pod>.<ns>~<ns>.svc.cluster.local`.
+std::string nodeIdOf(const std::string& proxyType, const std::string& ip, const std::string& pod,
+                     const std::string& ns);
+
+} // namespace meshd::cli::mesh

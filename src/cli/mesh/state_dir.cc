@@ -1,0 +1,116 @@
+// A local mesh's state directory (state_dir.h).
+#include "cli/mesh/state_dir.h"
+
+#include <unistd.h>
+
+#include <cstdlib>
+#include <fstream>
+#include <sstream>
+
+#include "cli/mesh/spawn.h"
+#include "fmt/format.h"
+
+namespace meshd::cli::mesh {
+
+std::filesystem::path StateDir::defaultPath() {
+  if (const char* dir = std::getenv("MESHD_STATE_DIR"); dir != nullptr && *dir != '\0') {
+    return dir;
+  }
+  if (const char* dir = std::getenv("XDG_STATE_HOME"); dir != nullptr && *dir != '\0') {
+    return std::filesystem::path(dir) / "meshd";
+  }
+  const char* home = std::getenv("HOME");
+  return std::filesystem::path(home != nullptr && *home != '\0' ? home : "/tmp") / ".local" /
+         "state" / "meshd";
+}
+
+std::string StateDir::meshId() const {
+  std::error_code ec;
+  std::filesystem::path canonical = std::filesystem::weakly_canonical(root_, ec);
+  const std::string text = ec ? root_.string() : canonical.string();
+  uint32_t hash = 2166136261u; // FNV-1a
+  for (const char c : text) {
+    hash = (hash ^ static_cast<uint8_t>(c)) * 16777619u;
+  }
+  return fmt::format("m{:06x}", hash & 0xffffffu);
+}
+
+pid_t StateDir::runningSupervisor() const {
+  absl::StatusOr<std::string> text = readFile(supervisorPidFile());
+  if (!text.ok()) {
+    return 0;
+  }
+  const pid_t pid = static_cast<pid_t>(std::atoi(text->c_str()));
+  return processAlive(pid) ? pid : 0;
+}
+
+absl::Status StateDir::createLayout() const {
+  std::error_code ec;
+  for (const std::filesystem::path& dir : {root_, configDir(), logDir(), root_ / "pods"}) {
+    std::filesystem::create_directories(dir, ec);
+    if (ec) {
+      return absl::InternalError(fmt::format("cannot create {}: {}", dir.string(), ec.message()));
+    }
+    // Proxies run as an unprivileged user and read their bootstrap from here.
+    std::filesystem::permissions(dir, std::filesystem::perms::owner_all |
+                                          std::filesystem::perms::group_read |
+                                          std::filesystem::perms::group_exec |
+                                          std::filesystem::perms::others_read |
+                                          std::filesystem::perms::others_exec,
+                                 ec);
+  }
+  return absl::OkStatus();
+}
+
+void StateDir::clear() const {
+  std::error_code ec;
+  for (const std::filesystem::path& path :
+       {meshdAddressFile(), supervisorPidFile(), statusFile(), configDir(), logDir(),
+        root_ / "pods"}) {
+    std::filesystem::remove_all(path, ec);
+  }
+}
+
+absl::Status writeFileAtomically(const std::filesystem::path& path, const std::string& text) {
+  const std::filesystem::path temporary = path.string() + ".tmp";
+  {
+    std::ofstream out(temporary, std::ios::binary | std::ios::trunc);
+    out << text;
+    if (!out.flush()) {
+      return absl::InternalError(fmt::format("cannot write {}", temporary.string()));
+    }
+  }
+  std::error_code ec;
+  std::filesystem::rename(temporary, path, ec);
+  if (ec) {
+    return absl::InternalError(fmt::format("cannot write {}: {}", path.string(), ec.message()));
+  }
+  return absl::OkStatus();
+}
+
+absl::Status rewriteInPlace(const std::filesystem::path& path, const std::string& text) {
+  if (absl::StatusOr<std::string> old = readFile(path); old.ok() && *old == text) {
+    return absl::OkStatus();
+  }
+  std::ofstream out(path, std::ios::binary | std::ios::in | std::ios::out | std::ios::trunc);
+  if (!out.is_open()) {
+    out.open(path, std::ios::binary | std::ios::out | std::ios::trunc);
+  }
+  out << text;
+  if (!out.flush()) {
+    return absl::InternalError(fmt::format("cannot write {}", path.string()));
+  }
+  return absl::OkStatus();
+}
+
+absl::StatusOr<std::string> readFile(const std::filesystem::path& path) {
+  std::ifstream in(path, std::ios::binary);
+  if (!in.is_open()) {
+    return absl::NotFoundError(fmt::format("cannot read {}", path.string()));
+  }
+  std::stringstream text;
+  text << in.rdbuf();
+  return text.str();
+}
+
+} // namespace meshd::cli::mesh

@@ -1,0 +1,700 @@
+// The local mesh's supervisor (supervisor.h).
+#include "cli/mesh/supervisor.h"
+
+#include <signal.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <atomic>
+#include <chrono>
+#include <iostream>
+#include <map>
+#include <memory>
+#include <regex>
+#include <thread>
+
+#include "absl/status/statusor.h"
+#include "cli/http_client.h"
+#include "cli/mesh/mesh_model.h"
+#include "cli/mesh/netns_network.h"
+#include "cli/mesh/netns_relay.h"
+#include "cli/mesh/spawn.h"
+#include "cli/mesh/state_dir.h"
+#include "fmt/format.h"
+#include "nlohmann/json.hpp"
+
+namespace meshd::cli::mesh {
+namespace {
+
+using Clock = std::chrono::steady_clock;
+using namespace std::chrono_literals;
+
+std::atomic<bool> stopRequested{false};
+
+void onStopSignal(int) { stopRequested = true; }
+
+constexpr int kProxyAdminPort = 15000;
+constexpr const char* kInstancesPath = "/apis/meshd.io/v1alpha1/instances";
+constexpr const char* kGatewayNamespace = "istio-system";
+constexpr const char* kGatewayName = "istio-ingressgateway";
+
+void logLine(const std::string& text) {
+  std::cout << text << std::endl;
+}
+
+// One running copy of a workload (or the ingress gateway) and where it is in its start-up.
+struct Pod {
+  enum class State { kNew, kProxyStarting, kAppStarting, kRunning, kAppExited, kFailed };
+  std::string ns;
+  std::string name;
+  std::string workload;
+  std::string fingerprint;
+  WorkloadSpec spec;
+  bool gateway = false;
+  int index = 0;
+  std::string ip;
+  std::string netns;
+  std::filesystem::path dir;
+  std::string nodeId;
+  pid_t proxyPid = 0;
+  pid_t appPid = 0;
+  State state = State::kNew;
+  int restarts = 0;
+  Clock::time_point retryAt{};
+  std::string lastError;
+};
+
+const char* stateName(Pod::State state) {
+  switch (state) {
+  case Pod::State::kNew: return "Pending";
+  case Pod::State::kProxyStarting: return "WaitingForProxy";
+  case Pod::State::kAppStarting: return "Starting";
+  case Pod::State::kRunning: return "Running";
+  case Pod::State::kAppExited: return "CrashLoopBackOff";
+  case Pod::State::kFailed: return "Failed";
+  }
+  return "Unknown";
+}
+
+std::chrono::milliseconds backoff(int restarts) {
+  return std::chrono::milliseconds(std::min(30000, 500 << std::min(restarts, 6)));
+}
+
+class Supervisor {
+public:
+  explicit Supervisor(SupervisorOptions options)
+      : options_(std::move(options)), state_(options_.stateDir),
+        network_(state_.meshId()) {}
+
+  int run() {
+    if (absl::Status status = start(); !status.ok()) {
+      logLine(fmt::format("meshctl supervisor: {}", std::string(status.message())));
+      failure_ = std::string(status.message());
+      writeStatus();
+      teardown();
+      return 1;
+    }
+    ready_ = true;
+    logLine("mesh ready");
+    while (!stopRequested) {
+      tick();
+      std::this_thread::sleep_for(250ms);
+    }
+    teardown();
+    return 0;
+  }
+
+private:
+  absl::Status start() {
+    if (absl::Status status = state_.createLayout(); !status.ok()) {
+      return status;
+    }
+    if (absl::Status status = writeFileAtomically(state_.supervisorPidFile(),
+                                                  std::to_string(::getpid()));
+        !status.ok()) {
+      return status;
+    }
+    if (options_.mode != "netns") {
+      return absl::UnimplementedError(
+          "local mode (no network namespaces) is not implemented yet; run as root for netns mode");
+    }
+    if (absl::Status status = netnsModeAvailable(); !status.ok()) {
+      return status;
+    }
+    // What a crashed run left behind goes first.
+    (void)network_.removeAll();
+    if (absl::Status status = network_.createHub(); !status.ok()) {
+      return status;
+    }
+    if (absl::Status status = startMeshd(); !status.ok()) {
+      return status;
+    }
+    absl::StatusOr<std::unique_ptr<NetnsRelay>> xds = NetnsRelay::start(
+        {network_.hubNamespace(), kHubAddress, 15010}, {"", "127.0.0.1", meshdXdsPort_});
+    if (!xds.ok()) {
+      return xds.status();
+    }
+    xdsRelay_ = std::move(*xds);
+    logLine(fmt::format("xds relay {}", xdsRelay_->describe()));
+    gateway_ = std::make_unique<Pod>();
+    gateway_->ns = kGatewayNamespace;
+    gateway_->name = kGatewayName;
+    gateway_->workload = kGatewayName;
+    gateway_->gateway = true;
+    gateway_->ip = kGatewayAddress;
+    gateway_->spec.labels = {{"istio", "ingressgateway"}, {"app", "istio-ingressgateway"}};
+    gateway_->spec.serviceAccount = "istio-ingressgateway-service-account";
+    gateway_->netns = network_.podNamespace(gateway_->ns, gateway_->name);
+    gateway_->dir = state_.podDir(gateway_->ns + "-" + gateway_->name);
+    gateway_->nodeId = nodeIdOf("router", gateway_->ip, gateway_->name, gateway_->ns);
+    if (absl::Status status = createPodNetwork(*gateway_, /*capture=*/false); !status.ok()) {
+      return status;
+    }
+    if (absl::Status status = startProxy(*gateway_); !status.ok()) {
+      return status;
+    }
+    absl::StatusOr<std::unique_ptr<NetnsRelay>> ingress = NetnsRelay::start(
+        {"", "127.0.0.1", static_cast<uint16_t>(options_.ingressPort)},
+        {gateway_->netns, kGatewayAddress, 8080});
+    if (!ingress.ok()) {
+      return ingress.status();
+    }
+    ingressRelay_ = std::move(*ingress);
+    logLine(fmt::format("ingress relay {}", ingressRelay_->describe()));
+    writeStatus();
+    return absl::OkStatus();
+  }
+
+  absl::Status startMeshd() {
+    const std::filesystem::path log = state_.logDir() / "meshd.log";
+    std::error_code ec;
+    std::filesystem::remove(log, ec);
+    absl::StatusOr<pid_t> pid = spawnProcess(SpawnSpec{
+        .argv = {(options_.binDir / "meshd").string(), "--config-dir", state_.configDir().string(),
+                 "--listen-address", "127.0.0.1", "--xds-port", std::to_string(options_.xdsPort),
+                 "--http-port", std::to_string(options_.httpPort)},
+        .logPath = log.string()});
+    if (!pid.ok()) {
+      return pid.status();
+    }
+    meshdPid_ = *pid;
+    // meshd prints the ports it bound (port 0 picks one).
+    const std::regex xdsLine(R"(xds listening on 127\.0\.0\.1:(\d+))");
+    const std::regex httpLine(R"(http listening on 127\.0\.0\.1:(\d+))");
+    const auto deadline = Clock::now() + 30s;
+    while (Clock::now() < deadline) {
+      const std::string text = readFile(log).value_or("");
+      std::smatch xds;
+      std::smatch http;
+      if (std::regex_search(text, xds, xdsLine) && std::regex_search(text, http, httpLine)) {
+        meshdXdsPort_ = static_cast<uint16_t>(std::stoi(xds[1]));
+        meshd_ = HttpEndpoint{"127.0.0.1", static_cast<uint16_t>(std::stoi(http[1]))};
+        break;
+      }
+      if (!processAlive(meshdPid_)) {
+        return absl::UnavailableError(
+            fmt::format("meshd exited at start; see {}:\n{}", log.string(), text));
+      }
+      std::this_thread::sleep_for(50ms);
+    }
+    if (meshd_.port == 0) {
+      return absl::DeadlineExceededError(
+          fmt::format("meshd did not report its ports within 30 s; see {}", log.string()));
+    }
+    while (Clock::now() < deadline) {
+      absl::StatusOr<HttpResponse> ready = httpRequest(meshd_, "GET", "/ready", {}, 2s);
+      if (ready.ok() && ready->status == 200) {
+        logLine(fmt::format("meshd ready: http {} xds 127.0.0.1:{}", meshd_.toString(),
+                            meshdXdsPort_));
+        return writeFileAtomically(state_.meshdAddressFile(), meshd_.toString() + "\n");
+      }
+      std::this_thread::sleep_for(100ms);
+    }
+    return absl::DeadlineExceededError("meshd did not become ready within 30 s");
+  }
+
+  absl::Status createPodNetwork(Pod& pod, bool capture) {
+    std::error_code ec;
+    std::filesystem::create_directories(pod.dir, ec);
+    if (absl::Status status = network_.addPod(pod.netns, pod.ip, pod.index + 1, capture);
+        !status.ok()) {
+      return status;
+    }
+    if (absl::Status status =
+            rewriteInPlace(pod.dir / "hosts", hostsFileFor(pod.ip, pod.name, pod.ns, services_));
+        !status.ok()) {
+      return status;
+    }
+    if (absl::Status status = rewriteInPlace(pod.dir / "resolv.conf", isolatedResolvConf(pod.ns));
+        !status.ok()) {
+      return status;
+    }
+    return writeFileAtomically(pod.dir / "bootstrap.yaml",
+                               proxyBootstrap(kHubAddress, xdsRelay_->listenPort(), "127.0.0.1",
+                                              kProxyAdminPort, {}));
+  }
+
+  absl::Status startProxy(Pod& pod) {
+    std::vector<std::string> argv = {(options_.binDir / "mesh-proxy").string(),
+                                     "-c",
+                                     (pod.dir / "bootstrap.yaml").string(),
+                                     "--proxy-type",
+                                     pod.gateway ? "router" : "sidecar",
+                                     "--namespace",
+                                     pod.ns,
+                                     "--workload",
+                                     pod.workload,
+                                     "--pod-name",
+                                     pod.name,
+                                     "--service-account",
+                                     pod.spec.serviceAccount,
+                                     "--ip",
+                                     pod.ip,
+                                     "--concurrency",
+                                     "1",
+                                     "--drain-time-s",
+                                     "1",
+                                     "-l",
+                                     options_.proxyLogLevel};
+    for (const auto& [key, value] : pod.spec.labels) {
+      argv.push_back("--label");
+      argv.push_back(key + "=" + value);
+    }
+    absl::StatusOr<pid_t> pid = spawnProcess(SpawnSpec{
+        .argv = argv,
+        .logPath = (pod.dir / "proxy.log").string(),
+        .netns = pod.netns,
+        .hostsFile = (pod.dir / "hosts").string(),
+        .resolvFile = (pod.dir / "resolv.conf").string(),
+        .uid = kProxyUid,
+        .gid = kProxyGid});
+    if (!pid.ok()) {
+      return pid.status();
+    }
+    pod.proxyPid = *pid;
+    return absl::OkStatus();
+  }
+
+  absl::Status startApp(Pod& pod) {
+    std::map<std::string, std::string> env = pod.spec.env;
+    env["POD_NAME"] = pod.name;
+    env["POD_NAMESPACE"] = pod.ns;
+    env["POD_IP"] = pod.ip;
+    env["SERVICE_ACCOUNT"] = pod.spec.serviceAccount;
+    env["BIND_ADDRESS"] = "0.0.0.0";
+    env["HOSTNAME"] = pod.name;
+    for (const char* proxy : {"http_proxy", "HTTP_PROXY", "https_proxy", "HTTPS_PROXY", "no_proxy",
+                              "NO_PROXY", "all_proxy", "ALL_PROXY"}) {
+      env[proxy] = "";
+    }
+    absl::StatusOr<pid_t> pid = spawnProcess(SpawnSpec{.argv = pod.spec.command,
+                                                       .env = env,
+                                                       .workingDir = pod.spec.workingDir,
+                                                       .logPath = (pod.dir / "app.log").string(),
+                                                       .netns = pod.netns,
+                                                       .hostsFile = (pod.dir / "hosts").string(),
+                                                       .resolvFile =
+                                                           (pod.dir / "resolv.conf").string()});
+    if (!pid.ok()) {
+      return pid.status();
+    }
+    pod.appPid = *pid;
+    return absl::OkStatus();
+  }
+
+  // Registers (or updates) the pod as a workload instance in meshd.
+  void registerInstance(const Pod& pod, bool healthy) {
+    nlohmann::json namedPorts = nlohmann::json::object();
+    for (const WorkloadPort& port : pod.spec.ports) {
+      if (!port.name.empty()) {
+        namedPorts[port.name] = port.port;
+      }
+    }
+    const nlohmann::json body = {{"address", pod.ip},
+                                 {"labels", pod.spec.labels},
+                                 {"serviceAccount", pod.spec.serviceAccount},
+                                 {"namedPorts", namedPorts},
+                                 {"healthy", healthy},
+                                 {"workload", pod.workload}};
+    absl::StatusOr<HttpResponse> response = httpRequest(
+        meshd_, "PUT", fmt::format("{}/{}/{}", kInstancesPath, pod.ns, pod.name), body.dump(), 5s);
+    if (!response.ok() || response->status != 200) {
+      logLine(fmt::format("registering {}/{} failed: {}", pod.ns, pod.name,
+                          response.ok() ? response->body : std::string(response.status().message())));
+    }
+  }
+
+  void deregisterInstance(const Pod& pod) {
+    (void)httpRequest(meshd_, "DELETE", fmt::format("{}/{}/{}", kInstancesPath, pod.ns, pod.name),
+                      {}, 5s);
+  }
+
+  void tick() {
+    reapChildren();
+    absl::StatusOr<nlohmann::json> workloads = getJson("/apis/v1/localworkloads");
+    absl::StatusOr<nlohmann::json> services = getJson("/apis/v1/services");
+    absl::StatusOr<nlohmann::json> syncz = getJson("/debug/syncz");
+    if (!workloads.ok() || !services.ok() || !syncz.ok()) {
+      writeStatus();
+      return;
+    }
+    allocateClusterIps(*services);
+    inSync_.clear();
+    if (syncz->is_array()) {
+      for (const nlohmann::json& stream : *syncz) {
+        if (stream.is_object() && stream.value("in_sync", false)) {
+          inSync_.insert(stream.value("node_id", ""));
+        }
+      }
+    }
+    reconcile(workloadsFromList(*workloads));
+    for (auto& [key, pod] : pods_) {
+      (void)rewriteInPlace(pod->dir / "hosts", hostsFileFor(pod->ip, pod->name, pod->ns, services_));
+      advance(*pod);
+    }
+    keepGatewayRunning();
+    writeStatus();
+  }
+
+  absl::StatusOr<nlohmann::json> getJson(const std::string& target) {
+    absl::StatusOr<HttpResponse> response = httpRequest(meshd_, "GET", target, {}, 5s);
+    if (!response.ok()) {
+      return response.status();
+    }
+    if (response->status != 200) {
+      return absl::UnavailableError(fmt::format("GET {}: {}", target, response->status));
+    }
+    nlohmann::json body = nlohmann::json::parse(response->body, nullptr, false);
+    if (body.is_discarded()) {
+      return absl::InternalError(fmt::format("GET {}: not JSON", target));
+    }
+    return body;
+  }
+
+  // Services without a cluster IP get one written back, as Kubernetes allocates it on create.
+  void allocateClusterIps(const nlohmann::json& list) {
+    services_ = servicesFromList(list);
+    std::set<std::string> taken;
+    for (const ServiceAddress& service : services_) {
+      taken.insert(service.clusterIp);
+    }
+    for (const nlohmann::json& item : list.value("items", nlohmann::json::array())) {
+      nlohmann::json spec = item.value("spec", nlohmann::json::object());
+      if (!spec.value("clusterIP", std::string()).empty() || !item.contains("metadata")) {
+        continue;
+      }
+      const std::string ns = item["metadata"].value("namespace", "default");
+      const std::string name = item["metadata"].value("name", "");
+      const std::string ip = allocateClusterIp(ns, name, taken);
+      if (ip.empty()) {
+        continue;
+      }
+      taken.insert(ip);
+      nlohmann::json updated = item;
+      updated["spec"]["clusterIP"] = ip;
+      absl::StatusOr<HttpResponse> response =
+          httpRequest(meshd_, "PUT", fmt::format("/apis/v1/namespaces/{}/services/{}", ns, name),
+                      updated.dump(), 5s);
+      if (response.ok() && response->status == 200) {
+        logLine(fmt::format("service {}/{}: cluster IP {}", ns, name, ip));
+        for (ServiceAddress& service : services_) {
+          if (service.ns == ns && service.name == name) {
+            service.clusterIp = ip;
+          }
+        }
+      }
+    }
+  }
+
+  void reconcile(const std::vector<WorkloadSpec>& workloads) {
+    std::map<std::string, const WorkloadSpec*> desired;
+    std::map<std::string, int> replicaOf;
+    for (const WorkloadSpec& workload : workloads) {
+      for (int i = 0; i < workload.replicas; ++i) {
+        const std::string key = workload.ns + "/" + instanceName(workload, i);
+        desired[key] = &workload;
+        replicaOf[key] = i;
+      }
+    }
+    for (auto it = pods_.begin(); it != pods_.end();) {
+      auto wanted = desired.find(it->first);
+      if (wanted == desired.end() || wanted->second->fingerprint != it->second->fingerprint) {
+        logLine(fmt::format("stopping {}", it->first));
+        stopPod(*it->second);
+        it = pods_.erase(it);
+      } else {
+        ++it;
+      }
+    }
+    for (const auto& [key, workload] : desired) {
+      if (pods_.contains(key)) {
+        continue;
+      }
+      auto pod = std::make_unique<Pod>();
+      pod->ns = workload->ns;
+      pod->name = instanceName(*workload, replicaOf[key]);
+      pod->workload = workload->name;
+      pod->fingerprint = workload->fingerprint;
+      pod->spec = *workload;
+      pod->index = takeIndex();
+      pod->ip = podAddress(pod->index);
+      pod->netns = network_.podNamespace(pod->ns, pod->name);
+      pod->dir = state_.podDir(pod->ns + "-" + pod->name);
+      pod->nodeId = nodeIdOf("sidecar", pod->ip, pod->name, pod->ns);
+      logLine(fmt::format("starting {} at {}", key, pod->ip));
+      pods_[key] = std::move(pod);
+    }
+  }
+
+  int takeIndex() {
+    // Index 0 is never a pod's: the gateway's link uses it.
+    for (int index = 1;; ++index) {
+      if (!usedIndexes_.contains(index)) {
+        usedIndexes_.insert(index);
+        return index;
+      }
+    }
+  }
+
+  void advance(Pod& pod) {
+    const auto now = Clock::now();
+    switch (pod.state) {
+    case Pod::State::kNew: {
+      absl::Status status = createPodNetwork(pod, /*capture=*/true);
+      if (status.ok()) {
+        registerInstance(pod, /*healthy=*/false);
+        status = startProxy(pod);
+      }
+      if (!status.ok()) {
+        pod.lastError = std::string(status.message());
+        pod.state = Pod::State::kFailed;
+        logLine(fmt::format("{}/{}: {}", pod.ns, pod.name, pod.lastError));
+        return;
+      }
+      pod.state = Pod::State::kProxyStarting;
+      return;
+    }
+    case Pod::State::kProxyStarting:
+      if (restartProxyIfGone(pod) || !inSync_.contains(pod.nodeId)) {
+        return;
+      }
+      if (absl::Status status = startApp(pod); !status.ok()) {
+        pod.lastError = std::string(status.message());
+        pod.state = Pod::State::kAppExited;
+        pod.retryAt = now + backoff(pod.restarts++);
+        return;
+      }
+      pod.state = Pod::State::kAppStarting;
+      return;
+    case Pod::State::kAppStarting:
+      if (restartProxyIfGone(pod) || appGone(pod, now)) {
+        return;
+      }
+      if (pod.spec.ports.empty() ||
+          tcpPortOpen(pod.netns, pod.ip, static_cast<uint16_t>(pod.spec.ports.front().port), 200ms)) {
+        registerInstance(pod, /*healthy=*/true);
+        pod.state = Pod::State::kRunning;
+        logLine(fmt::format("{}/{} running", pod.ns, pod.name));
+      }
+      return;
+    case Pod::State::kRunning:
+      if (!restartProxyIfGone(pod)) {
+        appGone(pod, now);
+      }
+      return;
+    case Pod::State::kAppExited:
+      restartProxyIfGone(pod);
+      if (now >= pod.retryAt) {
+        pod.state = Pod::State::kProxyStarting; // the app starts again once the proxy is in sync
+      }
+      return;
+    case Pod::State::kFailed: return;
+    }
+  }
+
+  // When the app has exited: marks the instance unhealthy and schedules a restart.
+  bool appGone(Pod& pod, Clock::time_point now) {
+    if (pod.appPid != 0) {
+      return false;
+    }
+    registerInstance(pod, /*healthy=*/false);
+    pod.lastError = "the app exited; see " + (pod.dir / "app.log").string();
+    pod.state = Pod::State::kAppExited;
+    pod.retryAt = now + backoff(pod.restarts++);
+    logLine(fmt::format("{}/{}: {}", pod.ns, pod.name, pod.lastError));
+    return true;
+  }
+
+  bool restartProxyIfGone(Pod& pod) {
+    if (pod.proxyPid != 0) {
+      return false;
+    }
+    logLine(fmt::format("{}/{}: the proxy exited; restarting it", pod.ns, pod.name));
+    if (absl::Status status = startProxy(pod); !status.ok()) {
+      pod.lastError = std::string(status.message());
+    }
+    return true;
+  }
+
+  void keepGatewayRunning() {
+    if (gateway_ && gateway_->proxyPid == 0) {
+      logLine("the ingress gateway exited; restarting it");
+      (void)startProxy(*gateway_);
+    }
+  }
+
+  void reapChildren() {
+    for (;;) {
+      int status = 0;
+      const pid_t pid = ::waitpid(-1, &status, WNOHANG);
+      if (pid <= 0) {
+        return;
+      }
+      forgetPid(pid);
+    }
+  }
+
+  void forgetPid(pid_t pid) {
+    if (pid == meshdPid_) {
+      meshdPid_ = 0;
+      logLine("meshd exited; see logs/meshd.log");
+    }
+    for (Pod* pod : allPods()) {
+      if (pod->proxyPid == pid) {
+        pod->proxyPid = 0;
+      }
+      if (pod->appPid == pid) {
+        pod->appPid = 0;
+      }
+    }
+  }
+
+  std::vector<Pod*> allPods() {
+    std::vector<Pod*> out;
+    for (auto& [key, pod] : pods_) {
+      out.push_back(pod.get());
+    }
+    if (gateway_) {
+      out.push_back(gateway_.get());
+    }
+    return out;
+  }
+
+  // Stops one instance: out of the endpoints first, then the app, then its proxy.
+  void stopPod(Pod& pod) {
+    deregisterInstance(pod);
+    stopProcess(pod.appPid, 5s);
+    stopProcess(pod.proxyPid, 5s);
+    pod.appPid = 0;
+    pod.proxyPid = 0;
+    (void)NetnsNetwork::removeNamespace(pod.netns);
+    usedIndexes_.erase(pod.index);
+    std::error_code ec;
+    std::filesystem::remove_all(pod.dir, ec);
+  }
+
+  void teardown() {
+    logLine("tearing the mesh down");
+    // Apps first (all at once), then the proxies, then meshd.
+    std::vector<pid_t> apps;
+    std::vector<pid_t> proxies;
+    for (Pod* pod : allPods()) {
+      if (!pod->gateway && meshd_.port != 0) {
+        deregisterInstance(*pod);
+      }
+      apps.push_back(pod->appPid);
+      proxies.push_back(pod->proxyPid);
+    }
+    stopAll(apps);
+    stopAll(proxies);
+    ingressRelay_.reset();
+    xdsRelay_.reset();
+    stopProcess(meshdPid_, 10s);
+    if (absl::Status status = network_.removeAll(); !status.ok()) {
+      logLine(fmt::format("removing network namespaces: {}", std::string(status.message())));
+    }
+    std::error_code ec;
+    std::filesystem::remove(state_.supervisorPidFile(), ec);
+    std::filesystem::remove(state_.statusFile(), ec);
+    std::filesystem::remove(state_.meshdAddressFile(), ec);
+    logLine("mesh stopped");
+  }
+
+  static void stopAll(const std::vector<pid_t>& pids) {
+    std::vector<std::thread> stoppers;
+    for (const pid_t pid : pids) {
+      if (pid > 0) {
+        stoppers.emplace_back([pid] { stopProcess(pid, 5s); });
+      }
+    }
+    for (std::thread& stopper : stoppers) {
+      stopper.join();
+    }
+  }
+
+  void writeStatus() {
+    nlohmann::json pods = nlohmann::json::array();
+    for (Pod* pod : allPods()) {
+      pods.push_back({{"namespace", pod->ns},
+                      {"name", pod->name},
+                      {"workload", pod->workload},
+                      {"gateway", pod->gateway},
+                      {"ip", pod->ip},
+                      {"netns", pod->netns},
+                      {"nodeId", pod->nodeId},
+                      {"state", pod->gateway ? (pod->proxyPid != 0 ? "Running" : "Restarting")
+                                             : stateName(pod->state)},
+                      {"proxyInSync", inSync_.contains(pod->nodeId)},
+                      {"proxyPid", pod->proxyPid},
+                      {"appPid", pod->appPid},
+                      {"restarts", pod->restarts},
+                      {"error", pod->lastError},
+                      {"dir", pod->dir.string()}});
+    }
+    nlohmann::json status = {
+        {"supervisorPid", ::getpid()},
+        {"mode", options_.mode},
+        {"ready", ready_},
+        {"error", failure_},
+        {"meshId", state_.meshId()},
+        {"meshd",
+         {{"http", meshd_.port != 0 ? meshd_.toString() : ""},
+          {"xds", meshdXdsPort_ != 0 ? fmt::format("127.0.0.1:{}", meshdXdsPort_) : ""},
+          {"pid", meshdPid_}}},
+        {"ingress", ingressRelay_ ? fmt::format("127.0.0.1:{}", ingressRelay_->listenPort()) : ""},
+        {"pods", pods}};
+    (void)writeFileAtomically(state_.statusFile(), status.dump(2) + "\n");
+  }
+
+  SupervisorOptions options_;
+  StateDir state_;
+  NetnsNetwork network_;
+  pid_t meshdPid_ = 0;
+  uint16_t meshdXdsPort_ = 0;
+  HttpEndpoint meshd_;
+  std::unique_ptr<NetnsRelay> xdsRelay_;
+  std::unique_ptr<NetnsRelay> ingressRelay_;
+  std::unique_ptr<Pod> gateway_;
+  std::map<std::string, std::unique_ptr<Pod>> pods_;
+  std::set<int> usedIndexes_;
+  std::vector<ServiceAddress> services_;
+  std::set<std::string> inSync_;
+  bool ready_ = false;
+  std::string failure_;
+};
+
+} // namespace
+
+int runSupervisor(const SupervisorOptions& options) {
+  struct sigaction action {};
+  action.sa_handler = onStopSignal;
+  sigemptyset(&action.sa_mask);
+  ::sigaction(SIGTERM, &action, nullptr);
+  ::sigaction(SIGINT, &action, nullptr);
+  ::signal(SIGPIPE, SIG_IGN);
+  ::signal(SIGHUP, SIG_IGN);
+  Supervisor supervisor(options);
+  return supervisor.run();
+}
+
+} // namespace meshd::cli::mesh
