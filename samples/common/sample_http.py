@@ -196,9 +196,12 @@ class SampleHandler(BaseHTTPRequestHandler):
                        [("Connection", "close")])
 
     def log_request(self, code="-", size="-"):
+        # Also called for requests too broken to parse, which lack some of these attributes.
         status = code.value if hasattr(code, "value") else code
-        log_line(f"{getattr(self, 'command', '-')} {getattr(self, 'path', '-')} "
-                 f"host={self.headers.get('Host', '-') if self.headers else '-'} status={status}")
+        headers = getattr(self, "headers", None)
+        host = headers.get("Host", "-") if headers is not None else "-"
+        log_line(f"{getattr(self, 'command', None) or '-'} {getattr(self, 'path', None) or '-'} "
+                 f"host={host} status={status}")
 
     def log_message(self, format, *args):
         # Socket errors and the like; the request log line comes from log_request.
