@@ -105,6 +105,16 @@ class ProductPageTest(harness.AppTestCase):
         self.assertEqual(status, 302)
         self.assertIn("Max-Age=0", response_headers["Set-Cookie"])
 
+    def test_calls_go_through_http_proxy_by_service_name(self):
+        # meshctl's local mode: the sidecar is the HTTP proxy and resolves the service names.
+        proxy = self.start_stub(DETAILS_DOC)
+        app = self.start_app(PRODUCTPAGE_APP,
+                             env={"http_proxy": f"http://127.0.0.1:{proxy.port}"})
+        self.page(app)
+        targets = sorted((path, headers.get("host")) for path, headers in proxy.requests)
+        self.assertEqual(targets, [("http://details:9080/details/0", "details:9080"),
+                                   ("http://reviews:9080/reviews/0", "reviews:9080")])
+
     def test_errors_when_details_and_reviews_are_down(self):
         app = self.productpage()  # nothing listens on the peers' ports
         html = self.page(app)
@@ -169,7 +179,8 @@ class ProductPageTest(harness.AppTestCase):
                          404)
         status, _, body = harness.get(app.url("/metrics"))
         self.assertEqual(status, 200)
-        self.assertRegex(body.decode(), re.compile(r'productpage_responses_total\{code="200"\} \d+'))
+        self.assertRegex(body.decode(),
+                         re.compile(r'productpage_responses_total\{code="200"\} \d+'))
 
 
 if __name__ == "__main__":

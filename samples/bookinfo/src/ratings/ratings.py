@@ -70,7 +70,8 @@ class RatingsHandler(sample_http.SampleHandler):
 
     def misbehave(self):
         """Applies the faulty variants; True when the response was already sent."""
-        if self.version == "v-unavailable" or (self.version == "v-faulty" and random.random() < 0.5):
+        faulty = self.version == "v-faulty" and random.random() < 0.5
+        if self.version == "v-unavailable" or faulty:
             self.send_json(503, {"error": "Service unavailable"})
             return True
         if self.version == "v-delayed" and random.random() < 0.5:
