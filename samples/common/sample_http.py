@@ -108,8 +108,10 @@ class SampleHandler(BaseHTTPRequestHandler):
     protocol_version = "HTTP/1.1"
     server_version = "meshd-sample"
     # Seconds an idle keep-alive connection may wait for its next request before it is closed,
-    # so a client that never closes does not hold a thread forever.
-    timeout = 120
+    # so a client that never closes does not hold a thread forever. Longer than the sidecar's
+    # idle timeout for pooled upstream connections (at most 1 h): if the application closed
+    # first, a request the sidecar sends on the closing connection at that moment would fail.
+    timeout = 3900
 
     def route(self):
         raise NotImplementedError
