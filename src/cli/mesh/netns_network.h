@@ -46,8 +46,7 @@ public:
   absl::Status createHub();
   // Creates the pod's namespace, links it to the hub's bridge with `address`, and when
   // `capture` installs the traffic capture rules. `link` is the veth's index (unique per mesh).
-  absl::Status addPod(const std::string& netns, const std::string& address, int link,
-                      bool capture);
+  absl::Status addPod(const std::string& netns, const std::string& address, int link, bool capture);
   // Deletes a namespace after killing whatever still runs in it.
   static absl::Status removeNamespace(const std::string& netns);
   // Every namespace of this mesh (pods and hub), from /run/netns.
