@@ -427,6 +427,20 @@ TEST(ClusterGeneratorTest, InboundClusterForTheProxysWorkload) {
   EXPECT_EQ(inbound->connect_timeout().seconds(), 10);
   ProxyContext stranger = sidecarOf("unknown");
   EXPECT_EQ(findCluster(buildClusters(*snapshot, stranger), "inbound|9080||"), nullptr);
+  // Local mode: the sidecar holds the instance address and the app listens elsewhere.
+  ProxyContext fronting = sidecarOf("reviews", "v2");
+  fronting.appAddress = "127.78.1.4";
+  const auto frontingClusters = buildClusters(*snapshot, fronting);
+  const Cluster* toApp = findCluster(frontingClusters, "inbound|9080||");
+  ASSERT_NE(toApp, nullptr);
+  EXPECT_EQ(toApp->load_assignment()
+                .endpoints(0)
+                .lb_endpoints(0)
+                .endpoint()
+                .address()
+                .socket_address()
+                .address(),
+            "127.78.1.4");
 }
 
 TEST(ClusterGeneratorTest, SidecarIngressOverridesInboundClusters) {
