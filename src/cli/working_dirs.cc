@@ -30,7 +30,7 @@ std::optional<std::string> withAbsoluteWorkingDirs(const InputFile& file) {
       nlohmann::json& spec = document["spec"];
       const std::string dir = spec.value("workingDir", "");
       if (dir.empty() || std::filesystem::path(dir).is_relative()) {
-        spec["workingDir"] = (base / dir).lexically_normal().string();
+        spec["workingDir"] = (dir.empty() ? base : (base / dir).lexically_normal()).string();
         changed = true;
       }
     }
