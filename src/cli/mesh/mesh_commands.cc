@@ -306,7 +306,8 @@ int runDemo(Context& ctx, const DemoOptions& options, std::istream& in) {
   if (const char* dir = std::getenv("MESHD_SAMPLES_DIR"); dir != nullptr && *dir != '\0') {
     candidates.emplace_back(dir);
   }
-  candidates.push_back(executableDir() / ".." / ".." / ".." / "samples");
+  candidates.push_back(executableDir() / ".." / ".." / "samples");        // build/bin
+  candidates.push_back(executableDir() / ".." / ".." / ".." / "samples"); // build/<preset>/bin
   candidates.push_back(executableDir() / ".." / "share" / "meshd" / "samples");
   candidates.push_back(std::filesystem::current_path() / "samples");
   std::filesystem::path samples;
