@@ -37,8 +37,9 @@ std::vector<WorkloadSpec> workloadsFromList(const nlohmann::json& list);
 
 // Local mode's loopback addresses (Linux routes all of 127.0.0.0/8 to the loopback interface):
 // the k-th instance's sidecar on 127.77.x.y, its app on 127.78.x.y, the ingress gateway on
-// 127.77.0.2.
+// 127.77.0.2, the egress gateway on 127.77.0.3.
 inline constexpr const char* kLocalGatewayAddress = "127.77.0.2";
+inline constexpr const char* kLocalEgressGatewayAddress = "127.77.0.3";
 std::string localPodAddress(int index);
 std::string localAppAddress(int index);
 

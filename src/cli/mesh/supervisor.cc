@@ -12,6 +12,7 @@
 #include <memory>
 #include <regex>
 #include <thread>
+#include <tuple>
 
 #include "absl/status/statusor.h"
 #include "cli/http_client.h"
@@ -38,7 +39,6 @@ void onStopSignal(int) {
 constexpr int kProxyAdminPort = 15000;
 constexpr const char* kInstancesPath = "/apis/meshd.io/v1alpha1/instances";
 constexpr const char* kGatewayNamespace = "istio-system";
-constexpr const char* kGatewayName = "istio-ingressgateway";
 
 void logLine(const std::string& text) {
   std::cout << text << std::endl;
@@ -138,27 +138,36 @@ private:
       xdsRelay_ = std::move(*xds);
       logLine(fmt::format("xds relay {}", xdsRelay_->describe()));
     }
-    gateway_ = std::make_unique<Pod>();
-    gateway_->ns = kGatewayNamespace;
-    gateway_->name = kGatewayName;
-    gateway_->workload = kGatewayName;
-    gateway_->gateway = true;
-    gateway_->ip = netnsMode() ? kGatewayAddress : kLocalGatewayAddress;
-    gateway_->appIp = gateway_->ip;
-    gateway_->spec.labels = {{"istio", "ingressgateway"}, {"app", "istio-ingressgateway"}};
-    gateway_->spec.serviceAccount = "istio-ingressgateway-service-account";
-    gateway_->netns = netnsMode() ? network_.podNamespace(gateway_->ns, gateway_->name) : "";
-    gateway_->dir = state_.podDir(gateway_->ns + "-" + gateway_->name);
-    gateway_->nodeId = nodeIdOf("router", gateway_->ip, gateway_->name, gateway_->ns);
-    if (absl::Status status = createPodNetwork(*gateway_, /*capture=*/false); !status.ok()) {
-      return status;
+    // Istio's demo profile: an ingress and an egress gateway, with Istio's labels so that users'
+    // Gateway selectors work unchanged.
+    for (const auto& [kind, ip, localIp, link] :
+         {std::tuple{"ingress", kGatewayAddress, kLocalGatewayAddress, 0},
+          std::tuple{"egress", kEgressGatewayAddress, kLocalEgressGatewayAddress, -1}}) {
+      auto gateway = std::make_unique<Pod>();
+      gateway->ns = kGatewayNamespace;
+      gateway->name = fmt::format("istio-{}gateway", kind);
+      gateway->workload = gateway->name;
+      gateway->gateway = true;
+      gateway->index = link;
+      gateway->ip = netnsMode() ? ip : localIp;
+      gateway->appIp = gateway->ip;
+      gateway->spec.labels = {{"istio", fmt::format("{}gateway", kind)}, {"app", gateway->name}};
+      gateway->spec.serviceAccount = gateway->name + "-service-account";
+      gateway->netns = netnsMode() ? network_.podNamespace(gateway->ns, gateway->name) : "";
+      gateway->dir = state_.podDir(gateway->ns + "-" + gateway->name);
+      gateway->nodeId = nodeIdOf("router", gateway->ip, gateway->name, gateway->ns);
+      if (absl::Status status = createPodNetwork(*gateway, /*capture=*/false); !status.ok()) {
+        return status;
+      }
+      if (absl::Status status = startProxy(*gateway); !status.ok()) {
+        return status;
+      }
+      gateways_.push_back(std::move(gateway));
     }
-    if (absl::Status status = startProxy(*gateway_); !status.ok()) {
-      return status;
-    }
+    const Pod& ingressGateway = *gateways_.front();
     absl::StatusOr<std::unique_ptr<NetnsRelay>> ingress =
         NetnsRelay::start({"", "127.0.0.1", static_cast<uint16_t>(options_.ingressPort)},
-                          {gateway_->netns, gateway_->ip, 8080});
+                          {ingressGateway.netns, ingressGateway.ip, 8080});
     if (!ingress.ok()) {
       return ingress.status();
     }
@@ -388,7 +397,7 @@ private:
                            hostsFileFor(pod->ip, pod->name, pod->ns, services_));
       advance(*pod);
     }
-    keepGatewayRunning();
+    keepGatewaysRunning();
     writeStatus();
   }
 
@@ -574,10 +583,12 @@ private:
     return true;
   }
 
-  void keepGatewayRunning() {
-    if (gateway_ && gateway_->proxyPid == 0) {
-      logLine("the ingress gateway exited; restarting it");
-      (void)startProxy(*gateway_);
+  void keepGatewaysRunning() {
+    for (const std::unique_ptr<Pod>& gateway : gateways_) {
+      if (gateway->proxyPid == 0) {
+        logLine(fmt::format("{} exited; restarting it", gateway->name));
+        (void)startProxy(*gateway);
+      }
     }
   }
 
@@ -612,8 +623,8 @@ private:
     for (auto& [key, pod] : pods_) {
       out.push_back(pod.get());
     }
-    if (gateway_) {
-      out.push_back(gateway_.get());
+    for (const std::unique_ptr<Pod>& gateway : gateways_) {
+      out.push_back(gateway.get());
     }
     return out;
   }
@@ -716,7 +727,7 @@ private:
   HttpEndpoint meshd_;
   std::unique_ptr<NetnsRelay> xdsRelay_;
   std::unique_ptr<NetnsRelay> ingressRelay_;
-  std::unique_ptr<Pod> gateway_;
+  std::vector<std::unique_ptr<Pod>> gateways_; // ingress first
   std::map<std::string, std::unique_ptr<Pod>> pods_;
   std::set<int> usedIndexes_;
   std::vector<ServiceAddress> services_;
