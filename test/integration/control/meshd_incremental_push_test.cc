@@ -2,7 +2,8 @@
 // `default` (sees every service) and one in `a` scoped by a Sidecar to its own namespace. A new
 // instance of a service in `default` gives only the first proxy a new EDS version; the second
 // is not pushed at all (its sent and ACKed versions stay, meshd_pushes_skipped_total counts it).
-// A new instance in `a` (exported everywhere) reaches both.
+// A new instance in `a` (exported everywhere) reaches both; a VirtualService write translates
+// both in full.
 #include <string>
 
 #include "fmt/format.h"
@@ -152,6 +153,24 @@ TEST_F(MeshdIncrementalPushTest, OnlyTheProxyThatSeesTheChangedServiceIsPushed) 
                eds("productpage").acked != productpageMiddle.acked;
       },
       20s))
+      << meshd_.logs();
+
+  // A config change (a VirtualService) translates both proxies fully again.
+  const double fullBefore = metric("meshd_translations_total{kind=\"full\"}");
+  ASSERT_EQ(call("POST", "/apis/v1/apply", R"(apiVersion: networking.istio.io/v1
+kind: VirtualService
+metadata: {name: reviews, namespace: default}
+spec:
+  hosts: [reviews]
+  http:
+  - timeout: 3s
+    route:
+    - destination: {host: reviews}
+)")
+                .status,
+            200);
+  EXPECT_TRUE(waitFor(
+      [&] { return metric("meshd_translations_total{kind=\"full\"}") >= fullBefore + 2; }, 20s))
       << meshd_.logs();
 }
 
