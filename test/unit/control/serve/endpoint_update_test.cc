@@ -63,6 +63,17 @@ spec:
   ports: [{name: http, port: 8080}]
 ---
 apiVersion: networking.istio.io/v1
+kind: ServiceEntry
+metadata: {name: db, namespace: default}
+spec:
+  hosts: [db.internal]
+  location: MESH_INTERNAL
+  resolution: DNS
+  ports: [{number: 5432, name: tcp, protocol: TCP}]
+  workloadSelector:
+    labels: {app: db}
+---
+apiVersion: networking.istio.io/v1
 kind: Sidecar
 metadata: {name: default, namespace: a}
 spec:
@@ -259,6 +270,41 @@ TEST(EndpointUpdate, ItsOwnInstanceOrNewServiceAccountsNeedAFullTranslation) {
   EXPECT_EQ(provider.endpointTranslations(), 1u);
   expectSameAsFullTranslation(provider, kProductpage);
   expectSameAsFullTranslation(provider, kWeb);
+}
+
+TEST(EndpointUpdate, ADnsServicesEndpointsAreInItsClusterSoItNeedsAFullTranslation) {
+  MeshResourceProvider provider;
+  provider.setSnapshot(build(baseInstances()));
+  const xds::SnapshotPtr before = provider.snapshotFor(kProductpage);
+  std::vector<registry::WorkloadInstance> list = baseInstances();
+  list.push_back(instance("default", "db-0", "db", "10.0.0.30"));
+  provider.setSnapshot(provider.snapshot()->withInstances(list));
+  const xds::SnapshotPtr after = provider.snapshotFor(kProductpage);
+  EXPECT_EQ(provider.fullTranslations(), 2u);
+  EXPECT_EQ(provider.endpointTranslations(), 0u);
+  EXPECT_EQ(before->find(kClusterType, "outbound|5432||db.internal"), nullptr)
+      << "a DNS service without endpoints has no cluster";
+  EXPECT_NE(after->find(kClusterType, "outbound|5432||db.internal"), nullptr)
+      << "its first endpoint adds the STRICT_DNS cluster";
+  expectSameAsFullTranslation(provider, kProductpage);
+}
+
+TEST(EndpointUpdate, AGatewaySeesEveryServiceExportedToIt) {
+  // A Sidecar does not scope gateways: this one in `a` sees billing (namespace b).
+  const envoy::config::core::v3::Node gateway =
+      node("router~10.9.0.1~gw-0.a~a.svc.cluster.local", "a");
+  MeshResourceProvider provider;
+  provider.setSnapshot(build(baseInstances()));
+  provider.snapshotFor(gateway);
+  provider.snapshotFor(kWeb);
+  std::vector<registry::WorkloadInstance> moved = baseInstances();
+  moved[3].address = "10.3.0.2";
+  const SnapshotUpdate update = provider.setSnapshot(provider.snapshot()->withInstances(moved));
+  EXPECT_FALSE(update.unchanged.contains(keyOf(gateway)));
+  EXPECT_TRUE(update.unchanged.contains(keyOf(kWeb)));
+  provider.snapshotFor(gateway);
+  EXPECT_EQ(provider.endpointTranslations(), 1u);
+  expectSameAsFullTranslation(provider, gateway);
 }
 
 TEST(EndpointUpdate, ChangesAccumulateUntilTheProxyIsTranslated) {
