@@ -31,6 +31,11 @@ void addAll(xds::ResourceSnapshotBuilder& builder, const std::vector<Message>& m
   }
 }
 
+// A translation waiting for an update over this many endpoint-only snapshots is dropped: its
+// proxy is likely gone (connected proxies are pushed, and so translated, after each), and the
+// changes it would accumulate are unbounded otherwise.
+constexpr uint32_t kMaxPendingSnapshots = 8;
+
 stats::Counter counterOrNone(stats::Store* stats, std::string_view name, const stats::Tags& tags,
                              std::string_view help) {
   return stats == nullptr ? stats::Counter() : stats->counter(name, tags, help);
@@ -126,6 +131,10 @@ SnapshotUpdate MeshResourceProvider::setSnapshot(std::shared_ptr<const model::Me
       it = cache_.erase(it); // translated from an older snapshot, or still being translated
       continue;
     }
+    if (entry.pending && ++entry.pendingSnapshots > kMaxPendingSnapshots) {
+      it = cache_.erase(it); // not asked for in a while (a proxy gone?): translate it afresh
+      continue;
+    }
     if (entry.pending) {
       entry.pending->merge(change);
     } else if (translate::rebuildNeeded(change, entry.proxy, *entry.result.get().visible) ==
@@ -135,6 +144,7 @@ SnapshotUpdate MeshResourceProvider::setSnapshot(std::shared_ptr<const model::Me
       ++kept;
     } else {
       entry.pending = change;
+      entry.pendingSnapshots = 1;
     }
     ++it;
   }

@@ -84,6 +84,7 @@ private:
     translate::ProxyContext proxy;
     // Set when endpoint-only snapshots since `version` changed something the proxy sees.
     std::optional<translate::EndpointChange> pending;
+    uint32_t pendingSnapshots = 0; // how many snapshots `pending` spans
   };
 
   Translated translateFully(const model::MeshSnapshot& snapshot,

@@ -328,5 +328,21 @@ TEST(EndpointUpdate, ChangesAccumulateUntilTheProxyIsTranslated) {
   expectSameAsFullTranslation(provider, kProductpage);
 }
 
+TEST(EndpointUpdate, ATranslationNotAskedForOverManyChangesIsDropped) {
+  // Changes pending for a proxy nobody asks about (gone) are not kept forever.
+  MeshResourceProvider provider;
+  provider.setSnapshot(build(baseInstances()));
+  provider.snapshotFor(kProductpage);
+  std::vector<registry::WorkloadInstance> list = baseInstances();
+  for (int i = 0; i < 20; ++i) {
+    list[0].address = "10.0.1." + std::to_string(i);
+    provider.setSnapshot(provider.snapshot()->withInstances(list));
+  }
+  provider.snapshotFor(kProductpage);
+  EXPECT_EQ(provider.fullTranslations(), 2u);
+  EXPECT_EQ(provider.endpointTranslations(), 0u);
+  expectSameAsFullTranslation(provider, kProductpage);
+}
+
 } // namespace
 } // namespace meshd::control::serve
