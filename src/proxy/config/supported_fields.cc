@@ -192,7 +192,7 @@ const std::map<std::string, MessageRules>& supportedTable() {
          "maglev_lb_config", "original_dst_lb_config", "typed_extension_protocol_options",
          "dns_refresh_rate", "respect_dns_ttl", "dns_lookup_family", "typed_dns_resolver_config",
          "eds_cluster_config", "circuit_breakers", "outlier_detection", "common_lb_config"},
-        {{"type", {"STATIC", "STRICT_DNS", "EDS", "ORIGINAL_DST"}},
+        {{"type", {"STATIC", "STRICT_DNS", "LOGICAL_DNS", "EDS", "ORIGINAL_DST"}},
          {"lb_policy",
           {"ROUND_ROBIN", "LEAST_REQUEST", "RANDOM", "RING_HASH", "MAGLEV", "CLUSTER_PROVIDED"}}}}},
       {"envoy.config.cluster.v3.Cluster.OriginalDstLbConfig", {{"use_http_header"}, {}}},
