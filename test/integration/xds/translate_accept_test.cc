@@ -50,20 +50,13 @@ std::vector<std::string> dropTlsListeners(ProxyResources& resources) {
   return reasons;
 }
 
-// What mesh-proxy cannot take yet (docs/proxy.md) in clusters and routes; empty: all supported.
+// What mesh-proxy cannot take yet (docs/proxy.md) in clusters; empty: all supported.
 std::vector<std::string> unsupportedByMeshProxy(const ProxyResources& resources) {
   std::set<std::string> reasons;
   for (const auto& cluster : resources.clusters) {
     if (cluster.has_transport_socket() || cluster.transport_socket_matches_size() > 0) {
       reasons.insert(
           fmt::format("cluster {} originates TLS (no upstream TLS in mesh-proxy)", cluster.name()));
-    }
-  }
-  for (const auto& routes : resources.routes) {
-    for (const auto& host : routes.virtual_hosts()) {
-      if (host.typed_per_filter_config().contains("envoy.filters.http.cors")) {
-        reasons.insert(fmt::format("routes {} have a CORS policy", routes.name()));
-      }
     }
   }
   return {reasons.begin(), reasons.end()};
