@@ -22,7 +22,7 @@ struct HostConfig {
   uint32_t weight = 1;         // load_balancing_weight
   uint32_t priority = 0;       // of its LocalityLbEndpoints; 0 is used first
   uint32_t localityWeight = 0; // 0: not set
-  std::string hostname;        // STRICT_DNS: the name it was resolved from (auto_host_rewrite)
+  std::string hostname;        // DNS clusters: the name it was resolved from (auto_host_rewrite)
   // EDS health_status: UNHEALTHY, DRAINING and TIMEOUT hosts take no traffic unless their
   // priority level is in panic.
   bool healthy = true;
@@ -43,7 +43,8 @@ struct DnsTarget {
 };
 
 enum class LbPolicy { kRoundRobin, kLeastRequest, kRandom, kRingHash, kMaglev, kClusterProvided };
-enum class ClusterType { kStatic, kStrictDns, kEds, kOriginalDst };
+// kLogicalDns: one host, the first address the name resolved to last (dns_cluster_refresher.h).
+enum class ClusterType { kStatic, kStrictDns, kLogicalDns, kEds, kOriginalDst };
 // dns_lookup_family. kAuto: IPv6 addresses when the name has any, else IPv4 (Envoy's AUTO).
 enum class DnsLookupFamily { kAuto, kV4Only, kV6Only, kV4Preferred, kAll };
 
@@ -111,8 +112,8 @@ struct ClusterConfig {
   // connection carries at most `maxRequestsPerConnection` requests (zero: no limit).
   std::chrono::milliseconds idleTimeout{std::chrono::hours(1)};
   uint32_t maxRequestsPerConnection = 0;
-  std::vector<HostConfig> hosts; // STRICT_DNS: empty until the names resolve
-  // STRICT_DNS.
+  std::vector<HostConfig> hosts; // DNS clusters: empty until the names resolve
+  // STRICT_DNS and LOGICAL_DNS.
   std::vector<DnsTarget> dnsTargets;
   std::chrono::milliseconds dnsRefreshRate{5000}; // Envoy's default
   bool respectDnsTtl = false;                     // refresh when the answer's TTL says so instead

@@ -1,6 +1,7 @@
 // Building ListenerConfig (listener_config.h).
 #include "proxy/config/listener_config.h"
 
+#include "proxy/filters/http/cors/cors_policy.h"
 #include "proxy/filters/http/fault/fault_config.h"
 
 #include "core/status.h"
@@ -113,14 +114,22 @@ absl::StatusOr<HttpConnectionManagerConfig> buildHttpConnectionManager(
   if (filters == 0 || !proto.http_filters(filters - 1).typed_config().UnpackTo(&router)) {
     return invalid(where + ".http_filters", "the last HTTP filter must be the router");
   }
-  // Before the router: the fault filter (at most once).
+  // Before the router: the CORS and fault filters (each at most once). The CORS filter's own
+  // config is empty (envoy.extensions.filters.http.cors.v3.Cors): its policies are the routes'.
   for (int i = 0; i + 1 < filters; ++i) {
     const auto& filter = proto.http_filters(i);
     const std::string at = fmt::format("{}.http_filters[{}]", where, i);
+    envoy::extensions::filters::http::cors::v3::Cors cors;
+    if (filter.name() == filters::kCorsFilterName && !out.cors &&
+        filter.typed_config().UnpackTo(&cors)) {
+      out.cors = true;
+      continue;
+    }
     if (filter.name() != filters::kFaultFilterName || out.fault) {
       return invalid(at, fmt::format("HTTP filter '{}' is not supported here (supported before "
-                                     "the router: {})",
-                                     filter.name(), filters::kFaultFilterName));
+                                     "the router, once each: {}, {})",
+                                     filter.name(), filters::kCorsFilterName,
+                                     filters::kFaultFilterName));
     }
     ASSIGN_OR_RETURN(auto fault, filters::buildFaultConfig(filter.typed_config(), at));
     out.fault = std::make_shared<const filters::FaultConfig>(std::move(fault));

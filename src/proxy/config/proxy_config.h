@@ -51,6 +51,8 @@ struct HttpConnectionManagerConfig {
   uint32_t maxRequestsPerConnection = 0; // zero: no limit
   // The fault filter, when the chain has one: its config applies to routes without their own.
   std::shared_ptr<const filters::FaultConfig> fault;
+  // The CORS filter is in the chain: routes' CORS policies apply (before the fault filter).
+  bool cors = false;
 };
 
 // An IP prefix (CidrRange).

@@ -336,6 +336,9 @@ void HttpConnectionManager::routeRequest(bool end_stream) {
     sendRedirect(stream.route->redirect);
     return;
   case router::Route::ActionKind::kRoute:
+    if (applyCors()) {
+      return;
+    }
     if (const filters::FaultConfig* fault = faultConfig()) {
       const filters::FaultDecision decision =
           filters::decideFault(*fault, stream.request, context_.random);
@@ -547,6 +550,9 @@ void HttpConnectionManager::encodeResponseHead(HeaderMap& headers, bool end_stre
     stream.route->responseHeaders.apply(headers);
     stream.virtualHost->responseHeaders.apply(headers);
     stream.routes->responseHeaders().apply(headers);
+    if (!stream.corsOrigin.empty()) {
+      filters::addCorsResponseHeaders(*stream.route->cors, stream.corsOrigin, headers);
+    }
   }
   headers.set("server", config_.serverName);
   if (stream.status == 101 && !stream.upgrade.empty()) {

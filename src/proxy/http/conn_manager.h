@@ -13,6 +13,7 @@
 #include "core/event_loop.h"
 #include "core/random.h"
 #include "core/snapshot_slot.h"
+#include "proxy/filters/http/cors/cors_policy.h"
 #include "proxy/filters/http/fault/fault_config.h"
 #include "proxy/http/header_map.h"
 #include "proxy/http/http1/message_parser.h"
@@ -85,6 +86,7 @@ private:
     const router::WeightedCluster* weightedCluster = nullptr;
     std::unique_ptr<router::UpstreamRequest> upstream;
     std::unique_ptr<core::Timer> faultDelay; // an injected delay (fault filter) under way
+    std::string corsOrigin; // allowed by the route's CORS policy: its response says so
     std::vector<std::weak_ptr<router::ShadowRequest>> shadows; // fed the request body
   };
 
@@ -114,6 +116,8 @@ private:
   // `delay`: the upstream request starts that much later (a fault delay); the body waits.
   void forward(const router::RouteAction& action, bool end_stream,
                std::chrono::milliseconds delay = std::chrono::milliseconds(0));
+  // The CORS filter (filters/http/cors): counts the origin, and answers a preflight (true).
+  bool applyCors();
   // The fault filter (filters/http/fault): the route's own config, else the chain's.
   const filters::FaultConfig* faultConfig() const;
   void injectFault(const filters::FaultDecision& fault, bool end_stream);

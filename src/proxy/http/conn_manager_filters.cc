@@ -1,9 +1,30 @@
-// The HTTP filters of the connection manager that act before the router (conn_manager.h): fault
-// injection (envoy.filters.http.fault) and request mirroring (route request_mirror_policies).
+// The HTTP filters of the connection manager that act before the router (conn_manager.h): CORS
+// (envoy.filters.http.cors), fault injection (envoy.filters.http.fault) and request mirroring
+// (route request_mirror_policies).
 #include "proxy/http/conn_manager.h"
 #include "proxy/http/stream_info.h"
 
 namespace meshd::proxy::http {
+
+bool HttpConnectionManager::applyCors() {
+  Stream& stream = *stream_;
+  if (!config_.cors || !stream.route->cors) {
+    return false; // no CORS filter in this chain, or no policy for the route: as in Envoy
+  }
+  filters::CorsDecision decision =
+      filters::decideCors(*stream.route->cors, stream.request, context_.random);
+  if (decision.origin == filters::CorsDecision::Origin::kValid) {
+    stats_.httpCorsOriginValid.inc();
+  } else if (decision.origin == filters::CorsDecision::Origin::kInvalid) {
+    stats_.httpCorsOriginInvalid.inc();
+  }
+  if (decision.preflightResponse) {
+    sendLocalReply(200, "", 0, &*decision.preflightResponse);
+    return true;
+  }
+  stream.corsOrigin = std::move(decision.allowedOrigin);
+  return false;
+}
 
 const filters::FaultConfig* HttpConnectionManager::faultConfig() const {
   if (!config_.fault) {

@@ -2,6 +2,7 @@
 // route_matching.cc.
 #include "proxy/router/route_table.h"
 
+#include "proxy/filters/http/cors/cors_policy.h"
 #include "proxy/filters/http/fault/fault_config.h"
 
 #include <set>
@@ -34,6 +35,35 @@ absl::StatusOr<std::shared_ptr<const re2::RE2>> compileRegex(const std::string& 
   }
   return regex;
 }
+
+HeaderMutation buildMutation(const RepeatedPtrField<HeaderValueOption>& add,
+                             const RepeatedPtrField<std::string>& remove) {
+  HeaderMutation out;
+  for (const auto& option : add) {
+    HeaderMutation::Mode mode = HeaderMutation::Mode::kAppend;
+    switch (option.append_action()) {
+    case HeaderValueOption::ADD_IF_ABSENT: mode = HeaderMutation::Mode::kAddIfAbsent; break;
+    case HeaderValueOption::OVERWRITE_IF_EXISTS_OR_ADD:
+      mode = HeaderMutation::Mode::kOverwrite;
+      break;
+    case HeaderValueOption::OVERWRITE_IF_EXISTS:
+      mode = HeaderMutation::Mode::kOverwriteIfExists;
+      break;
+    default:
+      // The deprecated `append` flag (default true) still decides when no action is given.
+      if (option.has_append() && !option.append().value()) {
+        mode = HeaderMutation::Mode::kOverwrite;
+      }
+    }
+    out.add.push_back({toLower(option.header().key()), option.header().value(), mode});
+  }
+  for (const auto& name : remove) {
+    out.remove.push_back(toLower(name));
+  }
+  return out;
+}
+
+} // namespace
 
 absl::StatusOr<StringMatch> buildStringMatch(const envoy::type::matcher::v3::StringMatcher& m,
                                              const std::string& where) {
@@ -70,35 +100,6 @@ absl::StatusOr<StringMatch> buildStringMatch(const envoy::type::matcher::v3::Str
   }
   return out;
 }
-
-HeaderMutation buildMutation(const RepeatedPtrField<HeaderValueOption>& add,
-                             const RepeatedPtrField<std::string>& remove) {
-  HeaderMutation out;
-  for (const auto& option : add) {
-    HeaderMutation::Mode mode = HeaderMutation::Mode::kAppend;
-    switch (option.append_action()) {
-    case HeaderValueOption::ADD_IF_ABSENT: mode = HeaderMutation::Mode::kAddIfAbsent; break;
-    case HeaderValueOption::OVERWRITE_IF_EXISTS_OR_ADD:
-      mode = HeaderMutation::Mode::kOverwrite;
-      break;
-    case HeaderValueOption::OVERWRITE_IF_EXISTS:
-      mode = HeaderMutation::Mode::kOverwriteIfExists;
-      break;
-    default:
-      // The deprecated `append` flag (default true) still decides when no action is given.
-      if (option.has_append() && !option.append().value()) {
-        mode = HeaderMutation::Mode::kOverwrite;
-      }
-    }
-    out.add.push_back({toLower(option.header().key()), option.header().value(), mode});
-  }
-  for (const auto& name : remove) {
-    out.remove.push_back(toLower(name));
-  }
-  return out;
-}
-
-} // namespace
 
 absl::StatusOr<HeaderMatch> buildHeaderMatch(const HeaderMatcher& m, const std::string& where) {
   HeaderMatch out;
@@ -410,11 +411,16 @@ absl::StatusOr<Route> buildRoute(const envoy::config::route::v3::Route& proto,
       buildMutation(proto.response_headers_to_add(), proto.response_headers_to_remove());
   for (const auto& [name, any] : proto.typed_per_filter_config()) {
     const std::string at = fmt::format("{}.typed_per_filter_config['{}']", where, name);
-    if (name != filters::kFaultFilterName) {
-      return invalid(at, "only the fault filter takes a per-route config");
+    if (name == filters::kFaultFilterName) {
+      ASSIGN_OR_RETURN(auto fault, filters::buildFaultConfig(any, at));
+      route.fault = std::make_shared<const filters::FaultConfig>(std::move(fault));
+    } else if (name == filters::kCorsFilterName) {
+      ASSIGN_OR_RETURN(auto cors, filters::buildCorsPolicy(any, at));
+      route.cors = std::make_shared<const filters::CorsPolicy>(std::move(cors));
+    } else {
+      return invalid(at, fmt::format("only the {} and {} filters take a per-route config",
+                                     filters::kFaultFilterName, filters::kCorsFilterName));
     }
-    ASSIGN_OR_RETURN(auto fault, filters::buildFaultConfig(any, at));
-    route.fault = std::make_shared<const filters::FaultConfig>(std::move(fault));
   }
   return route;
 }
@@ -447,9 +453,22 @@ RouteTable::build(const envoy::config::route::v3::RouteConfiguration& config,
       }
       vhost.domains.push_back(lower);
     }
+    std::optional<filters::CorsPolicy> hostCors;
+    for (const auto& [name, any] : proto.typed_per_filter_config()) {
+      const std::string filterAt = fmt::format("{}.typed_per_filter_config['{}']", at, name);
+      if (name != filters::kCorsFilterName) {
+        return invalid(filterAt, fmt::format("only the {} filter takes a virtual host config",
+                                             filters::kCorsFilterName));
+      }
+      ASSIGN_OR_RETURN(hostCors, filters::buildCorsPolicy(any, filterAt));
+    }
     for (int r = 0; r < proto.routes_size(); ++r) {
       ASSIGN_OR_RETURN(Route route,
                        buildRoute(proto.routes(r), fmt::format("{}.routes[{}]", at, r)));
+      if (hostCors) {
+        route.cors = std::make_shared<const filters::CorsPolicy>(
+            route.cors ? filters::mergeCorsPolicies(*route.cors, *hostCors) : *hostCors);
+      }
       vhost.routes.push_back(std::move(route));
     }
     vhost.requestHeaders =

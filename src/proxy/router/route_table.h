@@ -17,6 +17,7 @@
 
 namespace meshd::proxy::filters {
 struct FaultConfig;
+struct CorsPolicy;
 } // namespace meshd::proxy::filters
 
 namespace meshd::proxy::router {
@@ -30,6 +31,10 @@ struct StringMatch {
   std::shared_ptr<const re2::RE2> regex;
   bool matches(std::string_view input) const;
 };
+
+// Errors name the field under `where`.
+absl::StatusOr<StringMatch> buildStringMatch(const envoy::type::matcher::v3::StringMatcher& m,
+                                             const std::string& where);
 
 struct HeaderMatch {
   std::string name;
@@ -169,6 +174,9 @@ struct Route {
   HeaderMutation responseHeaders;
   // typed_per_filter_config of the fault filter: replaces the connection manager's for this route.
   std::shared_ptr<const filters::FaultConfig> fault;
+  // The CORS filter's policy: the route's typed_per_filter_config over its virtual host's
+  // (merged when the table is built); null: neither has one.
+  std::shared_ptr<const filters::CorsPolicy> cors;
 
   bool matches(const http::HeaderMap& headers) const;
 };

@@ -162,7 +162,7 @@ void ProxyServer::startXds(const config::ProxyConfig& config,
   auto apply = [this](const std::function<void(config::ProxyConfig&)>& change) {
     publishConfig(change);
   };
-  discovery_ = std::make_unique<xds::ClusterDiscovery>(config, apply, store_);
+  discovery_ = std::make_unique<xds::ClusterDiscovery>(config, apply, store_, dns_.get());
   routes_ = std::make_unique<xds::RouteDiscovery>(
       config,
       [this](const std::function<void(config::ProxyConfig&)>& change) {

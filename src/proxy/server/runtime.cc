@@ -70,6 +70,10 @@ ListenerStats ListenerStats::create(stats::Store& store, const config::ListenerC
         store.counter("http.fault.delays_injected", tags, "Requests delayed by the fault filter");
     out.httpFaultAbortsInjected =
         store.counter("http.fault.aborts_injected", tags, "Requests aborted by the fault filter");
+    out.httpCorsOriginValid = store.counter("http.cors.origin_valid", tags,
+                                            "Requests whose Origin the CORS policy allows");
+    out.httpCorsOriginInvalid = store.counter(
+        "http.cors.origin_invalid", tags, "Requests whose Origin the CORS policy does not allow");
   }
   return out;
 }
