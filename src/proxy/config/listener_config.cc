@@ -2,6 +2,7 @@
 #include "proxy/config/listener_config.h"
 
 #include "proxy/filters/http/fault/fault_config.h"
+#include "proxy/filters/http/local_ratelimit/local_ratelimit_config.h"
 
 #include "core/status.h"
 #include "envoy/extensions/filters/http/router/v3/router.pb.h"
@@ -113,17 +114,25 @@ absl::StatusOr<HttpConnectionManagerConfig> buildHttpConnectionManager(
   if (filters == 0 || !proto.http_filters(filters - 1).typed_config().UnpackTo(&router)) {
     return invalid(where + ".http_filters", "the last HTTP filter must be the router");
   }
-  // Before the router: the fault filter (at most once).
+  // Before the router: the fault and local rate limit filters (each at most once), in either
+  // order.
   for (int i = 0; i + 1 < filters; ++i) {
     const auto& filter = proto.http_filters(i);
     const std::string at = fmt::format("{}.http_filters[{}]", where, i);
-    if (filter.name() != filters::kFaultFilterName || out.fault) {
+    if (filter.name() == filters::kFaultFilterName && !out.fault) {
+      ASSIGN_OR_RETURN(auto fault, filters::buildFaultConfig(filter.typed_config(), at));
+      out.fault = std::make_shared<const filters::FaultConfig>(std::move(fault));
+    } else if (filter.name() == filters::kLocalRateLimitFilterName && !out.localRateLimit) {
+      ASSIGN_OR_RETURN(out.localRateLimit,
+                       filters::buildLocalRateLimitConfig(filter.typed_config(), at,
+                                                          /*per_route=*/false));
+      out.localRateLimitBeforeFault = !out.fault;
+    } else {
       return invalid(at, fmt::format("HTTP filter '{}' is not supported here (supported before "
-                                     "the router: {})",
-                                     filter.name(), filters::kFaultFilterName));
+                                     "the router, once each: {}, {})",
+                                     filter.name(), filters::kFaultFilterName,
+                                     filters::kLocalRateLimitFilterName));
     }
-    ASSIGN_OR_RETURN(auto fault, filters::buildFaultConfig(filter.typed_config(), at));
-    out.fault = std::make_shared<const filters::FaultConfig>(std::move(fault));
   }
   if (!proto.server_name().empty()) {
     out.serverName = proto.server_name();

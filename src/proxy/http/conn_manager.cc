@@ -325,15 +325,9 @@ void HttpConnectionManager::routeRequest(bool end_stream) {
     sendRedirect(stream.route->redirect);
     return;
   case router::Route::ActionKind::kRoute:
-    if (const filters::FaultConfig* fault = faultConfig()) {
-      const filters::FaultDecision decision =
-          filters::decideFault(*fault, stream.request, context_.random);
-      if (decision.delay.count() > 0 || decision.aborts()) {
-        injectFault(decision, end_stream);
-        return;
-      }
+    if (runDecodeFilters(end_stream)) {
+      forward(stream.route->route, end_stream);
     }
-    forward(stream.route->route, end_stream);
     return;
   }
 }
@@ -522,6 +516,9 @@ void HttpConnectionManager::encodeResponseHead(HeaderMap& headers, bool end_stre
     stream.route->responseHeaders.apply(headers);
     stream.virtualHost->responseHeaders.apply(headers);
     stream.routes->responseHeaders().apply(headers);
+  }
+  for (const auto& [name, value] : stream.rateLimitHeaders) {
+    headers.set(name, value);
   }
   headers.set("server", config_.serverName);
   if (stream.status == 101 && !stream.upgrade.empty()) {

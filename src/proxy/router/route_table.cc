@@ -3,6 +3,7 @@
 #include "proxy/router/route_table.h"
 
 #include "proxy/filters/http/fault/fault_config.h"
+#include "proxy/filters/http/local_ratelimit/local_ratelimit_config.h"
 
 #include <set>
 
@@ -323,6 +324,28 @@ absl::Status buildAction(const envoy::config::route::v3::Route& proto, Route& ro
   }
 }
 
+// typed_per_filter_config of a route or virtual host: the fault and local rate limit filters'.
+absl::Status
+buildPerFilterConfigs(const google::protobuf::Map<std::string, google::protobuf::Any>& configs,
+                      const std::string& where, std::shared_ptr<const filters::FaultConfig>& fault,
+                      std::shared_ptr<const filters::LocalRateLimitConfig>& local_rate_limit) {
+  for (const auto& [name, any] : configs) {
+    const std::string at = fmt::format("{}.typed_per_filter_config['{}']", where, name);
+    if (name == filters::kFaultFilterName) {
+      ASSIGN_OR_RETURN(auto parsed, filters::buildFaultConfig(any, at));
+      fault = std::make_shared<const filters::FaultConfig>(std::move(parsed));
+    } else if (name == filters::kLocalRateLimitFilterName) {
+      ASSIGN_OR_RETURN(local_rate_limit,
+                       filters::buildLocalRateLimitConfig(any, at, /*per_route=*/true));
+    } else {
+      return invalid(at,
+                     fmt::format("only {} and {} take a per-route config",
+                                 filters::kFaultFilterName, filters::kLocalRateLimitFilterName));
+    }
+  }
+  return absl::OkStatus();
+}
+
 absl::StatusOr<Route> buildRoute(const envoy::config::route::v3::Route& proto,
                                  const std::string& where) {
   Route route;
@@ -382,14 +405,8 @@ absl::StatusOr<Route> buildRoute(const envoy::config::route::v3::Route& proto,
       buildMutation(proto.request_headers_to_add(), proto.request_headers_to_remove());
   route.responseHeaders =
       buildMutation(proto.response_headers_to_add(), proto.response_headers_to_remove());
-  for (const auto& [name, any] : proto.typed_per_filter_config()) {
-    const std::string at = fmt::format("{}.typed_per_filter_config['{}']", where, name);
-    if (name != filters::kFaultFilterName) {
-      return invalid(at, "only the fault filter takes a per-route config");
-    }
-    ASSIGN_OR_RETURN(auto fault, filters::buildFaultConfig(any, at));
-    route.fault = std::make_shared<const filters::FaultConfig>(std::move(fault));
-  }
+  RETURN_IF_ERROR(buildPerFilterConfigs(proto.typed_per_filter_config(), where, route.fault,
+                                        route.localRateLimit));
   return route;
 }
 
@@ -430,6 +447,8 @@ RouteTable::build(const envoy::config::route::v3::RouteConfiguration& config,
         buildMutation(proto.request_headers_to_add(), proto.request_headers_to_remove());
     vhost.responseHeaders =
         buildMutation(proto.response_headers_to_add(), proto.response_headers_to_remove());
+    RETURN_IF_ERROR(buildPerFilterConfigs(proto.typed_per_filter_config(), at, vhost.fault,
+                                          vhost.localRateLimit));
     table->virtualHosts_.push_back(std::move(vhost));
   }
   return std::shared_ptr<const RouteTable>(std::move(table));

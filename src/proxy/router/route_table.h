@@ -17,6 +17,7 @@
 
 namespace meshd::proxy::filters {
 struct FaultConfig;
+struct LocalRateLimitConfig;
 } // namespace meshd::proxy::filters
 
 namespace meshd::proxy::router {
@@ -164,6 +165,8 @@ struct Route {
   HeaderMutation responseHeaders;
   // typed_per_filter_config of the fault filter: replaces the connection manager's for this route.
   std::shared_ptr<const filters::FaultConfig> fault;
+  // ... and of the local rate limit filter (with its own bucket).
+  std::shared_ptr<const filters::LocalRateLimitConfig> localRateLimit;
 
   bool matches(const http::HeaderMap& headers) const;
 };
@@ -174,6 +177,9 @@ struct VirtualHost {
   std::vector<Route> routes;
   HeaderMutation requestHeaders;
   HeaderMutation responseHeaders;
+  // typed_per_filter_config: used by the routes that have none of their own.
+  std::shared_ptr<const filters::FaultConfig> fault;
+  std::shared_ptr<const filters::LocalRateLimitConfig> localRateLimit;
 };
 
 class RouteTable {
