@@ -1,6 +1,8 @@
 // Tests for active health checking on simulated time with scripted probe results: hosts start
 // failed and pending, the first success bypasses healthy_threshold, thresholds in a row, an
-// unhealthy answer fails at once, timeouts are network failures, stats, and host updates.
+// unhealthy answer fails at once, timeouts are network failures, stats, host updates, and the
+// server's set of checkers following cluster changes.
+#include "proxy/server/health_checks.h"
 #include "proxy/upstream/health_checker.h"
 
 #include <deque>
@@ -14,6 +16,17 @@ namespace {
 
 using namespace std::chrono_literals;
 using Result = HealthProbe::Result;
+
+// timeout 1 s, interval 5 s, unhealthy_threshold 3, healthy_threshold 2, an HTTP check.
+config::HealthCheckConfig checkDefaults() {
+  config::HealthCheckConfig config;
+  config.timeout = 1s;
+  config.interval = 5s;
+  config.unhealthyThreshold = 3;
+  config.healthyThreshold = 2;
+  config.http = config::HealthCheckConfig::Http{.path = "/healthz"};
+  return config;
+}
 
 // A probe that answers when the test says so (or never: a timeout).
 class ScriptedProbe final : public HealthProbe {
@@ -58,15 +71,7 @@ protected:
         [this] { ++changes_; });
     checker_->setHosts(hosts_);
   }
-  static config::HealthCheckConfig defaults() {
-    config::HealthCheckConfig config;
-    config.timeout = 1s;
-    config.interval = 5s;
-    config.unhealthyThreshold = 3;
-    config.healthyThreshold = 2;
-    config.http = config::HealthCheckConfig::Http{.path = "/healthz"};
-    return config;
-  }
+  static config::HealthCheckConfig defaults() { return checkDefaults(); }
   void script(size_t i, std::initializer_list<Result> results) {
     for (Result result : results) {
       script_[port(i)].push_back(result);
@@ -217,6 +222,65 @@ TEST_F(HealthCheckerTest, DestroyingTheCheckerCancelsProbesAndTimers) {
   checker_.reset();
   EXPECT_FALSE(probes_[port(0)]->waiting());
   EXPECT_EQ(time_.armedTimers(), 0u);
+}
+
+// The server's set of checkers follows the config: kept while a cluster's health_checks stays,
+// replaced when it changes, stopped when the cluster (or its health check) goes.
+TEST(HealthChecksTest, CheckersFollowTheClusters) {
+  testing::SimulatedTime time;
+  core::DefaultRandomGenerator random{1};
+  stats::Store store;
+  int made = 0;
+  int probing = 0; // probes started and not cancelled
+  class CountedProbe final : public HealthProbe {
+  public:
+    explicit CountedProbe(int& count) : count_(count) { ++count_; }
+    void cancel() override {
+      if (!cancelled_) {
+        cancelled_ = true;
+        --count_;
+      }
+    }
+
+  private:
+    int& count_;
+    bool cancelled_ = false;
+  };
+  server::HealthChecks checks([&](const std::string& cluster, const config::HealthCheckConfig& hc) {
+    ++made;
+    return std::make_unique<HealthChecker>(
+        time, random, store, cluster, hc,
+        [&](const config::Endpoint&, HealthProbe::Done) {
+          return std::make_shared<CountedProbe>(probing);
+        },
+        nullptr);
+  });
+  config::ProxyConfig proxy;
+  config::ClusterConfig cluster;
+  cluster.name = "c";
+  cluster.healthCheck = checkDefaults();
+  config::HostConfig host;
+  host.address = config::Endpoint(boost::asio::ip::make_address("10.0.0.1"), 80);
+  cluster.hosts = {host};
+  proxy.clusters["c"] = cluster;
+  checks.apply(proxy);
+  EXPECT_EQ(made, 1);
+  EXPECT_TRUE(proxy.clusters["c"].hosts[0].pendingActiveHc);
+  time.advance(0ms);
+  EXPECT_EQ(probing, 1);
+  checks.apply(proxy); // the same health check: the same checker
+  EXPECT_EQ(made, 1);
+  EXPECT_EQ(probing, 1);
+  proxy.clusters["c"].healthCheck->interval = 7s; // changed: a new checker
+  checks.apply(proxy);
+  EXPECT_EQ(made, 2);
+  EXPECT_EQ(probing, 0) << "the old checker's probe is cancelled";
+  time.advance(0ms);
+  EXPECT_EQ(probing, 1);
+  proxy.clusters.erase("c");
+  checks.apply(proxy);
+  EXPECT_EQ(probing, 0);
+  EXPECT_EQ(time.armedTimers(), 0u) << "nothing left running for the removed cluster";
 }
 
 } // namespace
