@@ -1,7 +1,8 @@
 // The local rate limit filter (envoy.filters.http.local_ratelimit) through mesh-proxy: a burst
 // gets exactly max_tokens answers from the upstream across workers and 429s with the configured
 // and x-ratelimit headers for the rest, tokens come back after fill_interval, a route's
-// typed_per_filter_config has its own bucket, a per-connection bucket, and the stats.
+// or virtual host's typed_per_filter_config has its own bucket, a per-connection bucket, and the
+// stats.
 #include <chrono>
 #include <string>
 
@@ -125,6 +126,52 @@ TEST_F(LocalRateLimitTest, RouteConfigHasItsOwnBucket) {
   EXPECT_EQ(burst("/other", 4), (std::map<int, int>{{200, 3}, {429, 1}}));
   EXPECT_EQ(statOf(*proxy_, "route.http_local_rate_limit.enforced"), "2");
   EXPECT_EQ(statOf(*proxy_, "chain.http_local_rate_limit.enforced"), "1");
+}
+
+TEST_F(LocalRateLimitTest, VirtualHostConfigAppliesToItsRoutesWithoutTheirOwn) {
+  const std::string routeConfig =
+      fmt::format(R"(
+name: local
+virtual_hosts:
+- name: limited
+  domains: ["limited.example"]
+  typed_per_filter_config:
+    envoy.filters.http.local_ratelimit:
+{}
+  routes:
+  - match: {{ prefix: "/own" }}
+    route: {{ cluster: backend }}
+    typed_per_filter_config:
+      envoy.filters.http.local_ratelimit:
+{}
+  - match: {{ prefix: "/" }}
+    route: {{ cluster: backend }}
+- name: all
+  domains: ["*"]
+  routes:
+  - match: {{ prefix: "/" }}
+    route: {{ cluster: backend }}
+)",
+                  reindent(limit("vhost", 1, "3600s"), 6), reindent(limit("own", 2, "3600s"), 8));
+  proxy_ = std::make_unique<MeshProxy>(
+      httpBootstrap(routeConfig, {{"backend", {backend_.port()}}}, "",
+                    "- name: envoy.filters.http.local_ratelimit\n  typed_config:\n" +
+                        reindent(limit("chain", 5, "3600s"), 4)));
+  ASSERT_TRUE(proxy_->started()) << proxy_->logs();
+  port_ = proxy_->listenerPort("http");
+  auto statuses = [&](const std::string& host, const std::string& target, int n) {
+    std::map<int, int> out;
+    for (int i = 0; i < n; ++i) {
+      ++out[fetchGet(port_, target, {{"host", host}}).status];
+    }
+    return out;
+  };
+  EXPECT_EQ(statuses("limited.example", "/x", 3), (std::map<int, int>{{200, 1}, {429, 2}}));
+  EXPECT_EQ(statuses("limited.example", "/own", 3), (std::map<int, int>{{200, 2}, {429, 1}}));
+  EXPECT_EQ(statuses("other.example", "/x", 3), (std::map<int, int>{{200, 3}}));
+  EXPECT_EQ(statOf(*proxy_, "vhost.http_local_rate_limit.enforced"), "2");
+  EXPECT_EQ(statOf(*proxy_, "own.http_local_rate_limit.enforced"), "1");
+  EXPECT_EQ(statOf(*proxy_, "chain.http_local_rate_limit.ok"), "3");
 }
 
 TEST_F(LocalRateLimitTest, PerConnectionBucketsAreSeparate) {
