@@ -23,4 +23,12 @@ void HealthChecks::apply(config::ProxyConfig& config) {
   }
 }
 
+size_t HealthChecks::pendingHosts() const {
+  size_t count = 0;
+  for (const auto& [name, checker] : checkers_) {
+    count += checker->pendingCount();
+  }
+  return count;
+}
+
 } // namespace meshd::proxy::server

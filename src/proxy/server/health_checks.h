@@ -22,7 +22,8 @@ public:
 
   // Starts, keeps or stops checkers for `config`'s clusters and marks their hosts.
   void apply(config::ProxyConfig& config);
-  void clear() { checkers_.clear(); }
+  // Hosts of all clusters whose first check has not finished.
+  size_t pendingHosts() const;
 
 private:
   Factory factory_;

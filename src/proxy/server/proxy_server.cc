@@ -136,7 +136,8 @@ absl::Status ProxyServer::start() {
     updateClusterHosts(cluster, std::move(hosts));
   };
   dns_ = std::make_unique<upstream::DnsClusterRefresher>(main_, store_, onHosts);
-  pendingInit_ = runtime->config.xds ? 2 : 1;
+  waitingForFirstHealthChecks_ = healthChecks_.pendingHosts() > 0;
+  pendingInit_ = (runtime->config.xds ? 2 : 1) + (waitingForFirstHealthChecks_ ? 1 : 0);
   if (absl::Status status = dns_->start(runtime->config, [this] { initDone(); }); !status.ok()) {
     return status;
   }
@@ -258,7 +259,15 @@ void ProxyServer::updateClusterHosts(const std::string& cluster,
   });
 }
 
+void ProxyServer::firstHealthChecksMaybeDone() {
+  if (waitingForFirstHealthChecks_ && healthChecks_.pendingHosts() == 0) {
+    waitingForFirstHealthChecks_ = false;
+    initDone();
+  }
+}
+
 void ProxyServer::hostHealthChanged() {
+  firstHealthChecksMaybeDone();
   if (healthRebuildPending_) {
     return;
   }
@@ -285,6 +294,7 @@ void ProxyServer::publishConfig(const std::function<void(config::ProxyConfig&)>&
   }
   runtime_.publish(Runtime::build(std::move(config), boundEndpoints_, store_, current.get(),
                                   &outlierDetectors_));
+  firstHealthChecksMaybeDone(); // the hosts still pending may have gone
   // A removed cluster's pooled connections go too (requests still using it finish first).
   if (!removed.empty()) {
     const uint64_t watermark = upstream::Cluster::idWatermark();

@@ -99,6 +99,9 @@ private:
   // An outlier detector or a health checker changed a host's health: rebuild the runtime on the
   // next turn.
   void hostHealthChanged();
+  // At start: once every host known then has had its first health check, one initialization
+  // is done.
+  void firstHealthChecksMaybeDone();
   void registerAdminEndpoints();
   // /config_dump: the clusters, endpoints and routes held from ADS, with versions.
   void addDynamicConfig(envoy::admin::v3::ConfigDump& dump) const;
@@ -120,6 +123,8 @@ private:
   Runtime::OutlierDetectorFactory outlierDetectors_;
   bool healthRebuildPending_ = false;
   HealthChecks healthChecks_;
+  // As Envoy's cluster warming: at start, listeners wait for the first check of every host.
+  bool waitingForFirstHealthChecks_ = false;
   std::vector<BoundListener> boundListeners_;
   std::map<std::string, boost::asio::ip::tcp::endpoint> boundEndpoints_; // by listener name
   core::AdminHttpServer admin_;

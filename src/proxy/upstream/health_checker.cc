@@ -94,6 +94,14 @@ size_t HealthChecker::healthyCount() const {
   return count;
 }
 
+size_t HealthChecker::pendingCount() const {
+  size_t count = 0;
+  for (const auto& [address, session] : sessions_) {
+    count += session->pending ? 1 : 0;
+  }
+  return count;
+}
+
 void HealthChecker::startSession(Session& session) {
   session.next = timers_.createTimer([this, &session] { check(session); });
   session.timeout = timers_.createTimer([this, &session] {

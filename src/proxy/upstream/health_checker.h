@@ -39,6 +39,8 @@ public:
   // Sets failedActiveHc and pendingActiveHc of each host from its checks.
   void markHosts(std::vector<config::HostConfig>& hosts) const;
   size_t healthyCount() const;
+  // Hosts whose first check has not finished yet.
+  size_t pendingCount() const;
 
 private:
   struct Session {

@@ -104,6 +104,7 @@ TEST_F(HealthCheckerTest, HostsStartPendingAndTheFirstSuccessMakesThemHealthy) {
   EXPECT_TRUE(marked(0).failedActiveHc);
   EXPECT_TRUE(marked(0).pendingActiveHc);
   EXPECT_FALSE(marked(0).usable());
+  EXPECT_EQ(checker_->pendingCount(), 2u);
   script(0, {Result::kHealthy});
   script(1, {Result::kNetworkFailure});
   time_.advance(0ms); // the first checks run at once (no initial_jitter)
@@ -113,6 +114,7 @@ TEST_F(HealthCheckerTest, HostsStartPendingAndTheFirstSuccessMakesThemHealthy) {
   EXPECT_TRUE(marked(1).failedActiveHc);
   EXPECT_FALSE(marked(1).pendingActiveHc);
   EXPECT_EQ(checker_->healthyCount(), 1u);
+  EXPECT_EQ(checker_->pendingCount(), 0u);
   EXPECT_EQ(changes_, 2);
   EXPECT_EQ(counter("attempt"), 2u);
   EXPECT_EQ(counter("success"), 1u);
