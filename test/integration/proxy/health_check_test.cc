@@ -122,6 +122,34 @@ TEST(HealthCheckTest, HostThatStopsAnsweringFailsAfterUnhealthyThreshold) {
   EXPECT_EQ(spread(port, 6), (std::map<std::string, int>{{"a", 6}}));
 }
 
+// Failed hosts count against healthy_panic_threshold like any unhealthy host: with every host
+// failing, the cluster is in panic and uses them all; with panic disabled, nothing is used.
+TEST(HealthCheckTest, AllHostsFailingIsPanicUnlessDisabled) {
+  HttpBackend a{"a"};
+  a.setAnswer("/healthz", 503);
+  for (const bool panicDisabled : {false, true}) {
+    MeshProxy proxy(
+        httpBootstrap(catchAllRoutes("backend"),
+                      {{"backend",
+                        {a.port()},
+                        std::string(kHttpCheck) +
+                            (panicDisabled ? "\ncommon_lb_config: { healthy_panic_threshold: { "
+                                             "value: 0 } }"
+                                           : "")}}),
+        {"--concurrency", "1"});
+    ASSERT_TRUE(proxy.started()) << proxy.logs();
+    EXPECT_EQ(statOf(proxy, "cluster.backend.health_check.healthy"), "0");
+    ASSERT_TRUE(waitFor([&] { return healthFlags(proxy, a.port()) == "/failed_active_hc"; }, 10s));
+    const HttpResponse response = fetchGet(proxy.listenerPort("http"), "/echo");
+    if (panicDisabled) {
+      EXPECT_EQ(response.status, 503);
+      EXPECT_EQ(response.body, "no healthy upstream");
+    } else {
+      EXPECT_EQ(response.status, 200) << "panic: the failed host is used";
+    }
+  }
+}
+
 TEST(HealthCheckTest, TcpCheckFailsAClosedPort) {
   HttpBackend live{"live"};
   const uint16_t dead = pickFreePort(); // nothing listens: every connect is refused
