@@ -185,6 +185,32 @@ TEST_F(LocalRateLimitTest, PerConnectionBucketsAreSeparate) {
   }
 }
 
+// The filters act in http_filters order: a fault abort before the rate limit takes no token; the
+// rate limit before a fault answers first.
+TEST_F(LocalRateLimitTest, FiltersActInTheirChainOrder) {
+  const std::string fault =
+      "- name: envoy.filters.http.fault\n  typed_config:\n    \"@type\": "
+      "type.googleapis.com/envoy.extensions.filters.http.fault.v3.HTTPFault\n    abort: { "
+      "header_abort: {}, percentage: { numerator: 100 } }\n";
+  const std::string rateLimit = "- name: envoy.filters.http.local_ratelimit\n  typed_config:\n" +
+                                reindent(limit("order", 1, "3600s"), 4);
+  for (const bool faultFirst : {true, false}) {
+    MeshProxy proxy(httpBootstrap(catchAllRoutes("backend"), {{"backend", {backend_.port()}}}, "",
+                                  faultFirst ? fault + rateLimit : rateLimit + fault));
+    ASSERT_TRUE(proxy.started()) << proxy.logs();
+    const uint16_t port = proxy.listenerPort("http");
+    const HeaderList abort = {{"x-envoy-fault-abort-request", "418"}};
+    EXPECT_EQ(fetchGet(port, "/echo", abort).status, 418);
+    if (faultFirst) {
+      EXPECT_EQ(fetchGet(port, "/echo").status, 200) << "the abort took no token";
+      EXPECT_EQ(fetchGet(port, "/echo", abort).status, 418) << "the fault answers first";
+    } else {
+      EXPECT_EQ(fetchGet(port, "/echo").status, 429) << "the aborted request took the token";
+      EXPECT_EQ(fetchGet(port, "/echo", abort).status, 429) << "the rate limit answers first";
+    }
+  }
+}
+
 TEST_F(LocalRateLimitTest, DisabledByDefault) {
   ASSERT_NO_FATAL_FAILURE(start(fmt::format(R"("@type": {}
 stat_prefix: disabled
