@@ -310,6 +310,14 @@ void HttpConnectionManager::routeRequest(bool end_stream) {
   }
   stream.route =
       stream.routes ? stream.routes->findRoute(stream.request, &stream.virtualHost) : nullptr;
+  // The local rate limit acts before the router answers, so requests that get no route, a direct
+  // response or a redirect take tokens too (as in Envoy); routed requests meet it in
+  // runDecodeFilters, in its order with the fault filter.
+  const bool routed =
+      stream.route != nullptr && stream.route->actionKind == router::Route::ActionKind::kRoute;
+  if (!routed && applyLocalRateLimit()) {
+    return;
+  }
   if (stream.route == nullptr) {
     stats_.httpNoRoute.inc();
     sendLocalReply(404, "", kNoRouteFound);

@@ -42,10 +42,12 @@ bool HttpConnectionManager::applyLocalRateLimit() {
     return false; // no filter in this chain: per-route configs do nothing, as in Envoy
   }
   Stream& stream = *stream_;
+  // The most specific config: the route's, its virtual host's, else the filter's.
   const std::shared_ptr<const filters::LocalRateLimitConfig>& config =
-      stream.route->localRateLimit         ? stream.route->localRateLimit
-      : stream.virtualHost->localRateLimit ? stream.virtualHost->localRateLimit
-                                           : config_.localRateLimit;
+      stream.route != nullptr && stream.route->localRateLimit ? stream.route->localRateLimit
+      : stream.virtualHost != nullptr && stream.virtualHost->localRateLimit
+          ? stream.virtualHost->localRateLimit
+          : config_.localRateLimit;
   filters::TokenBucket* bucket =
       config->perConnection ? connectionBucket(config) : config->sharedBucket.get();
   filters::LocalRateLimitDecision decision =

@@ -211,6 +211,15 @@ TEST_F(LocalRateLimitTest, FiltersActInTheirChainOrder) {
   }
 }
 
+TEST_F(LocalRateLimitTest, DirectResponsesTakeTokensToo) {
+  ASSERT_NO_FATAL_FAILURE(start(limit("direct", 2, "3600s"), R"(
+- match: { prefix: "/direct" }
+  direct_response: { status: 200, body: { inline_string: "direct" } })"));
+  EXPECT_EQ(burst("/direct", 3), (std::map<int, int>{{200, 2}, {429, 1}}));
+  EXPECT_EQ(fetchGet(port_, "/echo").status, 429) << "one bucket for the whole chain";
+  EXPECT_EQ(backend_.requestCount(), 0u);
+}
+
 TEST_F(LocalRateLimitTest, DisabledByDefault) {
   ASSERT_NO_FATAL_FAILURE(start(fmt::format(R"("@type": {}
 stat_prefix: disabled
