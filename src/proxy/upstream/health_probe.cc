@@ -112,23 +112,42 @@ private:
   std::array<char, 4096> chunk_{};
 };
 
-// The status of an HTTP/1.x status line at the start of `received`; nullopt until the line is
+// The status of the HTTP/1.x status line at `at` in `received`; nullopt until the line is
 // complete; 0 when it is not one.
-std::optional<int> statusOf(const std::string& received) {
-  const size_t end = received.find("\r\n");
+std::optional<int> statusAt(const std::string& received, size_t at) {
+  const size_t end = received.find("\r\n", at);
   if (end == std::string::npos) {
     return std::nullopt;
   }
-  // "HTTP/1.1 200 OK"
-  if (end < 12 || received.compare(0, 7, "HTTP/1.") != 0 || received[8] != ' ') {
+  // "HTTP/1.1 200 OK" (the reason phrase may be empty)
+  const char* line = received.data() + at;
+  const size_t length = end - at;
+  if (length < 12 || received.compare(at, 7, "HTTP/1.") != 0 || line[8] != ' ' ||
+      (length > 12 && line[12] != ' ')) {
     return 0;
   }
   int status = 0;
-  const auto parsed = std::from_chars(received.data() + 9, received.data() + 12, status);
-  if (parsed.ec != std::errc() || parsed.ptr != received.data() + 12) {
+  const auto parsed = std::from_chars(line + 9, line + 12, status);
+  if (parsed.ec != std::errc() || parsed.ptr != line + 12) {
     return 0;
   }
   return status;
+}
+
+// The status of the final response in `received`, after any interim (1xx) ones.
+std::optional<int> finalStatusOf(const std::string& received) {
+  size_t at = 0;
+  while (true) {
+    const auto status = statusAt(received, at);
+    if (!status || *status == 0 || *status >= 200 || *status == 101) {
+      return status;
+    }
+    const size_t headEnd = received.find("\r\n\r\n", at);
+    if (headEnd == std::string::npos) {
+      return std::nullopt;
+    }
+    at = headEnd + 4;
+  }
 }
 
 // Whether every block of `receive` occurs in `received`, in order (not necessarily adjacent).
@@ -158,7 +177,7 @@ HealthProbeStarter networkHealthProbes(boost::asio::io_context& context, std::st
     request += "connection: close\r\n\r\n";
     return [&context, request, http](const config::Endpoint& host, HealthProbe::Done done) {
       auto judge = [http](const std::string& received, bool eof) -> std::optional<Result> {
-        const auto status = statusOf(received);
+        const auto status = finalStatusOf(received);
         if (!status) {
           return eof ? std::optional(Result::kNetworkFailure) : std::nullopt;
         }
