@@ -4,6 +4,7 @@
 // on, and checks with send/receive payloads match the answer. Listeners wait for every host's
 // first check.
 #include <chrono>
+#include <filesystem>
 #include <map>
 #include <string>
 
@@ -13,6 +14,7 @@
 #include "test/support/http_client.h"
 #include "test/support/mesh_proxy.h"
 #include "test/support/process.h"
+#include "test/support/temp_dir.h"
 #include "gtest/gtest.h"
 
 namespace meshd::testing {
@@ -120,6 +122,68 @@ TEST(HealthCheckTest, HostThatStopsAnsweringFailsAfterUnhealthyThreshold) {
       },
       10s));
   EXPECT_EQ(spread(port, 6), (std::map<std::string, int>{{"a", 6}}));
+}
+
+// An EDS file's ClusterLoadAssignment "backend" over `ports` (a DiscoveryResponse).
+std::string assignment(const std::vector<uint16_t>& ports) {
+  std::string out = R"(resources:
+- "@type": type.googleapis.com/envoy.config.endpoint.v3.ClusterLoadAssignment
+  cluster_name: backend
+  endpoints:
+  - lb_endpoints:)";
+  for (const uint16_t port : ports) {
+    out += fmt::format("\n    - endpoint: {{ address: {{ socket_address: {{ address: 127.0.0.1, "
+                       "port_value: {} }} }} }}",
+                       port);
+  }
+  return out + "\n";
+}
+
+// Endpoint updates keep the state of the hosts that stay (a failed host stays failed although a
+// fresh one would be made healthy by its first passing check), check the new ones and stop
+// checking the removed ones.
+TEST(HealthCheckTest, EndpointUpdatesKeepTheStateOfHostsThatStay) {
+  HttpBackend a{"a"};
+  HttpBackend b{"b"};
+  HttpBackend c{"c"};
+  b.setAnswer("/healthz", 503);
+  TempDir dir;
+  const auto eds = dir.path() / "eds.yaml";
+  dir.write("eds.yaml", assignment({a.port(), b.port()}));
+  const std::string bootstrap =
+      httpBootstrap(catchAllRoutes("backend"), {}, "") + fmt::format(R"(
+  - name: backend
+    type: EDS
+    connect_timeout: 1s
+    eds_cluster_config:
+      eds_config: {{ path_config_source: {{ path: {} }}, resource_api_version: V3 }}
+    health_checks:
+    - timeout: 1s
+      interval: 0.1s
+      unhealthy_threshold: 1
+      healthy_threshold: 1000
+      http_health_check: {{ path: /healthz }}
+)",
+                                                                     eds.string());
+  MeshProxy proxy(bootstrap, {"--concurrency", "1"});
+  ASSERT_TRUE(proxy.started()) << proxy.logs();
+  EXPECT_EQ(healthFlags(proxy, b.port()), "/failed_active_hc");
+  b.setAnswer("/healthz", std::nullopt); // passing now, but 1000 passes are needed to come back
+
+  std::filesystem::rename(dir.write("eds.tmp", assignment({a.port(), b.port(), c.port()})), eds);
+  ASSERT_TRUE(waitFor([&] { return healthFlags(proxy, c.port()) == "healthy"; }, 10s))
+      << proxy.logs();
+  const size_t checksOfB = b.requestCount("/healthz");
+  ASSERT_TRUE(waitFor([&] { return b.requestCount("/healthz") >= checksOfB + 3; }, 10s));
+  EXPECT_EQ(healthFlags(proxy, b.port()), "/failed_active_hc") << "b kept its state";
+  EXPECT_EQ(statOf(proxy, "cluster.backend.health_check.healthy"), "2");
+
+  std::filesystem::rename(dir.write("eds.tmp", assignment({a.port(), c.port()})), eds);
+  ASSERT_TRUE(waitFor([&] { return healthFlags(proxy, b.port()).empty(); }, 10s));
+  const size_t lastChecksOfB = b.requestCount("/healthz");
+  const size_t checksOfA = a.requestCount("/healthz");
+  ASSERT_TRUE(waitFor([&] { return a.requestCount("/healthz") >= checksOfA + 5; }, 10s));
+  EXPECT_LE(b.requestCount("/healthz"), lastChecksOfB + 1) << "at most a check in flight";
 }
 
 // Failed hosts count against healthy_panic_threshold like any unhealthy host: with every host
