@@ -327,6 +327,13 @@ absl::StatusOr<ClusterConfig> buildCluster(const envoy::config::cluster::v3::Clu
     ASSIGN_OR_RETURN(out.outlierDetection, buildOutlierDetection(cluster.outlier_detection(),
                                                                  where + ".outlier_detection"));
   }
+  if (cluster.health_checks_size() > 1) {
+    return invalid(where + ".health_checks", "only one health check is supported (as in Envoy)");
+  }
+  if (cluster.health_checks_size() == 1) {
+    ASSIGN_OR_RETURN(out.healthCheck,
+                     buildHealthCheck(cluster.health_checks(0), where + ".health_checks[0]"));
+  }
   if (cluster.common_lb_config().has_healthy_panic_threshold()) {
     const double threshold = cluster.common_lb_config().healthy_panic_threshold().value();
     if (threshold < 0 || threshold > 100) {

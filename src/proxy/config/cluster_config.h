@@ -11,6 +11,7 @@
 #include "absl/status/statusor.h"
 #include "boost/asio/ip/tcp.hpp"
 #include "envoy/config/cluster/v3/cluster.pb.h"
+#include "proxy/config/health_check_config.h"
 
 namespace meshd::proxy::config {
 
@@ -29,9 +30,14 @@ struct HostConfig {
   // Ejected by outlier detection (set when the runtime is built, from the cluster's detector):
   // like an unhealthy host, it takes no traffic unless its priority level is in panic.
   bool ejected = false;
+  // Failing the cluster's active health check (set when the runtime is built, from its health
+  // checker); `pendingActiveHc`: not checked yet, which also counts as failing (as Envoy).
+  bool failedActiveHc = false;
+  bool pendingActiveHc = false;
 
   bool operator==(const HostConfig&) const = default;
-  bool usable() const { return healthy && !ejected; }
+  // Usable when neither EDS health, outlier detection nor active health checking excludes it.
+  bool usable() const { return healthy && !ejected && !failedActiveHc; }
 };
 
 // A STRICT_DNS endpoint before resolution: every address the name resolves to becomes a host
@@ -125,6 +131,8 @@ struct ClusterConfig {
   std::string edsPath; // empty: over ADS (eds_config: { ads: {} })
   CircuitBreakerThresholds circuitBreakers;
   std::optional<OutlierDetectionConfig> outlierDetection;
+  // health_checks (Envoy supports one).
+  std::optional<HealthCheckConfig> healthCheck;
   // common_lb_config.healthy_panic_threshold: below this percent of usable hosts a priority level
   // uses all its hosts (Envoy's default 50; 0 disables panic).
   uint32_t healthyPanicThresholdPercent = 50;

@@ -53,6 +53,10 @@ struct HttpConnectionManagerConfig {
   std::shared_ptr<const filters::FaultConfig> fault;
   // The CORS filter is in the chain: routes' CORS policies apply (before the fault filter).
   bool cors = false;
+  // The local rate limit filter, likewise; it acts before the fault filter when it comes first
+  // in http_filters.
+  std::shared_ptr<const filters::LocalRateLimitConfig> localRateLimit;
+  bool localRateLimitBeforeFault = true;
 };
 
 // An IP prefix (CidrRange).

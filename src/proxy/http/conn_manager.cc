@@ -321,6 +321,14 @@ void HttpConnectionManager::routeRequest(bool end_stream) {
   }
   stream.route =
       stream.routes ? stream.routes->findRoute(stream.request, &stream.virtualHost) : nullptr;
+  // The local rate limit acts before the router answers, so requests that get no route, a direct
+  // response or a redirect take tokens too (as in Envoy); routed requests meet it in
+  // runDecodeFilters, in its order with the fault filter.
+  const bool routed =
+      stream.route != nullptr && stream.route->actionKind == router::Route::ActionKind::kRoute;
+  if (!routed && applyLocalRateLimit()) {
+    return;
+  }
   if (stream.route == nullptr) {
     stats_.httpNoRoute.inc();
     sendLocalReply(404, "", kNoRouteFound);
@@ -339,15 +347,9 @@ void HttpConnectionManager::routeRequest(bool end_stream) {
     if (applyCors()) {
       return;
     }
-    if (const filters::FaultConfig* fault = faultConfig()) {
-      const filters::FaultDecision decision =
-          filters::decideFault(*fault, stream.request, context_.random);
-      if (decision.delay.count() > 0 || decision.aborts()) {
-        injectFault(decision, end_stream);
-        return;
-      }
+    if (runDecodeFilters(end_stream)) {
+      forward(stream.route->route, end_stream);
     }
-    forward(stream.route->route, end_stream);
     return;
   }
 }
@@ -553,6 +555,9 @@ void HttpConnectionManager::encodeResponseHead(HeaderMap& headers, bool end_stre
     if (!stream.corsOrigin.empty()) {
       filters::addCorsResponseHeaders(*stream.route->cors, stream.corsOrigin, headers);
     }
+  }
+  for (const auto& [name, value] : stream.rateLimitHeaders) {
+    headers.set(name, value);
   }
   headers.set("server", config_.serverName);
   if (stream.status == 101 && !stream.upgrade.empty()) {

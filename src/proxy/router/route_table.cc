@@ -4,6 +4,7 @@
 
 #include "proxy/filters/http/cors/cors_policy.h"
 #include "proxy/filters/http/fault/fault_config.h"
+#include "proxy/filters/http/local_ratelimit/local_ratelimit_config.h"
 
 #include <set>
 
@@ -350,6 +351,32 @@ absl::Status buildAction(const envoy::config::route::v3::Route& proto, Route& ro
   }
 }
 
+// typed_per_filter_config of a route or virtual host: the fault and local rate limit filters'.
+absl::Status
+buildPerFilterConfigs(const google::protobuf::Map<std::string, google::protobuf::Any>& configs,
+                      const std::string& where, std::shared_ptr<const filters::FaultConfig>& fault,
+                      std::shared_ptr<const filters::LocalRateLimitConfig>& local_rate_limit,
+                      std::shared_ptr<const filters::CorsPolicy>& cors) {
+  for (const auto& [name, any] : configs) {
+    const std::string at = fmt::format("{}.typed_per_filter_config['{}']", where, name);
+    if (name == filters::kFaultFilterName) {
+      ASSIGN_OR_RETURN(auto parsed, filters::buildFaultConfig(any, at));
+      fault = std::make_shared<const filters::FaultConfig>(std::move(parsed));
+    } else if (name == filters::kLocalRateLimitFilterName) {
+      ASSIGN_OR_RETURN(local_rate_limit,
+                       filters::buildLocalRateLimitConfig(any, at, /*per_route=*/true));
+    } else if (name == filters::kCorsFilterName) {
+      ASSIGN_OR_RETURN(auto policy, filters::buildCorsPolicy(any, at));
+      cors = std::make_shared<const filters::CorsPolicy>(std::move(policy));
+    } else {
+      return invalid(at, fmt::format("only {}, {} and {} take a per-route config",
+                                     filters::kFaultFilterName, filters::kLocalRateLimitFilterName,
+                                     filters::kCorsFilterName));
+    }
+  }
+  return absl::OkStatus();
+}
+
 absl::StatusOr<Route> buildRoute(const envoy::config::route::v3::Route& proto,
                                  const std::string& where) {
   Route route;
@@ -409,19 +436,8 @@ absl::StatusOr<Route> buildRoute(const envoy::config::route::v3::Route& proto,
       buildMutation(proto.request_headers_to_add(), proto.request_headers_to_remove());
   route.responseHeaders =
       buildMutation(proto.response_headers_to_add(), proto.response_headers_to_remove());
-  for (const auto& [name, any] : proto.typed_per_filter_config()) {
-    const std::string at = fmt::format("{}.typed_per_filter_config['{}']", where, name);
-    if (name == filters::kFaultFilterName) {
-      ASSIGN_OR_RETURN(auto fault, filters::buildFaultConfig(any, at));
-      route.fault = std::make_shared<const filters::FaultConfig>(std::move(fault));
-    } else if (name == filters::kCorsFilterName) {
-      ASSIGN_OR_RETURN(auto cors, filters::buildCorsPolicy(any, at));
-      route.cors = std::make_shared<const filters::CorsPolicy>(std::move(cors));
-    } else {
-      return invalid(at, fmt::format("only the {} and {} filters take a per-route config",
-                                     filters::kFaultFilterName, filters::kCorsFilterName));
-    }
-  }
+  RETURN_IF_ERROR(buildPerFilterConfigs(proto.typed_per_filter_config(), where, route.fault,
+                                        route.localRateLimit, route.cors));
   return route;
 }
 
@@ -453,15 +469,11 @@ RouteTable::build(const envoy::config::route::v3::RouteConfiguration& config,
       }
       vhost.domains.push_back(lower);
     }
-    std::optional<filters::CorsPolicy> hostCors;
-    for (const auto& [name, any] : proto.typed_per_filter_config()) {
-      const std::string filterAt = fmt::format("{}.typed_per_filter_config['{}']", at, name);
-      if (name != filters::kCorsFilterName) {
-        return invalid(filterAt, fmt::format("only the {} filter takes a virtual host config",
-                                             filters::kCorsFilterName));
-      }
-      ASSIGN_OR_RETURN(hostCors, filters::buildCorsPolicy(any, filterAt));
-    }
+    // The virtual host's filter configs: fault and rate limit apply to routes without their
+    // own; a CORS policy is merged into each route's field by field.
+    std::shared_ptr<const filters::CorsPolicy> hostCors;
+    RETURN_IF_ERROR(buildPerFilterConfigs(proto.typed_per_filter_config(), at, vhost.fault,
+                                          vhost.localRateLimit, hostCors));
     for (int r = 0; r < proto.routes_size(); ++r) {
       ASSIGN_OR_RETURN(Route route,
                        buildRoute(proto.routes(r), fmt::format("{}.routes[{}]", at, r)));
