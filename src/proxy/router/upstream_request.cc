@@ -30,7 +30,6 @@ UpstreamRequest::UpstreamRequest(core::EventLoop& loop, upstream::HttpPool& pool
       headers_(std::move(headers)), requestEnded_(end_stream), options_(std::move(options)),
       callbacks_(callbacks), replayable_(options_.retry.has_value()),
       retriesLeft_(options_.retry ? options_.retry->numRetries : 0) {
-  cluster_->stats().rqTotal.inc();
   cluster_->stats().rqActive.inc();
 }
 
@@ -87,6 +86,9 @@ void UpstreamRequest::onConnected(std::shared_ptr<upstream::HttpClient> client,
     return;
   }
   client_ = std::move(client);
+  // As Envoy, upstream_rq_total counts what goes out on a connection: each attempt once, and
+  // neither an overflowed request nor an attempt whose connection failed.
+  cluster_->stats().rqTotal.inc();
   sentAt_ = std::chrono::steady_clock::now();
   // A retry replays everything the client has sent so far.
   const core::Buffer& body = attempts_ == 1 ? pendingBody_ : replayBody_;

@@ -21,7 +21,8 @@ ClusterStats ClusterStats::create(stats::Store& store, const std::string& cluste
           store.counter("cluster.upstream_cx_rx_bytes_total", tags, "Bytes received from upstream"),
       .cxTxBytes = store.counter("cluster.upstream_cx_tx_bytes_total", tags, "Bytes sent upstream"),
       .cxActive = store.gauge("cluster.upstream_cx_active", tags, "Open upstream connections"),
-      .rqTotal = store.counter("cluster.upstream_rq_total", tags, "Requests sent upstream"),
+      .rqTotal =
+          store.counter("cluster.upstream_rq_total", tags, "Requests sent upstream (each attempt)"),
       .rqActive = store.gauge("cluster.upstream_rq_active", tags, "Upstream requests in progress"),
       .rqByClass = {},
       .rqTimeout = store.counter("cluster.upstream_rq_timeout", tags,

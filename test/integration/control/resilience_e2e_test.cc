@@ -5,6 +5,7 @@
 // resilience feature: route timeouts, retries, circuit breakers, outlier detection, fault
 // injection and mirroring. mesh-proxy has no access log, so response flags show through the
 // local reply bodies that go with them and the stats.
+#include <algorithm>
 #include <atomic>
 #include <chrono>
 #include <cstdint>
@@ -139,6 +140,14 @@ protected:
     return out;
   }
 
+  TimedResponse post(const std::string& path, const std::string& body) const {
+    const auto start = Clock::now();
+    TimedResponse out;
+    out.response = fetch(explicitPort_, "POST", path, {{"host", kAuthority}}, body);
+    out.elapsed = std::chrono::duration_cast<std::chrono::milliseconds>(Clock::now() - start);
+    return out;
+  }
+
   // A counter of the sidecar (0 when it does not exist yet).
   uint64_t stat(const std::string& name) const {
     const std::string value = statOf(*proxy_, name);
@@ -236,6 +245,7 @@ TEST_F(ResilienceE2eTest, RetriesRecoverAndRunOut) {
   EXPECT_TRUE(
       statAtLeast("cluster." + std::string(kCluster) + ".upstream_rq_retry_limit_exceeded", 1));
   EXPECT_EQ(clusterStat("upstream_rq_retry"), 5u);
+  EXPECT_EQ(clusterStat("upstream_rq_total"), backend.requestCount()) << "one per attempt";
 }
 
 // DestinationRule `connectionPool`: one connection, one waiting request and one request per
@@ -289,6 +299,8 @@ TEST_F(ResilienceE2eTest, ConnectionPoolLimitsOverflow) {
   // Only the admitted requests reached the backend, each on its own connection.
   EXPECT_EQ(backend.requestCount() - before, static_cast<size_t>(ok));
   EXPECT_EQ(static_cast<size_t>(backend.connectionsAccepted()), backend.requestCount());
+  EXPECT_EQ(clusterStat("upstream_rq_total"), backend.requestCount())
+      << "overflowed requests were never sent upstream";
 }
 
 // DestinationRule `outlierDetection`: of two endpoints, the one answering 503 is ejected after
@@ -414,7 +426,10 @@ TEST_F(ResilienceE2eTest, MirroringCopiesToTheShadowSubset) {
   const size_t v2Before = v2.requestCount();
   constexpr int kRequests = 3;
   for (int i = 0; i < kRequests; ++i) {
-    const TimedResponse response = get("/anything/" + std::to_string(i));
+    // The last one carries a body, which the copy carries too.
+    const TimedResponse response =
+        i + 1 < kRequests ? get("/anything/" + std::to_string(i))
+                          : post("/anything/" + std::to_string(i), "payload-" + std::to_string(i));
     EXPECT_EQ(response.response.status, 200);
     EXPECT_EQ(response.response.header("x-backend").value_or(""), "v1");
     EXPECT_LT(response.elapsed, 1500ms) << "the slow shadow does not hold the client";
@@ -422,12 +437,19 @@ TEST_F(ResilienceE2eTest, MirroringCopiesToTheShadowSubset) {
   EXPECT_EQ(v1.requestCount(), v1Before + kRequests);
   ASSERT_TRUE(v2.waitForRequests(v2Before + kRequests, 10s)) << logs();
   const std::vector<RecordedRequest> v1Requests = v1.requests();
-  const std::vector<RecordedRequest> v2Requests = v2.requests();
+  std::vector<RecordedRequest> copies = v2.requests();
+  copies.erase(copies.begin(), copies.begin() + static_cast<std::ptrdiff_t>(v2Before));
+  // The copies go out on their own, so they may arrive in any order.
+  std::sort(copies.begin(), copies.end(),
+            [](const RecordedRequest& a, const RecordedRequest& b) { return a.target < b.target; });
+  ASSERT_EQ(copies.size(), static_cast<size_t>(kRequests));
   for (int i = 0; i < kRequests; ++i) {
     EXPECT_EQ(v1Requests[v1Before + i].header("host").value_or(""), "httpbin:8000");
-    const RecordedRequest& copy = v2Requests[v2Before + i];
+    const RecordedRequest& copy = copies[i];
     EXPECT_EQ(copy.header("host").value_or(""), "httpbin-shadow:8000");
     EXPECT_EQ(copy.path(), "/anything/" + std::to_string(i));
+    EXPECT_EQ(copy.method, i + 1 < kRequests ? "GET" : "POST");
+    EXPECT_EQ(copy.body, i + 1 < kRequests ? "" : "payload-" + std::to_string(i));
   }
   EXPECT_TRUE(statAtLeast(
       "cluster.outbound|8000|v2|httpbin.default.svc.cluster.local.upstream_rq_total", 4));

@@ -55,6 +55,7 @@ TEST_F(CircuitBreakerTest, MaxRequestsOverflowsWithUO) {
   EXPECT_EQ(slow.read().status, 200);
   EXPECT_EQ(stat("upstream_rq_pending_overflow"), "1");
   EXPECT_EQ(second.request("GET", "/echo").status, 200) << "the request slot came back";
+  EXPECT_EQ(stat("upstream_rq_total"), "2") << "the overflowed request was never sent upstream";
 }
 
 TEST_F(CircuitBreakerTest, AtMaxConnectionsRequestsWaitThenOverflow) {

@@ -179,6 +179,7 @@ TEST(RetryTest, FiveHundredsAreRetriedWithTheBodyReplayed) {
             (std::vector<std::string>{"payload-123", "payload-123", "payload-123"}));
   EXPECT_EQ(stat(proxy, "cluster.backend.upstream_rq_retry"), "2");
   EXPECT_EQ(stat(proxy, "cluster.backend.upstream_rq_retry_success"), "1");
+  EXPECT_EQ(stat(proxy, "cluster.backend.upstream_rq_total"), "3") << "one per attempt, as Envoy";
 }
 
 TEST(RetryTest, ExhaustedRetriesReturnTheLastResponse) {
