@@ -171,11 +171,16 @@ protected:
 };
 
 // VirtualService `timeout`: the route gives up on a slow backend with 504 (flag UT) at the
-// timeout, and a fast answer is untouched.
+// timeout, a fast answer is untouched, and with `retries` the timeout bounds all attempts.
 TEST_F(ResilienceE2eTest, RouteTimeoutAnswers504) {
   ASSERT_TRUE(meshd_.started()) << meshd_.logs();
   HttpBackend backend("httpbin", "127.0.0.2");
   ASSERT_TRUE(apply(std::string(kService) + "---\n" + virtualService(R"(
+    - match: [{uri: {prefix: /bounded}}]
+      timeout: 1s
+      retries: {attempts: 10, perTryTimeout: 0.3s, retryOn: 5xx}
+      route:
+      - destination: {host: httpbin}
     - timeout: 0.5s
       route:
       - destination: {host: httpbin}
@@ -196,6 +201,24 @@ TEST_F(ResilienceE2eTest, RouteTimeoutAnswers504) {
   EXPECT_EQ(quick.response.status, 200);
   EXPECT_EQ(quick.response.body, "delayed");
   EXPECT_EQ(clusterStat("upstream_rq_timeout"), 1u);
+
+  // The route timeout bounds all attempts together: every attempt hangs, each is cut at the
+  // per-try timeout (0.3 s) and retried, until the route's 1 s is up.
+  const size_t beforeBounded = backend.requestCount();
+  backend.failNext(100, 200, 3000ms);
+  const TimedResponse bounded = get("/bounded");
+  backend.failNext(0, 200);
+  EXPECT_EQ(bounded.response.status, 504) << bounded.response.body;
+  EXPECT_EQ(bounded.response.body, "upstream request timeout");
+  EXPECT_GE(bounded.elapsed, 950ms);
+  EXPECT_LT(bounded.elapsed, 2500ms);
+  const size_t attempts = backend.requestCount() - beforeBounded;
+  EXPECT_GE(attempts, 2u);
+  EXPECT_LE(attempts, 4u) << "attempts stop with the route timeout, not at 1 + 10";
+  // A retry is counted when it is scheduled: the last one may be cut by the route timeout
+  // during its backoff, before it reaches the backend.
+  EXPECT_GE(clusterStat("upstream_rq_retry"), attempts - 1);
+  EXPECT_LE(clusterStat("upstream_rq_retry"), 4u);
 }
 
 // VirtualService `retries`: failures are retried until one attempt succeeds, a slow attempt is cut
