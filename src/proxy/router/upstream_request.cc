@@ -42,6 +42,7 @@ UpstreamRequest::~UpstreamRequest() {
 }
 
 void UpstreamRequest::start() {
+  started_ = true;
   requestSlot_ = cluster_->resources().tryAcquire(upstream::ResourceManager::Kind::kRequests);
   if (!requestSlot_) {
     // max_requests: failed at once (on the loop's next turn: the caller is still setting up).
@@ -117,8 +118,8 @@ void UpstreamRequest::sendBody(std::string_view data, bool end_stream) {
   }
   if (!headSent_ || !client_) {
     pendingBody_.add(data);
-    if (end_stream) {
-      startRouteTimeout();
+    if (end_stream && started_) {
+      startRouteTimeout(); // it also bounds the wait for a connection
     }
     return;
   }

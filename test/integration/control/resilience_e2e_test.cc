@@ -379,13 +379,15 @@ TEST_F(ResilienceE2eTest, OutlierDetectionEjectsAndReadmits) {
 }
 
 // VirtualService `fault` on a header match: jason's requests are delayed, then (after the
-// VirtualService changes) aborted with 500 (flag FI); everybody else's are untouched.
+// VirtualService changes) aborted with 500 (flag FI); everybody else's are untouched. The route's
+// timeout (shorter than the delay) starts after the delay, as in Envoy: no 504.
 TEST_F(ResilienceE2eTest, FaultInjectionByHeaderMatch) {
   ASSERT_TRUE(meshd_.started()) << meshd_.logs();
   HttpBackend backend("httpbin", "127.0.0.2");
   const auto faultFor = [](const std::string& fault) {
     return virtualService(fmt::format(R"(
       - match: [{{headers: {{end-user: {{exact: jason}}}}}}]
+        timeout: 0.5s
         fault: {}
         route:
         - destination: {{host: httpbin}}
