@@ -324,6 +324,15 @@ TEST_F(ResilienceE2eTest, ConnectionPoolLimitsOverflow) {
   EXPECT_EQ(static_cast<size_t>(backend.connectionsAccepted()), backend.requestCount());
   EXPECT_EQ(clusterStat("upstream_rq_total"), backend.requestCount())
       << "overflowed requests were never sent upstream";
+  // The thresholds meshd translated: maxConnections and http1MaxPendingRequests, the others at
+  // Istio's "unlimited".
+  const std::string clusters = httpGet(proxy_->adminPort(), "/clusters").body;
+  for (const std::string line :
+       {"::default_priority::max_connections::1\n", "::default_priority::max_pending_requests::1\n",
+        "::default_priority::max_requests::4294967295\n",
+        "::default_priority::max_retries::4294967295\n"}) {
+    EXPECT_NE(clusters.find(kCluster + line), std::string::npos) << line << clusters;
+  }
 }
 
 // DestinationRule `outlierDetection`: of two endpoints, the one answering 503 is ejected after
