@@ -263,6 +263,10 @@ void UpstreamRequest::startRetry() {
 
 void UpstreamRequest::fail(Failure failure) {
   using Outcome = upstream::OutlierDetector::Outcome;
+  if (failure == Failure::kPerTryTimeout) {
+    // Envoy's count of every per-try timeout; upstream_rq_timeout is the route timeout's only.
+    cluster_->stats().rqPerTryTimeout.inc();
+  }
   if (failure == Failure::kProtocol) {
     cluster_->reportOutcome(host_.index, Outcome::kGatewayError);
   } else if (failure != Failure::kOverflow) {
@@ -283,7 +287,6 @@ void UpstreamRequest::fail(Failure failure) {
     callbacks_.onUpstreamFailure(503, http::kUpstreamConnectionFailure, kConnectFailure);
     return;
   case Failure::kPerTryTimeout:
-    cluster_->stats().rqTimeout.inc();
     callbacks_.onUpstreamFailure(504, http::kUpstreamRequestTimeout, "upstream request timeout");
     return;
   case Failure::kReset:

@@ -27,6 +27,8 @@ ClusterStats ClusterStats::create(stats::Store& store, const std::string& cluste
       .rqByClass = {},
       .rqTimeout = store.counter("cluster.upstream_rq_timeout", tags,
                                  "Requests whose route timeout expired upstream"),
+      .rqPerTryTimeout = store.counter("cluster.upstream_rq_per_try_timeout", tags,
+                                       "Attempts ended by the retry policy's per_try_timeout"),
       .rqRetry = store.counter("cluster.upstream_rq_retry", tags, "Request retries"),
       .rqRetrySuccess = store.counter("cluster.upstream_rq_retry_success", tags,
                                       "Requests that succeeded after a retry"),

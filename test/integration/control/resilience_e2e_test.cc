@@ -219,6 +219,8 @@ TEST_F(ResilienceE2eTest, RouteTimeoutAnswers504) {
   // during its backoff, before it reaches the backend.
   EXPECT_GE(clusterStat("upstream_rq_retry"), attempts - 1);
   EXPECT_LE(clusterStat("upstream_rq_retry"), 4u);
+  EXPECT_GE(clusterStat("upstream_rq_per_try_timeout"), attempts - 1);
+  EXPECT_EQ(clusterStat("upstream_rq_timeout"), 2u) << "the route timeout, once more";
 }
 
 // VirtualService `retries`: failures are retried until one attempt succeeds, a slow attempt is cut
@@ -255,6 +257,7 @@ TEST_F(ResilienceE2eTest, RetriesRecoverAndRunOut) {
   EXPECT_LT(perTry.elapsed, 2500ms);
   EXPECT_EQ(backend.requestCount(), before + 2);
   EXPECT_EQ(clusterStat("upstream_rq_retry"), 3u);
+  EXPECT_EQ(clusterStat("upstream_rq_per_try_timeout"), 1u);
 
   // attempts: 2 against a backend that keeps failing: 1 + 2 requests, the backend's 503 is the
   // answer (flag URX).

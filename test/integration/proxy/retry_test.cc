@@ -227,6 +227,8 @@ TEST(RetryTest, PerTryTimeoutRetriesASlowAttempt) {
   EXPECT_EQ(httpGet(proxy.listenerPort("http"), "/").status, 200);
   EXPECT_LT(std::chrono::steady_clock::now() - start, 2500ms); // did not wait for the slow one
   EXPECT_EQ(backend.bodies().size(), 2u);
+  EXPECT_EQ(stat(proxy, "cluster.backend.upstream_rq_per_try_timeout"), "1");
+  EXPECT_EQ(stat(proxy, "cluster.backend.upstream_rq_timeout"), "0") << "the route's timeout only";
 }
 
 TEST(RetryTest, NoPolicyNoRetry) {
