@@ -105,7 +105,7 @@ const std::map<std::string, MessageRules>& supportedTable() {
         {}}},
       {"envoy.config.route.v3.VirtualHost",
        {{"name", "domains", "routes", "request_headers_to_add", "request_headers_to_remove",
-         "response_headers_to_add", "response_headers_to_remove"},
+         "response_headers_to_add", "response_headers_to_remove", "include_request_attempt_count"},
         {}}},
       {"envoy.config.route.v3.Route",
        {{"name", "match", "route", "redirect", "direct_response", "request_headers_to_add",

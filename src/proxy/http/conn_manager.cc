@@ -449,6 +449,7 @@ void HttpConnectionManager::forward(const router::RouteAction& action, bool end_
     end_stream = false; // the tunnel, if accepted, carries more bytes
   }
   options.retry = action.retryPolicy;
+  options.includeAttemptCount = stream.virtualHost->includeRequestAttemptCount;
   if (!action.mirrors.empty() && stream.upgrade.empty()) {
     startShadows(action, upstreamHeaders, end_stream, options);
   }

@@ -430,6 +430,7 @@ RouteTable::build(const envoy::config::route::v3::RouteConfiguration& config,
         buildMutation(proto.request_headers_to_add(), proto.request_headers_to_remove());
     vhost.responseHeaders =
         buildMutation(proto.response_headers_to_add(), proto.response_headers_to_remove());
+    vhost.includeRequestAttemptCount = proto.include_request_attempt_count();
     table->virtualHosts_.push_back(std::move(vhost));
   }
   return std::shared_ptr<const RouteTable>(std::move(table));

@@ -174,6 +174,8 @@ struct VirtualHost {
   std::vector<Route> routes;
   HeaderMutation requestHeaders;
   HeaderMutation responseHeaders;
+  // include_request_attempt_count: each upstream attempt carries x-envoy-attempt-count: N.
+  bool includeRequestAttemptCount = false;
 };
 
 class RouteTable {

@@ -94,6 +94,9 @@ void UpstreamRequest::onConnected(std::shared_ptr<upstream::HttpClient> client,
   // A retry replays everything the client has sent so far.
   const core::Buffer& body = attempts_ == 1 ? pendingBody_ : replayBody_;
   const bool endNow = requestEnded_ && body.empty();
+  if (options_.includeAttemptCount) {
+    headers_.set("x-envoy-attempt-count", std::to_string(attempts_));
+  }
   client_->sendHead(headers_, endNow, options_.requestBodyChunked, this);
   headSent_ = true;
   if (!body.empty()) {

@@ -46,6 +46,7 @@ public:
     bool requestBodyChunked = false;
     uint32_t bufferLimitBytes = 1 << 20;
     std::optional<RetryPolicy> retry;
+    bool includeAttemptCount = false; // x-envoy-attempt-count on each attempt (1, 2, ...)
   };
 
   UpstreamRequest(core::EventLoop& loop, upstream::HttpPool& pool,

@@ -62,6 +62,16 @@ spec:
                      reindent(spec_fields, 2));
 }
 
+// The x-envoy-attempt-count of each request `backend` received after the first `from`.
+std::vector<std::string> attemptCounts(const HttpBackend& backend, size_t from) {
+  std::vector<std::string> out;
+  const std::vector<RecordedRequest> requests = backend.requests();
+  for (size_t i = from; i < requests.size(); ++i) {
+    out.push_back(requests[i].header("x-envoy-attempt-count").value_or("none"));
+  }
+  return out;
+}
+
 struct TimedResponse {
   HttpResponse response;
   std::chrono::milliseconds elapsed{0};
@@ -225,6 +235,7 @@ TEST_F(ResilienceE2eTest, RouteTimeoutAnswers504) {
 
 // VirtualService `retries`: failures are retried until one attempt succeeds, a slow attempt is cut
 // by `perTryTimeout` and retried, and when the attempts run out the last failure is the answer.
+// Each attempt carries its number in x-envoy-attempt-count.
 TEST_F(ResilienceE2eTest, RetriesRecoverAndRunOut) {
   ASSERT_TRUE(meshd_.started()) << meshd_.logs();
   HttpBackend backend("httpbin", "127.0.0.2");
@@ -246,6 +257,7 @@ TEST_F(ResilienceE2eTest, RetriesRecoverAndRunOut) {
   const TimedResponse recovered = get("/get");
   EXPECT_EQ(recovered.response.status, 200) << recovered.response.body << logs();
   EXPECT_EQ(backend.requestCount(), before + 3);
+  EXPECT_EQ(attemptCounts(backend, before), (std::vector<std::string>{"1", "2", "3"}));
   EXPECT_TRUE(statAtLeast("cluster." + std::string(kCluster) + ".upstream_rq_retry", 2));
   EXPECT_EQ(clusterStat("upstream_rq_retry_success"), 1u);
 
@@ -268,6 +280,8 @@ TEST_F(ResilienceE2eTest, RetriesRecoverAndRunOut) {
   EXPECT_EQ(exhausted.response.body, "status 503") << "the upstream's own response";
   EXPECT_EQ(exhausted.response.header("x-backend").value_or(""), "httpbin");
   EXPECT_EQ(backend.requestCount(), before + 3);
+  EXPECT_EQ(attemptCounts(backend, before), (std::vector<std::string>{"1", "2", "3"}))
+      << "Istio's virtual hosts number the attempts (include_request_attempt_count)";
   EXPECT_TRUE(
       statAtLeast("cluster." + std::string(kCluster) + ".upstream_rq_retry_limit_exceeded", 1));
   EXPECT_EQ(clusterStat("upstream_rq_retry"), 5u);
