@@ -150,6 +150,7 @@ protected:
     return out;
   }
 
+  // The same for a POST with `body`.
   TimedResponse post(const std::string& path, const std::string& body) const {
     const auto start = Clock::now();
     TimedResponse out;
