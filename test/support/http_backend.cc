@@ -175,6 +175,18 @@ bool HttpBackend::waitForRequests(size_t n, std::chrono::milliseconds timeout) c
   return changed_.wait_for(lock, timeout, [&] { return requests_.size() >= n; });
 }
 
+void HttpBackend::failNext(size_t n, int status, std::chrono::milliseconds delay) {
+  std::lock_guard lock(mutex_);
+  failuresLeft_ = n;
+  failureStatus_ = status;
+  failureDelay_ = delay;
+}
+
+void HttpBackend::forceStatus(std::optional<int> status) {
+  std::lock_guard lock(mutex_);
+  forcedStatus_ = status;
+}
+
 bool HttpBackend::sleepInterruptibly(std::chrono::milliseconds duration) {
   std::unique_lock lock(mutex_);
   return !changed_.wait_for(lock, duration, [&] { return stopping_.load(); });
@@ -346,12 +358,24 @@ void HttpBackend::serve(int fd, int connection_id) {
 }
 
 bool HttpBackend::respond(int fd, const RecordedRequest& request) {
-  if (const auto delay = std::chrono::milliseconds(responseDelayMs_.load()); delay.count() > 0) {
-    if (!sleepInterruptibly(delay)) {
-      return false;
+  // The overrides a test set, taken when the request arrives; an overridden status is answered
+  // as if the path were /status/N.
+  std::optional<int> overridden;
+  std::chrono::milliseconds wait(responseDelayMs_.load());
+  {
+    std::lock_guard lock(mutex_);
+    if (failuresLeft_ > 0) {
+      --failuresLeft_;
+      overridden = failureStatus_;
+      wait += failureDelay_;
+    } else {
+      overridden = forcedStatus_;
     }
   }
-  const std::string path = request.path();
+  if (wait > std::chrono::milliseconds(0) && !sleepInterruptibly(wait)) {
+    return false;
+  }
+  const std::string path = overridden ? "/status/" + std::to_string(*overridden) : request.path();
   const bool head = request.method == "HEAD";
   const auto connection = request.header("connection");
   const std::string connectionValue = connection ? lower(*connection) : "";

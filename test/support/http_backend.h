@@ -61,6 +61,8 @@ bool equalsIgnoreCase(const std::string& a, const std::string& b);
 //   /truncate/N       promises N bytes (content-length), sends N/10, then closes
 //   /interim          an unsolicited "100 Continue", then 200 "after interim"
 //   anything else     200 "ok"
+// Resilience tests can override the path-driven answer (failNext, forceStatus: the request is
+// answered as if its path were /status/N) and slow every response down (setResponseDelay).
 // HEAD gets the headers GET would get (content-length included) and no body. Every response
 // carries "x-backend: NAME" (when a name is given), "x-backend-target: <target>" and
 // "x-backend-connection: <id>"; each request header "x-backend-respond-header: name: value" adds
@@ -94,6 +96,12 @@ public:
   // Requests recorded for `path`.
   size_t requestCount(const std::string& path) const;
 
+  // The next `n` requests (whatever their path) wait `delay`, then answer `status`; they come
+  // before a forced status. Safe to call while serving.
+  void failNext(size_t n, int status, std::chrono::milliseconds delay = {});
+  // Every later request answers `status` (nullopt: the path decides again).
+  void forceStatus(std::optional<int> status);
+
 private:
   void acceptLoop();
   void serve(int fd, int connection_id);
@@ -115,6 +123,10 @@ private:
   mutable std::condition_variable changed_;
   std::vector<RecordedRequest> requests_;
   std::map<std::string, int> answers_; // setAnswer
+  size_t failuresLeft_ = 0;
+  int failureStatus_ = 0;
+  std::chrono::milliseconds failureDelay_{0};
+  std::optional<int> forcedStatus_;
   std::set<int> openFds_;
   std::vector<std::thread> threads_;
   std::thread acceptor_;

@@ -21,10 +21,13 @@ namespace {
 namespace route = envoy::config::route::v3;
 using VsEntry = model::Entry<config::VirtualService>;
 
+// Istio's outbound, catch-all, gateway and proxyless virtual hosts all ask for
+// x-envoy-attempt-count on upstream requests.
 route::VirtualHost virtualHost(std::string name, std::vector<std::string> domains,
                                const std::vector<route::Route>& routes) {
   route::VirtualHost out;
   out.set_name(std::move(name));
+  out.set_include_request_attempt_count(true);
   for (auto& domain : domains) {
     out.add_domains(std::move(domain));
   }
@@ -299,6 +302,7 @@ route::RouteConfiguration gatewayRouteConfig(const model::MeshSnapshot& snapshot
     notFound.mutable_match()->set_prefix("/");
     notFound.mutable_direct_response()->set_status(404);
     hosts.push_back(virtualHost(absl::StrCat("blackhole:", port), {"*"}, {notFound}));
+    hosts.back().clear_include_request_attempt_count(); // Istio's blackhole host has none
   }
   return routeConfiguration(std::move(name), dedupeAndSort(std::move(hosts)));
 }

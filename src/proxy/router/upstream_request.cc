@@ -30,7 +30,6 @@ UpstreamRequest::UpstreamRequest(core::EventLoop& loop, upstream::HttpPool& pool
       headers_(std::move(headers)), requestEnded_(end_stream), options_(std::move(options)),
       callbacks_(callbacks), replayable_(options_.retry.has_value()),
       retriesLeft_(options_.retry ? options_.retry->numRetries : 0) {
-  cluster_->stats().rqTotal.inc();
   cluster_->stats().rqActive.inc();
 }
 
@@ -43,6 +42,7 @@ UpstreamRequest::~UpstreamRequest() {
 }
 
 void UpstreamRequest::start() {
+  started_ = true;
   requestSlot_ = cluster_->resources().tryAcquire(upstream::ResourceManager::Kind::kRequests);
   if (!requestSlot_) {
     // max_requests: failed at once (on the loop's next turn: the caller is still setting up).
@@ -88,6 +88,9 @@ void UpstreamRequest::onConnected(std::shared_ptr<upstream::HttpClient> client,
     return;
   }
   client_ = std::move(client);
+  // As Envoy, upstream_rq_total counts what goes out on a connection: each attempt once, and
+  // neither an overflowed request nor an attempt whose connection failed.
+  cluster_->stats().rqTotal.inc();
   sentAt_ = std::chrono::steady_clock::now();
   // A retry replays everything the client has sent so far.
   const core::Buffer& body = attempts_ == 1 ? pendingBody_ : replayBody_;
@@ -119,8 +122,8 @@ void UpstreamRequest::sendBody(std::string_view data, bool end_stream) {
   }
   if (!headSent_ || !client_) {
     pendingBody_.add(data);
-    if (end_stream) {
-      startRouteTimeout();
+    if (end_stream && started_) {
+      startRouteTimeout(); // it also bounds the wait for a connection
     }
     return;
   }
@@ -267,6 +270,10 @@ void UpstreamRequest::startRetry() {
 
 void UpstreamRequest::fail(Failure failure) {
   using Outcome = upstream::OutlierDetector::Outcome;
+  if (failure == Failure::kPerTryTimeout) {
+    // Envoy's count of every per-try timeout; upstream_rq_timeout is the route timeout's only.
+    cluster_->stats().rqPerTryTimeout.inc();
+  }
   if (failure == Failure::kProtocol) {
     cluster_->reportOutcome(host_.index, Outcome::kGatewayError);
   } else if (failure != Failure::kOverflow) {
@@ -287,7 +294,6 @@ void UpstreamRequest::fail(Failure failure) {
     callbacks_.onUpstreamFailure(503, http::kUpstreamConnectionFailure, kConnectFailure);
     return;
   case Failure::kPerTryTimeout:
-    cluster_->stats().rqTimeout.inc();
     callbacks_.onUpstreamFailure(504, http::kUpstreamRequestTimeout, "upstream request timeout");
     return;
   case Failure::kReset:

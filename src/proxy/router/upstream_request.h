@@ -118,6 +118,9 @@ private:
   bool headSent_ = false;
   bool hostActive_ = false;
   bool done_ = false;
+  // start() was called: before it (during a fault delay) no timeout runs, as in Envoy, where the
+  // router has not seen the request yet.
+  bool started_ = false;
   std::chrono::steady_clock::time_point sentAt_;
   std::unique_ptr<core::Timer> timeoutTimer_;
   std::unique_ptr<core::Timer> perTryTimer_;

@@ -215,7 +215,14 @@ void ProxyServer::registerAdminEndpoints() {
     std::string out;
     for (const auto& [name, cluster] : runtime_.latest()->clusters) {
       const auto& stats = cluster->stats();
-      out += fmt::format("{}::default_priority::max_connections::1024\n", name);
+      // The thresholds in force (Envoy prints every priority; mesh-proxy has only DEFAULT).
+      const auto& limits = cluster->config().circuitBreakers;
+      out += fmt::format("{0}::default_priority::max_connections::{1}\n"
+                         "{0}::default_priority::max_pending_requests::{2}\n"
+                         "{0}::default_priority::max_requests::{3}\n"
+                         "{0}::default_priority::max_retries::{4}\n",
+                         name, limits.maxConnections, limits.maxPendingRequests, limits.maxRequests,
+                         limits.maxRetries);
       for (const auto& host : cluster->config().hosts) {
         const std::string id =
             fmt::format("{}::{}:{}", name, host.address.address().to_string(), host.address.port());

@@ -30,6 +30,7 @@ struct ClusterStats {
   stats::Gauge rqActive;
   std::array<stats::Counter, 5> rqByClass; // 1xx..5xx
   stats::Counter rqTimeout;
+  stats::Counter rqPerTryTimeout;
   stats::Counter rqRetry;
   stats::Counter rqRetrySuccess;
   stats::Counter rqRetryLimitExceeded;

@@ -55,6 +55,7 @@ TEST_F(CircuitBreakerTest, MaxRequestsOverflowsWithUO) {
   EXPECT_EQ(slow.read().status, 200);
   EXPECT_EQ(stat("upstream_rq_pending_overflow"), "1");
   EXPECT_EQ(second.request("GET", "/echo").status, 200) << "the request slot came back";
+  EXPECT_EQ(stat("upstream_rq_total"), "2") << "the overflowed request was never sent upstream";
 }
 
 TEST_F(CircuitBreakerTest, AtMaxConnectionsRequestsWaitThenOverflow) {
@@ -77,6 +78,14 @@ TEST_F(CircuitBreakerTest, AtMaxConnectionsRequestsWaitThenOverflow) {
   EXPECT_EQ(stat("upstream_rq_pending_overflow"), "1");
   EXPECT_EQ(stat("upstream_cx_overflow"), "2");
   EXPECT_EQ(stat("upstream_rq_pending_active"), "0");
+  // /clusters shows the thresholds in force (the unset ones at Envoy's defaults).
+  const std::string clusters = httpGet(proxy_->adminPort(), "/clusters").body;
+  for (const char* line : {"backend::default_priority::max_connections::1\n",
+                           "backend::default_priority::max_pending_requests::1\n",
+                           "backend::default_priority::max_requests::1024\n",
+                           "backend::default_priority::max_retries::3\n"}) {
+    EXPECT_NE(clusters.find(line), std::string::npos) << line << clusters;
+  }
 }
 
 TEST_F(CircuitBreakerTest, TheRouteTimeoutBoundsTheWaitForAConnection) {

@@ -103,6 +103,31 @@ TEST_F(FaultFilterTest, DelayHoldsTheRequestAndItsBody) {
   EXPECT_TRUE(statReaches(*proxy_, "http.ingress.fault.delays_injected", "1"));
 }
 
+// As in Envoy, where the fault filter holds the request before the router sees it, the route
+// timeout starts after the injected delay: a delay longer than the timeout does not make a 504.
+TEST_F(FaultFilterTest, TheRouteTimeoutStartsAfterTheDelay) {
+  ASSERT_NO_FATAL_FAILURE(start(R"(
+- match: { prefix: "/delay/" }
+  route: { cluster: backend, timeout: 0.3s }
+  typed_per_filter_config:
+    envoy.filters.http.fault:
+      "@type": type.googleapis.com/envoy.extensions.filters.http.fault.v3.HTTPFault
+      delay: { fixed_delay: 0.6s, percentage: { numerator: 100 } })"));
+  for (const std::string method : {"GET", "POST"}) {
+    const auto started = std::chrono::steady_clock::now();
+    const auto response = send(method, "/delay/10", {}, method == "POST" ? "payload" : "");
+    EXPECT_EQ(response.status, 200) << method << ": " << response.body;
+    EXPECT_GE(std::chrono::steady_clock::now() - started, 600ms);
+  }
+  EXPECT_EQ(backend_.requestCount(), 2u);
+  // The timeout still applies to the upstream once the delay is over.
+  const auto slowStarted = std::chrono::steady_clock::now();
+  const auto slow = send("GET", "/delay/2000");
+  EXPECT_EQ(slow.status, 504);
+  EXPECT_GE(std::chrono::steady_clock::now() - slowStarted, 900ms);
+  EXPECT_LT(std::chrono::steady_clock::now() - slowStarted, 1800ms);
+}
+
 TEST_F(FaultFilterTest, DelayThenAbort) {
   ASSERT_NO_FATAL_FAILURE(start(faultRoute("/both", R"(
     delay: { fixed_delay: 0.2s, percentage: { numerator: 100 } }

@@ -14,6 +14,7 @@
 #include <thread>
 
 #include "fmt/format.h"
+#include "test/support/http_backend.h"
 #include "test/support/http_client.h"
 #include "test/support/mesh_proxy.h"
 #include "gtest/gtest.h"
@@ -179,6 +180,7 @@ TEST(RetryTest, FiveHundredsAreRetriedWithTheBodyReplayed) {
             (std::vector<std::string>{"payload-123", "payload-123", "payload-123"}));
   EXPECT_EQ(stat(proxy, "cluster.backend.upstream_rq_retry"), "2");
   EXPECT_EQ(stat(proxy, "cluster.backend.upstream_rq_retry_success"), "1");
+  EXPECT_EQ(stat(proxy, "cluster.backend.upstream_rq_total"), "3") << "one per attempt, as Envoy";
 }
 
 TEST(RetryTest, ExhaustedRetriesReturnTheLastResponse) {
@@ -226,6 +228,32 @@ TEST(RetryTest, PerTryTimeoutRetriesASlowAttempt) {
   EXPECT_EQ(httpGet(proxy.listenerPort("http"), "/").status, 200);
   EXPECT_LT(std::chrono::steady_clock::now() - start, 2500ms); // did not wait for the slow one
   EXPECT_EQ(backend.bodies().size(), 2u);
+  EXPECT_EQ(stat(proxy, "cluster.backend.upstream_rq_per_try_timeout"), "1");
+  EXPECT_EQ(stat(proxy, "cluster.backend.upstream_rq_timeout"), "0") << "the route's timeout only";
+}
+
+// Virtual host include_request_attempt_count (Istio sets it on every outbound and gateway virtual
+// host): each attempt tells the upstream its number.
+TEST(RetryTest, AttemptCountHeaderNumbersTheAttempts) {
+  HttpBackend backend("a");
+  backend.failNext(2, 503);
+  std::string config =
+      bootstrap("{ retry_on: 5xx, num_retries: 2, retry_back_off: { base_interval: "
+                "0.01s } }",
+                {backend.port()});
+  const std::string vhost = "            - name: all\n";
+  ASSERT_NE(config.find(vhost), std::string::npos);
+  config.replace(config.find(vhost), vhost.size(),
+                 vhost + "              include_request_attempt_count: true\n");
+  MeshProxy proxy(config);
+  ASSERT_TRUE(proxy.started()) << proxy.logs();
+  EXPECT_EQ(httpGet(proxy.listenerPort("http"), "/").status, 200);
+  EXPECT_EQ(httpGet(proxy.listenerPort("http"), "/").status, 200);
+  std::vector<std::string> counts;
+  for (const RecordedRequest& request : backend.requests()) {
+    counts.push_back(request.header("x-envoy-attempt-count").value_or("none"));
+  }
+  EXPECT_EQ(counts, (std::vector<std::string>{"1", "2", "3", "1"}));
 }
 
 TEST(RetryTest, NoPolicyNoRetry) {
