@@ -2,7 +2,7 @@
 # Every target installs what it needs first (scripts/setup.sh is idempotent and quick when done).
 SHELL := /bin/bash
 JOBS ?= $(shell nproc)
-RELEASE_BINARIES := mesh-proxy
+RELEASE_BINARIES := mesh-proxy meshd meshctl
 
 .PHONY: all setup build demo test bench fuzz format tidy clean
 

@@ -15,7 +15,7 @@ apt_packages=(
   libspdlog-dev libfmt-dev libre2-dev libcli11-dev libc-ares-dev
   libgtest-dev libgmock-dev libbenchmark-dev node-llhttp
   curl wrk nghttp2-client haproxy nginx-light prometheus
-  python3 procps iproute2
+  python3 procps iproute2 iptables util-linux
 )
 
 # Node.js may already come from another source (its own npm included); only ask apt when absent.

@@ -122,9 +122,11 @@ int runMeshctl(int argc, char** argv, std::istream& in, std::ostream& out, std::
   upCmd->add_option("-f,--filename", up.files, "a file, a directory or - (repeatable)");
   addUpOptions(upCmd);
   auto* downCmd = app.add_subcommand("down", "stop the mesh and remove everything it created");
-  auto* meshStatusCmd = app.add_subcommand("status", "the mesh's workloads, proxies and sync state");
+  auto* meshStatusCmd =
+      app.add_subcommand("status", "the mesh's workloads, proxies and sync state");
   ExecOptions exec;
-  auto* execCmd = app.add_subcommand("exec", "run a command as a workload: WORKLOAD -- CMD ARGS...");
+  auto* execCmd =
+      app.add_subcommand("exec", "run a command as a workload: WORKLOAD -- CMD ARGS...");
   execCmd->add_option("workload", exec.workload, "a workload or instance name")->required();
   execCmd->add_option("command", exec.command, "the command and its arguments")->required();
   DemoOptions demo;

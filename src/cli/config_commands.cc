@@ -3,8 +3,8 @@
 
 #include "absl/strings/str_join.h"
 #include "cli/kind_aliases.h"
-#include "cli/working_dirs.h"
 #include "cli/table.h"
+#include "cli/working_dirs.h"
 #include "fmt/format.h"
 
 namespace meshd::cli {
@@ -81,8 +81,9 @@ int writeFiles(Context& ctx, const char* verb, const std::vector<std::string>& p
         continue;
       }
     }
-    const MeshdCall response = callMeshd(ctx, "POST", writeTarget(verb, ctx, file, dryRun) + extraQuery,
-                                         rewritten ? *rewritten : file.text);
+    const MeshdCall response =
+        callMeshd(ctx, "POST", writeTarget(verb, ctx, file, dryRun) + extraQuery,
+                  rewritten ? *rewritten : file.text);
     if (!response) {
       return response.exitCode;
     }

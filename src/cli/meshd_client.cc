@@ -1,6 +1,8 @@
 // Shared plumbing of meshctl's commands (see meshd_client.h).
 #include "cli/meshd_client.h"
 
+#include "cli/mesh/state_dir.h"
+
 #include <algorithm>
 #include <fstream>
 #include <iostream>
@@ -55,7 +57,12 @@ absl::StatusOr<ApiResponse> MeshdClient::call(const std::string& method, const s
 
 MeshdCall callMeshd(Context& ctx, const std::string& method, const std::string& target,
                     const std::string& body) {
-  const std::string address = resolveMeshdAddress(ctx.options, std::getenv("MESHD_ADDR"));
+  // Without --state-dir, a mesh started by `meshctl up` in the default state dir is found.
+  GlobalOptions options = ctx.options;
+  if (options.stateDir.empty()) {
+    options.stateDir = mesh::StateDir::defaultPath().string();
+  }
+  const std::string address = resolveMeshdAddress(options, std::getenv("MESHD_ADDR"));
   absl::StatusOr<HttpEndpoint> endpoint = parseHttpEndpoint(address);
   if (!endpoint.ok()) {
     ctx.err << "meshctl: " << endpoint.status().message() << "\n";

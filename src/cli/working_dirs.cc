@@ -18,9 +18,9 @@ std::optional<std::string> withAbsoluteWorkingDirs(const InputFile& file) {
   }
   std::error_code ec;
   const bool fromStdin = file.name == "-" || file.name.empty() || file.name.starts_with("<");
-  const std::filesystem::path base =
-      fromStdin ? std::filesystem::current_path(ec)
-                : std::filesystem::absolute(file.name, ec).parent_path();
+  const std::filesystem::path base = fromStdin
+                                         ? std::filesystem::current_path(ec)
+                                         : std::filesystem::absolute(file.name, ec).parent_path();
   std::string out;
   bool changed = false;
   for (const std::string& text : *documents) {
@@ -30,7 +30,7 @@ std::optional<std::string> withAbsoluteWorkingDirs(const InputFile& file) {
       nlohmann::json& spec = document["spec"];
       const std::string dir = spec.value("workingDir", "");
       if (dir.empty() || std::filesystem::path(dir).is_relative()) {
-        spec["workingDir"] = (base / dir).lexically_normal().string();
+        spec["workingDir"] = (dir.empty() ? base : (base / dir).lexically_normal()).string();
         changed = true;
       }
     }

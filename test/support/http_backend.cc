@@ -339,6 +339,11 @@ void HttpBackend::serve(int fd, int connection_id) {
 }
 
 bool HttpBackend::respond(int fd, const RecordedRequest& request) {
+  if (const auto delay = std::chrono::milliseconds(responseDelayMs_.load()); delay.count() > 0) {
+    if (!sleepInterruptibly(delay)) {
+      return false;
+    }
+  }
   const std::string path = request.path();
   const bool head = request.method == "HEAD";
   const auto connection = request.header("connection");
@@ -393,6 +398,11 @@ bool HttpBackend::respond(int fd, const RecordedRequest& request) {
       return false;
     }
     body = "delayed";
+  } else if (const auto every = numberAfter(path, "/flaky/")) {
+    // Counted across connections, so concurrent clients see the same failure share.
+    const uint64_t seen = flakyCount_.fetch_add(1);
+    status = *every > 0 && seen % *every == 0 ? 503 : 200;
+    body = status == 200 ? "ok" : "flaky failure";
   } else if (const auto n = numberAfter(path, "/bytes/")) {
     body = patternBytes(*n);
   } else if (const auto chunked = numberAfter(path, "/chunked/")) {

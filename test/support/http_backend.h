@@ -48,6 +48,8 @@ bool equalsIgnoreCase(const std::string& a, const std::string& b);
 //   /mirror           200 with the request body as the response body
 //   /status/N         status N (no body for 1xx, 204 and 304)
 //   /delay/MS         waits MS ms (cut short when the server stops), then 200 "delayed"
+//   /flaky/N          503 "flaky failure" for the 1st, (N+1)th, (2N+1)th ... /flaky request the
+//                     backend gets (counted across connections), 200 "ok" for the others
 //   /bytes/N          N bytes of patternBytes(N) with content-length
 //   /chunked/N        the same N bytes in several chunks (transfer-encoding: chunked)
 //   /no-length/N      the same N bytes with neither content-length nor chunking, then closes
@@ -80,6 +82,8 @@ public:
   size_t requestCount() const;
   int connectionsAccepted() const { return accepted_.load(); }
   int connectionsClosed() const { return closed_.load(); } // ended by either side
+  // Every response from now on waits this long first (a slow endpoint); 0 (the default): none.
+  void setResponseDelay(std::chrono::milliseconds delay) { responseDelayMs_ = delay.count(); }
   // Waits until at least `n` requests were recorded; false on timeout.
   bool waitForRequests(size_t n, std::chrono::milliseconds timeout) const;
 
@@ -96,6 +100,8 @@ private:
   std::atomic<int> accepted_{0};
   std::atomic<int> closed_{0};
   std::atomic<bool> stopping_{false};
+  std::atomic<int64_t> responseDelayMs_{0};
+  std::atomic<uint64_t> flakyCount_{0};
 
   mutable std::mutex mutex_;
   mutable std::condition_variable changed_;

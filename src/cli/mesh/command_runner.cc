@@ -91,7 +91,8 @@ absl::Status runCommand(const std::vector<std::string>& argv, const std::string&
   }
   const int code = WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
   if (code == 127) {
-    return absl::InternalError(fmt::format("{}: could not run it (is {} installed?)", shown, argv[0]));
+    return absl::InternalError(
+        fmt::format("{}: could not run it (is {} installed?)", shown, argv[0]));
   }
   return absl::InternalError(fmt::format("{} exited {}: {}", shown, code, printed));
 }

@@ -92,8 +92,8 @@ int startSupervisor(Context& ctx, const StateDir& state, const UpOptions& option
                                    std::to_string(options.xdsPort),
                                    "--http-port",
                                    std::to_string(options.httpPort)};
-  absl::StatusOr<pid_t> pid = mesh::spawnProcess(mesh::SpawnSpec{
-      .argv = argv, .workingDir = "/", .logPath = log.string()});
+  absl::StatusOr<pid_t> pid =
+      mesh::spawnProcess(mesh::SpawnSpec{.argv = argv, .workingDir = "/", .logPath = log.string()});
   if (!pid.ok()) {
     return reportError(ctx, pid.status());
   }
@@ -176,7 +176,9 @@ void printSummary(Context& ctx, const StateDir& state) {
                          workloads);
 }
 
-std::string defaultMode() { return ::geteuid() == 0 ? "netns" : "local"; }
+std::string defaultMode() {
+  return ::geteuid() == 0 ? "netns" : "local";
+}
 
 } // namespace
 
@@ -281,9 +283,18 @@ int runExec(Context& ctx, const ExecOptions& options) {
                        .env = {{"POD_NAME", match->value("name", "")},
                                {"POD_NAMESPACE", match->value("namespace", "")},
                                {"POD_IP", match->value("ip", "")}},
-                       .netns = match->value("netns", ""),
-                       .hostsFile = (dir / "hosts").string(),
-                       .resolvFile = (dir / "resolv.conf").string()};
+                       .netns = match->value("netns", "")};
+  if (!spec.netns.empty()) {
+    spec.hostsFile = (dir / "hosts").string();
+    spec.resolvFile = (dir / "resolv.conf").string();
+  } else {
+    // Local mode: the workload's calls go through its sidecar as their HTTP proxy.
+    for (const char* name : {"http_proxy", "HTTP_PROXY"}) {
+      spec.env[name] = match->value("httpProxy", "");
+    }
+    spec.env["no_proxy"] = "";
+    spec.env["NO_PROXY"] = "";
+  }
   ctx.out.flush();
   const absl::Status failure = mesh::execInPlace(spec);
   ctx.err << "meshctl: " << failure.message() << "\n";
@@ -295,7 +306,8 @@ int runDemo(Context& ctx, const DemoOptions& options, std::istream& in) {
   if (const char* dir = std::getenv("MESHD_SAMPLES_DIR"); dir != nullptr && *dir != '\0') {
     candidates.emplace_back(dir);
   }
-  candidates.push_back(executableDir() / ".." / ".." / ".." / "samples");
+  candidates.push_back(executableDir() / ".." / ".." / "samples");        // build/bin
+  candidates.push_back(executableDir() / ".." / ".." / ".." / "samples"); // build/<preset>/bin
   candidates.push_back(executableDir() / ".." / "share" / "meshd" / "samples");
   candidates.push_back(std::filesystem::current_path() / "samples");
   std::filesystem::path samples;

@@ -65,6 +65,14 @@ std::vector<WorkloadSpec> workloadsFromList(const nlohmann::json& list) {
   return out;
 }
 
+std::string localPodAddress(int index) {
+  return fmt::format("127.77.{}.{}", index / 254 + 1, index % 254 + 1);
+}
+
+std::string localAppAddress(int index) {
+  return fmt::format("127.78.{}.{}", index / 254 + 1, index % 254 + 1);
+}
+
 std::string instanceName(const WorkloadSpec& workload, int index) {
   return fmt::format("{}-{}", workload.name, index);
 }
@@ -115,9 +123,9 @@ std::string hostsFileFor(const std::string& podIp, const std::string& podName,
     if (service.clusterIp.empty() || service.clusterIp == "None") {
       continue;
     }
-    out += fmt::format("{}\t{}.{}.svc.cluster.local {}.{}.svc {}.{}", service.clusterIp,
-                       service.name, service.ns, service.name, service.ns, service.name,
-                       service.ns);
+    out +=
+        fmt::format("{}\t{}.{}.svc.cluster.local {}.{}.svc {}.{}", service.clusterIp, service.name,
+                    service.ns, service.name, service.ns, service.name, service.ns);
     if (service.ns == podNs) {
       out += " " + service.name;
     }
@@ -133,8 +141,9 @@ std::string isolatedResolvConf(const std::string& podNs) {
                      podNs);
 }
 
-std::string proxyBootstrap(const std::string& xdsAddress, int xdsPort, const std::string& adminAddress,
-                           int adminPort, const std::map<std::string, std::string>& extraMetadata) {
+std::string proxyBootstrap(const std::string& xdsAddress, int xdsPort,
+                           const std::string& adminAddress, int adminPort,
+                           const std::map<std::string, std::string>& extraMetadata) {
   std::string metadata;
   for (const auto& [key, value] : extraMetadata) {
     metadata += fmt::format("    {}: {}\n", key, nlohmann::json(value).dump());

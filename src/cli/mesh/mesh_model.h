@@ -35,6 +35,14 @@ struct WorkloadSpec {
 // have the shape (meshd validated them, so only a newer meshd could send those) are skipped.
 std::vector<WorkloadSpec> workloadsFromList(const nlohmann::json& list);
 
+// Local mode's loopback addresses (Linux routes all of 127.0.0.0/8 to the loopback interface):
+// the k-th instance's sidecar on 127.77.x.y, its app on 127.78.x.y, the ingress gateway on
+// 127.77.0.2, the egress gateway on 127.77.0.3.
+inline constexpr const char* kLocalGatewayAddress = "127.77.0.2";
+inline constexpr const char* kLocalEgressGatewayAddress = "127.77.0.3";
+std::string localPodAddress(int index);
+std::string localAppAddress(int index);
+
 // The name of a workload's replica `index` (0-based), like a pod's: "<workload>-<index>".
 std::string instanceName(const WorkloadSpec& workload, int index);
 
@@ -59,8 +67,9 @@ std::string hostsFileFor(const std::string& podIp, const std::string& podName,
 std::string isolatedResolvConf(const std::string& podNs);
 
 // The bootstrap of a proxy that gets everything else from meshd over ADS at xds address:port.
-std::string proxyBootstrap(const std::string& xdsAddress, int xdsPort, const std::string& adminAddress,
-                           int adminPort, const std::map<std::string, std::string>& extraMetadata);
+std::string proxyBootstrap(const std::string& xdsAddress, int xdsPort,
+                           const std::string& adminAddress, int adminPort,
+                           const std::map<std::string, std::string>& extraMetadata);
 
 // Istio's node id of a sidecar or router: `<type>~<ip>~<pod>.<ns>~<ns>.svc.cluster.local`.
 std::string nodeIdOf(const std::string& proxyType, const std::string& ip, const std::string& pod,

@@ -73,8 +73,9 @@ std::string captureRules() {
 -A MESH_REDIRECT -p tcp -j REDIRECT --to-ports {outbound}
 COMMIT
 )",
-                     fmt::arg("inbound", kProxyInboundPort), fmt::arg("outbound", kProxyOutboundPort),
-                     fmt::arg("uid", kProxyUid), fmt::arg("gid", kProxyGid));
+                     fmt::arg("inbound", kProxyInboundPort),
+                     fmt::arg("outbound", kProxyOutboundPort), fmt::arg("uid", kProxyUid),
+                     fmt::arg("gid", kProxyGid));
 }
 
 std::string NetnsNetwork::podNamespace(const std::string& ns, const std::string& name) const {

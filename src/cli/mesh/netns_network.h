@@ -13,8 +13,9 @@ namespace meshd::cli::mesh {
 
 // The addresses every mesh uses inside its own namespaces (they never reach the host's network,
 // so meshes of different state directories can use the same ones).
-inline constexpr const char* kHubAddress = "10.77.0.1"; // the bridge, the gateway of every pod
-inline constexpr const char* kGatewayAddress = "10.77.0.2";
+inline constexpr const char* kHubAddress = "10.77.0.1";     // the bridge, the gateway of every pod
+inline constexpr const char* kGatewayAddress = "10.77.0.2"; // the ingress gateway
+inline constexpr const char* kEgressGatewayAddress = "10.77.0.3"; // the egress gateway
 inline constexpr int kPodPrefixLength = 16;
 
 // The uid and gid sidecars run as; their own traffic is not captured (Istio's 1337).
@@ -46,8 +47,7 @@ public:
   absl::Status createHub();
   // Creates the pod's namespace, links it to the hub's bridge with `address`, and when
   // `capture` installs the traffic capture rules. `link` is the veth's index (unique per mesh).
-  absl::Status addPod(const std::string& netns, const std::string& address, int link,
-                      bool capture);
+  absl::Status addPod(const std::string& netns, const std::string& address, int link, bool capture);
   // Deletes a namespace after killing whatever still runs in it.
   static absl::Status removeNamespace(const std::string& netns);
   // Every namespace of this mesh (pods and hub), from /run/netns.

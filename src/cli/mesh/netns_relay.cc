@@ -87,7 +87,7 @@ absl::StatusOr<int> socketInNamespace(const std::string& netns) {
 }
 
 absl::StatusOr<std::unique_ptr<NetnsRelay>> NetnsRelay::start(RelayEnd listen, RelayEnd target,
-                                                               size_t maxConnections) {
+                                                              size_t maxConnections) {
   std::unique_ptr<NetnsRelay> relay(
       new NetnsRelay(std::move(listen), std::move(target), maxConnections));
   absl::StatusOr<int> fd = socketInNamespace(relay->listen_.netns);
@@ -213,7 +213,6 @@ void NetnsRelay::serve(int client) {
   ::close(*upstream);
   ::close(client);
 }
-
 
 bool tcpPortOpen(const std::string& netns, const std::string& address, uint16_t port,
                  std::chrono::milliseconds timeout) {

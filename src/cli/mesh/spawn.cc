@@ -165,7 +165,8 @@ absl::Status execInPlace(const SpawnSpec& spec) {
     ::execvpe(prepared.argv[0], prepared.argv.data(), prepared.envp.data());
     step = "running the command";
   }
-  return absl::InternalError(fmt::format("{}: {}: {}", spec.argv.front(), step, std::strerror(errno)));
+  return absl::InternalError(
+      fmt::format("{}: {}: {}", spec.argv.front(), step, std::strerror(errno)));
 }
 
 bool processAlive(pid_t pid) {

@@ -52,21 +52,20 @@ absl::Status StateDir::createLayout() const {
       return absl::InternalError(fmt::format("cannot create {}: {}", dir.string(), ec.message()));
     }
     // Proxies run as an unprivileged user and read their bootstrap from here.
-    std::filesystem::permissions(dir, std::filesystem::perms::owner_all |
-                                          std::filesystem::perms::group_read |
-                                          std::filesystem::perms::group_exec |
-                                          std::filesystem::perms::others_read |
-                                          std::filesystem::perms::others_exec,
-                                 ec);
+    std::filesystem::permissions(
+        dir,
+        std::filesystem::perms::owner_all | std::filesystem::perms::group_read |
+            std::filesystem::perms::group_exec | std::filesystem::perms::others_read |
+            std::filesystem::perms::others_exec,
+        ec);
   }
   return absl::OkStatus();
 }
 
 void StateDir::clear() const {
   std::error_code ec;
-  for (const std::filesystem::path& path :
-       {meshdAddressFile(), supervisorPidFile(), statusFile(), configDir(), logDir(),
-        root_ / "pods"}) {
+  for (const std::filesystem::path& path : {meshdAddressFile(), supervisorPidFile(), statusFile(),
+                                            configDir(), logDir(), root_ / "pods"}) {
     std::filesystem::remove_all(path, ec);
   }
 }

@@ -12,6 +12,7 @@
 #include <memory>
 #include <regex>
 #include <thread>
+#include <tuple>
 
 #include "absl/status/statusor.h"
 #include "cli/http_client.h"
@@ -31,12 +32,13 @@ using namespace std::chrono_literals;
 
 std::atomic<bool> stopRequested{false};
 
-void onStopSignal(int) { stopRequested = true; }
+void onStopSignal(int) {
+  stopRequested = true;
+}
 
 constexpr int kProxyAdminPort = 15000;
 constexpr const char* kInstancesPath = "/apis/meshd.io/v1alpha1/instances";
 constexpr const char* kGatewayNamespace = "istio-system";
-constexpr const char* kGatewayName = "istio-ingressgateway";
 
 void logLine(const std::string& text) {
   std::cout << text << std::endl;
@@ -52,8 +54,9 @@ struct Pod {
   WorkloadSpec spec;
   bool gateway = false;
   int index = 0;
-  std::string ip;
-  std::string netns;
+  std::string ip;    // the instance's address: its endpoint, where its sidecar receives
+  std::string appIp; // where its app listens (netns mode: the same; local mode: its own)
+  std::string netns; // empty in local mode
   std::filesystem::path dir;
   std::string nodeId;
   pid_t proxyPid = 0;
@@ -83,8 +86,7 @@ std::chrono::milliseconds backoff(int restarts) {
 class Supervisor {
 public:
   explicit Supervisor(SupervisorOptions options)
-      : options_(std::move(options)), state_(options_.stateDir),
-        network_(state_.meshId()) {}
+      : options_(std::move(options)), state_(options_.stateDir), network_(state_.meshId()) {}
 
   int run() {
     if (absl::Status status = start(); !status.ok()) {
@@ -109,53 +111,63 @@ private:
     if (absl::Status status = state_.createLayout(); !status.ok()) {
       return status;
     }
-    if (absl::Status status = writeFileAtomically(state_.supervisorPidFile(),
-                                                  std::to_string(::getpid()));
+    if (absl::Status status =
+            writeFileAtomically(state_.supervisorPidFile(), std::to_string(::getpid()));
         !status.ok()) {
       return status;
     }
-    if (options_.mode != "netns") {
-      return absl::UnimplementedError(
-          "local mode (no network namespaces) is not implemented yet; run as root for netns mode");
-    }
-    if (absl::Status status = netnsModeAvailable(); !status.ok()) {
-      return status;
-    }
-    // What a crashed run left behind goes first.
-    (void)network_.removeAll();
-    if (absl::Status status = network_.createHub(); !status.ok()) {
-      return status;
+    if (netnsMode()) {
+      if (absl::Status status = netnsModeAvailable(); !status.ok()) {
+        return status;
+      }
+      // What a crashed run left behind goes first.
+      (void)network_.removeAll();
+      if (absl::Status status = network_.createHub(); !status.ok()) {
+        return status;
+      }
     }
     if (absl::Status status = startMeshd(); !status.ok()) {
       return status;
     }
-    absl::StatusOr<std::unique_ptr<NetnsRelay>> xds = NetnsRelay::start(
-        {network_.hubNamespace(), kHubAddress, 15010}, {"", "127.0.0.1", meshdXdsPort_});
-    if (!xds.ok()) {
-      return xds.status();
+    if (netnsMode()) {
+      absl::StatusOr<std::unique_ptr<NetnsRelay>> xds = NetnsRelay::start(
+          {network_.hubNamespace(), kHubAddress, 15010}, {"", "127.0.0.1", meshdXdsPort_});
+      if (!xds.ok()) {
+        return xds.status();
+      }
+      xdsRelay_ = std::move(*xds);
+      logLine(fmt::format("xds relay {}", xdsRelay_->describe()));
     }
-    xdsRelay_ = std::move(*xds);
-    logLine(fmt::format("xds relay {}", xdsRelay_->describe()));
-    gateway_ = std::make_unique<Pod>();
-    gateway_->ns = kGatewayNamespace;
-    gateway_->name = kGatewayName;
-    gateway_->workload = kGatewayName;
-    gateway_->gateway = true;
-    gateway_->ip = kGatewayAddress;
-    gateway_->spec.labels = {{"istio", "ingressgateway"}, {"app", "istio-ingressgateway"}};
-    gateway_->spec.serviceAccount = "istio-ingressgateway-service-account";
-    gateway_->netns = network_.podNamespace(gateway_->ns, gateway_->name);
-    gateway_->dir = state_.podDir(gateway_->ns + "-" + gateway_->name);
-    gateway_->nodeId = nodeIdOf("router", gateway_->ip, gateway_->name, gateway_->ns);
-    if (absl::Status status = createPodNetwork(*gateway_, /*capture=*/false); !status.ok()) {
-      return status;
+    // Istio's demo profile: an ingress and an egress gateway, with Istio's labels so that users'
+    // Gateway selectors work unchanged.
+    for (const auto& [kind, ip, localIp, link] :
+         {std::tuple{"ingress", kGatewayAddress, kLocalGatewayAddress, 0},
+          std::tuple{"egress", kEgressGatewayAddress, kLocalEgressGatewayAddress, -1}}) {
+      auto gateway = std::make_unique<Pod>();
+      gateway->ns = kGatewayNamespace;
+      gateway->name = fmt::format("istio-{}gateway", kind);
+      gateway->workload = gateway->name;
+      gateway->gateway = true;
+      gateway->index = link;
+      gateway->ip = netnsMode() ? ip : localIp;
+      gateway->appIp = gateway->ip;
+      gateway->spec.labels = {{"istio", fmt::format("{}gateway", kind)}, {"app", gateway->name}};
+      gateway->spec.serviceAccount = gateway->name + "-service-account";
+      gateway->netns = netnsMode() ? network_.podNamespace(gateway->ns, gateway->name) : "";
+      gateway->dir = state_.podDir(gateway->ns + "-" + gateway->name);
+      gateway->nodeId = nodeIdOf("router", gateway->ip, gateway->name, gateway->ns);
+      if (absl::Status status = createPodNetwork(*gateway, /*capture=*/false); !status.ok()) {
+        return status;
+      }
+      if (absl::Status status = startProxy(*gateway); !status.ok()) {
+        return status;
+      }
+      gateways_.push_back(std::move(gateway));
     }
-    if (absl::Status status = startProxy(*gateway_); !status.ok()) {
-      return status;
-    }
-    absl::StatusOr<std::unique_ptr<NetnsRelay>> ingress = NetnsRelay::start(
-        {"", "127.0.0.1", static_cast<uint16_t>(options_.ingressPort)},
-        {gateway_->netns, kGatewayAddress, 8080});
+    const Pod& ingressGateway = *gateways_.front();
+    absl::StatusOr<std::unique_ptr<NetnsRelay>> ingress =
+        NetnsRelay::start({"", "127.0.0.1", static_cast<uint16_t>(options_.ingressPort)},
+                          {ingressGateway.netns, ingressGateway.ip, 8080});
     if (!ingress.ok()) {
       return ingress.status();
     }
@@ -204,8 +216,8 @@ private:
     while (Clock::now() < deadline) {
       absl::StatusOr<HttpResponse> ready = httpRequest(meshd_, "GET", "/ready", {}, 2s);
       if (ready.ok() && ready->status == 200) {
-        logLine(fmt::format("meshd ready: http {} xds 127.0.0.1:{}", meshd_.toString(),
-                            meshdXdsPort_));
+        logLine(
+            fmt::format("meshd ready: http {} xds 127.0.0.1:{}", meshd_.toString(), meshdXdsPort_));
         return writeFileAtomically(state_.meshdAddressFile(), meshd_.toString() + "\n");
       }
       std::this_thread::sleep_for(100ms);
@@ -213,9 +225,23 @@ private:
     return absl::DeadlineExceededError("meshd did not become ready within 30 s");
   }
 
+  bool netnsMode() const { return options_.mode == "netns"; }
+
   absl::Status createPodNetwork(Pod& pod, bool capture) {
     std::error_code ec;
     std::filesystem::create_directories(pod.dir, ec);
+    if (!netnsMode()) {
+      // Local mode: the proxy shares the host's network, binds its own loopback address and
+      // fronts the app, which the app reaches as its HTTP proxy.
+      std::map<std::string, std::string> metadata = {{"INTERCEPTION_MODE", "NONE"}};
+      if (!pod.gateway) {
+        metadata["MESHD_APP_ADDRESS"] = pod.appIp;
+        metadata["MESHD_EXPLICIT_PROXY_PORT"] = std::to_string(kProxyOutboundPort);
+      }
+      return writeFileAtomically(
+          pod.dir / "bootstrap.yaml",
+          proxyBootstrap("127.0.0.1", meshdXdsPort_, pod.ip, kProxyAdminPort, metadata));
+    }
     if (absl::Status status = network_.addPod(pod.netns, pod.ip, pod.index + 1, capture);
         !status.ok()) {
       return status;
@@ -229,9 +255,9 @@ private:
         !status.ok()) {
       return status;
     }
-    return writeFileAtomically(pod.dir / "bootstrap.yaml",
-                               proxyBootstrap(kHubAddress, xdsRelay_->listenPort(), "127.0.0.1",
-                                              kProxyAdminPort, {}));
+    return writeFileAtomically(
+        pod.dir / "bootstrap.yaml",
+        proxyBootstrap(kHubAddress, xdsRelay_->listenPort(), "127.0.0.1", kProxyAdminPort, {}));
   }
 
   absl::Status startProxy(Pod& pod) {
@@ -260,14 +286,15 @@ private:
       argv.push_back("--label");
       argv.push_back(key + "=" + value);
     }
-    absl::StatusOr<pid_t> pid = spawnProcess(SpawnSpec{
-        .argv = argv,
-        .logPath = (pod.dir / "proxy.log").string(),
-        .netns = pod.netns,
-        .hostsFile = (pod.dir / "hosts").string(),
-        .resolvFile = (pod.dir / "resolv.conf").string(),
-        .uid = kProxyUid,
-        .gid = kProxyGid});
+    SpawnSpec spec{.argv = argv, .logPath = (pod.dir / "proxy.log").string()};
+    if (netnsMode()) {
+      spec.netns = pod.netns;
+      spec.hostsFile = (pod.dir / "hosts").string();
+      spec.resolvFile = (pod.dir / "resolv.conf").string();
+      spec.uid = kProxyUid; // its own traffic is not captured
+      spec.gid = kProxyGid;
+    }
+    absl::StatusOr<pid_t> pid = spawnProcess(spec);
     if (!pid.ok()) {
       return pid.status();
     }
@@ -281,25 +308,41 @@ private:
     env["POD_NAMESPACE"] = pod.ns;
     env["POD_IP"] = pod.ip;
     env["SERVICE_ACCOUNT"] = pod.spec.serviceAccount;
-    env["BIND_ADDRESS"] = "0.0.0.0";
+    env["BIND_ADDRESS"] = netnsMode() ? "0.0.0.0" : pod.appIp;
     env["HOSTNAME"] = pod.name;
-    for (const char* proxy : {"http_proxy", "HTTP_PROXY", "https_proxy", "HTTPS_PROXY", "no_proxy",
-                              "NO_PROXY", "all_proxy", "ALL_PROXY"}) {
-      env[proxy] = "";
+    for (const auto& [name, value] : proxyEnvironment(pod)) {
+      env[name] = value;
     }
-    absl::StatusOr<pid_t> pid = spawnProcess(SpawnSpec{.argv = pod.spec.command,
-                                                       .env = env,
-                                                       .workingDir = pod.spec.workingDir,
-                                                       .logPath = (pod.dir / "app.log").string(),
-                                                       .netns = pod.netns,
-                                                       .hostsFile = (pod.dir / "hosts").string(),
-                                                       .resolvFile =
-                                                           (pod.dir / "resolv.conf").string()});
+    SpawnSpec spec{.argv = pod.spec.command,
+                   .env = env,
+                   .workingDir = pod.spec.workingDir,
+                   .logPath = (pod.dir / "app.log").string()};
+    if (netnsMode()) {
+      spec.netns = pod.netns;
+      spec.hostsFile = (pod.dir / "hosts").string();
+      spec.resolvFile = (pod.dir / "resolv.conf").string();
+    }
+    absl::StatusOr<pid_t> pid = spawnProcess(spec);
     if (!pid.ok()) {
       return pid.status();
     }
     pod.appPid = *pid;
     return absl::OkStatus();
+  }
+
+  // Netns mode: no proxy variables (capture does it). Local mode: the sidecar is the HTTP proxy.
+  std::map<std::string, std::string> proxyEnvironment(const Pod& pod) const {
+    const std::string proxy =
+        netnsMode() ? "" : fmt::format("http://{}:{}", pod.ip, kProxyOutboundPort);
+    std::map<std::string, std::string> env;
+    for (const char* name : {"http_proxy", "HTTP_PROXY"}) {
+      env[name] = proxy;
+    }
+    for (const char* name :
+         {"https_proxy", "HTTPS_PROXY", "no_proxy", "NO_PROXY", "all_proxy", "ALL_PROXY"}) {
+      env[name] = "";
+    }
+    return env;
   }
 
   // Registers (or updates) the pod as a workload instance in meshd.
@@ -319,8 +362,9 @@ private:
     absl::StatusOr<HttpResponse> response = httpRequest(
         meshd_, "PUT", fmt::format("{}/{}/{}", kInstancesPath, pod.ns, pod.name), body.dump(), 5s);
     if (!response.ok() || response->status != 200) {
-      logLine(fmt::format("registering {}/{} failed: {}", pod.ns, pod.name,
-                          response.ok() ? response->body : std::string(response.status().message())));
+      logLine(
+          fmt::format("registering {}/{} failed: {}", pod.ns, pod.name,
+                      response.ok() ? response->body : std::string(response.status().message())));
     }
   }
 
@@ -349,10 +393,11 @@ private:
     }
     reconcile(workloadsFromList(*workloads));
     for (auto& [key, pod] : pods_) {
-      (void)rewriteInPlace(pod->dir / "hosts", hostsFileFor(pod->ip, pod->name, pod->ns, services_));
+      (void)rewriteInPlace(pod->dir / "hosts",
+                           hostsFileFor(pod->ip, pod->name, pod->ns, services_));
       advance(*pod);
     }
-    keepGatewayRunning();
+    keepGatewaysRunning();
     writeStatus();
   }
 
@@ -437,8 +482,9 @@ private:
       pod->fingerprint = workload->fingerprint;
       pod->spec = *workload;
       pod->index = takeIndex();
-      pod->ip = podAddress(pod->index);
-      pod->netns = network_.podNamespace(pod->ns, pod->name);
+      pod->ip = netnsMode() ? podAddress(pod->index) : localPodAddress(pod->index);
+      pod->appIp = netnsMode() ? pod->ip : localAppAddress(pod->index);
+      pod->netns = netnsMode() ? network_.podNamespace(pod->ns, pod->name) : "";
       pod->dir = state_.podDir(pod->ns + "-" + pod->name);
       pod->nodeId = nodeIdOf("sidecar", pod->ip, pod->name, pod->ns);
       logLine(fmt::format("starting {} at {}", key, pod->ip));
@@ -491,7 +537,8 @@ private:
         return;
       }
       if (pod.spec.ports.empty() ||
-          tcpPortOpen(pod.netns, pod.ip, static_cast<uint16_t>(pod.spec.ports.front().port), 200ms)) {
+          tcpPortOpen(pod.netns, pod.appIp, static_cast<uint16_t>(pod.spec.ports.front().port),
+                      200ms)) {
         registerInstance(pod, /*healthy=*/true);
         pod.state = Pod::State::kRunning;
         logLine(fmt::format("{}/{} running", pod.ns, pod.name));
@@ -536,10 +583,12 @@ private:
     return true;
   }
 
-  void keepGatewayRunning() {
-    if (gateway_ && gateway_->proxyPid == 0) {
-      logLine("the ingress gateway exited; restarting it");
-      (void)startProxy(*gateway_);
+  void keepGatewaysRunning() {
+    for (const std::unique_ptr<Pod>& gateway : gateways_) {
+      if (gateway->proxyPid == 0) {
+        logLine(fmt::format("{} exited; restarting it", gateway->name));
+        (void)startProxy(*gateway);
+      }
     }
   }
 
@@ -574,8 +623,8 @@ private:
     for (auto& [key, pod] : pods_) {
       out.push_back(pod.get());
     }
-    if (gateway_) {
-      out.push_back(gateway_.get());
+    for (const std::unique_ptr<Pod>& gateway : gateways_) {
+      out.push_back(gateway.get());
     }
     return out;
   }
@@ -587,7 +636,9 @@ private:
     stopProcess(pod.proxyPid, 5s);
     pod.appPid = 0;
     pod.proxyPid = 0;
-    (void)NetnsNetwork::removeNamespace(pod.netns);
+    if (!pod.netns.empty()) {
+      (void)NetnsNetwork::removeNamespace(pod.netns);
+    }
     usedIndexes_.erase(pod.index);
     std::error_code ec;
     std::filesystem::remove_all(pod.dir, ec);
@@ -610,7 +661,7 @@ private:
     ingressRelay_.reset();
     xdsRelay_.reset();
     stopProcess(meshdPid_, 10s);
-    if (absl::Status status = network_.removeAll(); !status.ok()) {
+    if (absl::Status status = netnsMode() ? network_.removeAll() : absl::OkStatus(); !status.ok()) {
       logLine(fmt::format("removing network namespaces: {}", std::string(status.message())));
     }
     std::error_code ec;
@@ -640,6 +691,8 @@ private:
                       {"workload", pod->workload},
                       {"gateway", pod->gateway},
                       {"ip", pod->ip},
+                      {"appIp", pod->appIp},
+                      {"httpProxy", proxyEnvironment(*pod).at("http_proxy")},
                       {"netns", pod->netns},
                       {"nodeId", pod->nodeId},
                       {"state", pod->gateway ? (pod->proxyPid != 0 ? "Running" : "Restarting")
@@ -674,7 +727,7 @@ private:
   HttpEndpoint meshd_;
   std::unique_ptr<NetnsRelay> xdsRelay_;
   std::unique_ptr<NetnsRelay> ingressRelay_;
-  std::unique_ptr<Pod> gateway_;
+  std::vector<std::unique_ptr<Pod>> gateways_; // ingress first
   std::map<std::string, std::unique_ptr<Pod>> pods_;
   std::set<int> usedIndexes_;
   std::vector<ServiceAddress> services_;

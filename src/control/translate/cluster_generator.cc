@@ -168,6 +168,9 @@ const registry::WorkloadInstance* proxyInstance(const model::MeshSnapshot& snaps
 // Where the application listens: the instance's own address (a loopback address of its own in
 // local mode, the pod address in netns mode), else the loopback address.
 std::string appAddress(const registry::WorkloadInstance* instance, const ProxyContext& proxy) {
+  if (!proxy.appAddress.empty()) {
+    return proxy.appAddress;
+  }
   if (instance != nullptr && config::isIpAddress(instance->address)) {
     return instance->address;
   }

@@ -184,7 +184,8 @@ std::vector<Listener> gatewayListeners(const model::MeshSnapshot& snapshot,
   for (const auto* gateway : snapshot.gatewaysFor(proxy.labels)) {
     for (const auto& server : gateway->spec.servers) {
       const bool ip = config::isIpAddress(server.bind);
-      byAddress[{ip ? server.bind : "0.0.0.0", server.port.number}].push_back({gateway, &server});
+      byAddress[{ip ? server.bind : proxy.bindAddress(), server.port.number}].push_back(
+          {gateway, &server});
     }
   }
   std::vector<Listener> out;

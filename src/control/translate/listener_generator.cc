@@ -41,8 +41,12 @@ std::vector<Listener> buildListeners(const model::MeshSnapshot& snapshot,
   std::vector<Listener> out;
   switch (proxy.type) {
   case ProxyContext::Type::kSidecar:
-    out.push_back(sidecarOutboundListener(snapshot, proxy));
-    out.push_back(sidecarInboundListener(snapshot, proxy));
+    if (proxy.captured) {
+      out.push_back(sidecarOutboundListener(snapshot, proxy));
+      out.push_back(sidecarInboundListener(snapshot, proxy));
+    } else {
+      out = sidecarInboundPortListeners(snapshot, proxy);
+    }
     if (proxy.explicitProxyPort != 0) {
       out.push_back(explicitProxyListener(proxy));
     }

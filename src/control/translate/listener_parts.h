@@ -93,6 +93,10 @@ downstreamTlsContext(const config::ServerTlsSettings& tls, bool http);
 Listener sidecarOutboundListener(const model::MeshSnapshot& snapshot, const ProxyContext& proxy);
 Listener sidecarInboundListener(const model::MeshSnapshot& snapshot, const ProxyContext& proxy);
 Listener explicitProxyListener(const ProxyContext& proxy);
+// Without capture (local mode): one inbound listener per port, "<ip>_<port>" on the proxy's own
+// address, with the chains virtualInbound would have for that port.
+std::vector<Listener> sidecarInboundPortListeners(const model::MeshSnapshot& snapshot,
+                                                  const ProxyContext& proxy);
 // Gateways: one listener per server port of the Gateways that select the proxy.
 std::vector<Listener> gatewayListeners(const model::MeshSnapshot& snapshot,
                                        const ProxyContext& proxy);

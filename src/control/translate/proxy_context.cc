@@ -63,6 +63,8 @@ ProxyContext ProxyContext::fromNode(const envoy::config::core::v3::Node& node) {
       port != metadata.fields().end()) {
     out.explicitProxyPort = portValue(port->second);
   }
+  out.captured = stringField(metadata, "INTERCEPTION_MODE") != "NONE";
+  out.appAddress = stringField(metadata, "MESHD_APP_ADDRESS");
   if (const auto labels = metadata.fields().find("LABELS");
       labels != metadata.fields().end() && labels->second.has_struct_value()) {
     for (const auto& [key, value] : labels->second.struct_value().fields()) {
@@ -72,6 +74,10 @@ ProxyContext ProxyContext::fromNode(const envoy::config::core::v3::Node& node) {
     }
   }
   return out;
+}
+
+std::string ProxyContext::bindAddress() const {
+  return !captured && !ips.empty() ? ips.front() : "0.0.0.0";
 }
 
 } // namespace meshd::control::translate

@@ -12,6 +12,7 @@
 #include "absl/strings/strip.h"
 #include "control/config/host_names.h"
 #include "control/translate/names.h"
+#include "envoy/extensions/retry/host/previous_hosts/v3/previous_hosts.pb.h"
 
 namespace meshd::control::translate {
 namespace {
@@ -246,11 +247,27 @@ serviceHashPolicy(const RouteScope& scope, const registry::Service& service, uin
   return hashPolicyOf(topLevelHash(rule->spec.trafficPolicy));
 }
 
+namespace {
+
+// envoy.retry_host_predicates.previous_hosts: a retry prefers hosts not tried yet.
+route::RetryPolicy::RetryHostPredicate previousHostsPredicate() {
+  route::RetryPolicy::RetryHostPredicate out;
+  out.set_name("envoy.retry_host_predicates.previous_hosts");
+  out.mutable_typed_config()->PackFrom(
+      envoy::extensions::retry::host::previous_hosts::v3::PreviousHostsPredicate());
+  return out;
+}
+
+} // namespace
+
 std::optional<route::RetryPolicy> retryPolicy(const std::optional<config::HttpRetry>& retries) {
   route::RetryPolicy out;
   out.mutable_num_retries()->set_value(2);
   out.set_retry_on("connect-failure,refused-stream,unavailable,cancelled,retriable-status-codes");
   out.add_retriable_status_codes(503);
+  // Istio's default policy: retries avoid the hosts already tried, re-picking up to 5 times.
+  *out.add_retry_host_predicate() = previousHostsPredicate();
+  out.set_host_selection_retry_max_attempts(5);
   if (!retries) {
     return out;
   }
@@ -285,6 +302,10 @@ std::optional<route::RetryPolicy> retryPolicy(const std::optional<config::HttpRe
   }
   if (retries->backoff) {
     *out.mutable_retry_back_off()->mutable_base_interval() = toProtoDuration(*retries->backoff);
+  }
+  // retryIgnorePreviousHosts: false drops the predicate, true keeps it (Istio's ConvertPolicy).
+  if (retries->retryIgnorePreviousHosts && !*retries->retryIgnorePreviousHosts) {
+    out.clear_retry_host_predicate();
   }
   return out;
 }

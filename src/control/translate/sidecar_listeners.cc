@@ -333,7 +333,41 @@ std::map<uint32_t, config::Protocol> inboundPorts(const model::MeshSnapshot& sna
   return out;
 }
 
+// The chains of one inbound port: HTTP to a connection manager, TCP to tcp_proxy, both when
+// the protocol is sniffed; each to `inbound|<port>||`.
+void addInboundChains(Listener& listener, uint32_t port, config::Protocol protocol) {
+  const PortKind kind = portKindOf(protocol);
+  const std::string name = wildcardListenerName(port);
+  const std::string cluster = inboundClusterName(port);
+  if (kind == PortKind::kHttp || kind == PortKind::kSniffed) {
+    *listener.add_filter_chains() =
+        withMatch(httpChain(name, inboundConnectionManager(port)), port, {}, {},
+                  kind == PortKind::kSniffed ? kSniffedHttpProtocols : std::vector<std::string>{});
+  }
+  if (kind != PortKind::kHttp && kind != PortKind::kNone) {
+    *listener.add_filter_chains() = withMatch(
+        tcpChain(kind == PortKind::kSniffed ? name + "-tcp" : name, tcpProxyTo(cluster, cluster)),
+        port, {});
+  }
+}
+
 } // namespace
+
+std::vector<Listener> sidecarInboundPortListeners(const model::MeshSnapshot& snapshot,
+                                                  const ProxyContext& proxy) {
+  std::vector<Listener> out;
+  const std::string address = proxy.bindAddress();
+  for (const auto& [port, protocol] : inboundPorts(snapshot, proxy)) {
+    Listener listener;
+    listener.set_name(fmt::format("{}_{}", address, port));
+    *listener.mutable_address() = socketAddress(address, port);
+    listener.set_traffic_direction(envoy::config::core::v3::INBOUND);
+    addInspectors(listener, false, portKindOf(protocol) == PortKind::kSniffed);
+    addInboundChains(listener, port, protocol);
+    out.push_back(std::move(listener));
+  }
+  return out;
+}
 
 Listener sidecarInboundListener(const model::MeshSnapshot& snapshot, const ProxyContext& proxy) {
   Listener listener;
@@ -348,19 +382,7 @@ Listener sidecarInboundListener(const model::MeshSnapshot& snapshot, const Proxy
   });
   addInspectors(listener, false, sniffed);
   for (const auto& [port, protocol] : ports) {
-    const PortKind kind = portKindOf(protocol);
-    const std::string name = wildcardListenerName(port);
-    const std::string cluster = inboundClusterName(port);
-    if (kind == PortKind::kHttp || kind == PortKind::kSniffed) {
-      *listener.add_filter_chains() = withMatch(
-          httpChain(name, inboundConnectionManager(port)), port, {}, {},
-          kind == PortKind::kSniffed ? kSniffedHttpProtocols : std::vector<std::string>{});
-    }
-    if (kind != PortKind::kHttp && kind != PortKind::kNone) {
-      *listener.add_filter_chains() = withMatch(
-          tcpChain(kind == PortKind::kSniffed ? name + "-tcp" : name, tcpProxyTo(cluster, cluster)),
-          port, {});
-    }
+    addInboundChains(listener, port, protocol);
   }
   *listener.mutable_default_filter_chain() =
       tcpChain(std::string(kVirtualInboundListener),
@@ -371,7 +393,8 @@ Listener sidecarInboundListener(const model::MeshSnapshot& snapshot, const Proxy
 Listener explicitProxyListener(const ProxyContext& proxy) {
   Listener listener;
   listener.set_name(std::string(kExplicitProxyListener));
-  *listener.mutable_address() = socketAddress("127.0.0.1", proxy.explicitProxyPort);
+  *listener.mutable_address() =
+      socketAddress(proxy.captured ? "127.0.0.1" : proxy.bindAddress(), proxy.explicitProxyPort);
   listener.set_traffic_direction(envoy::config::core::v3::OUTBOUND);
   *listener.add_filter_chains() =
       httpChain(std::string(kExplicitProxyListener),

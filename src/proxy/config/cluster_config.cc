@@ -197,6 +197,19 @@ buildCircuitBreakers(const envoy::config::cluster::v3::Cluster& cluster, const s
     if (t.has_max_retries()) {
       out.maxRetries = t.max_retries().value();
     }
+    if (t.has_retry_budget()) {
+      RetryBudgetConfig budget;
+      if (t.retry_budget().has_budget_percent()) {
+        budget.budgetPercent = t.retry_budget().budget_percent().value();
+        if (budget.budgetPercent < 0 || budget.budgetPercent > 100) {
+          return invalid(at + ".retry_budget.budget_percent", "must be in [0, 100]");
+        }
+      }
+      if (t.retry_budget().has_min_retry_concurrency()) {
+        budget.minRetryConcurrency = t.retry_budget().min_retry_concurrency().value();
+      }
+      out.retryBudget = budget;
+    }
     out.trackRemaining = t.track_remaining();
   }
   return out;

@@ -47,12 +47,22 @@ enum class ClusterType { kStatic, kStrictDns, kEds, kOriginalDst };
 // dns_lookup_family. kAuto: IPv6 addresses when the name has any, else IPv4 (Envoy's AUTO).
 enum class DnsLookupFamily { kAuto, kV4Only, kV6Only, kV4Preferred, kAll };
 
+// circuit_breakers.thresholds[].retry_budget: concurrent retries limited to a share of the
+// cluster's active requests instead of the fixed max_retries. Envoy's defaults.
+struct RetryBudgetConfig {
+  double budgetPercent = 20.0;
+  uint32_t minRetryConcurrency = 3;
+  bool operator==(const RetryBudgetConfig&) const = default;
+};
+
 // circuit_breakers.thresholds (priority DEFAULT); Envoy's defaults.
 struct CircuitBreakerThresholds {
   uint32_t maxConnections = 1024;
   uint32_t maxPendingRequests = 1024;
   uint32_t maxRequests = 1024;
   uint32_t maxRetries = 3;
+  // When set, it replaces maxRetries (as in Envoy, a retry_budget message enables it even empty).
+  std::optional<RetryBudgetConfig> retryBudget;
   bool trackRemaining = false; // the circuit_breakers.default.remaining_* gauges
   bool operator==(const CircuitBreakerThresholds&) const = default;
 };

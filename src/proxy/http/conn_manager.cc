@@ -5,6 +5,7 @@
 
 #include "core/logging.h"
 #include "fmt/format.h"
+#include "proxy/http/envoy_request_headers.h"
 #include "proxy/http/http1/serializer.h"
 #include "proxy/http/stream_info.h"
 #include "proxy/router/redirect.h"
@@ -67,8 +68,10 @@ std::optional<config::Endpoint> parseHostAndPort(std::string_view value) {
   return config::Endpoint(ip, static_cast<uint16_t>(port));
 }
 
-std::optional<std::chrono::milliseconds> timeoutHeader(const HeaderMap& headers) {
-  const auto value = headers.get("x-envoy-upstream-rq-timeout-ms");
+// A timeout in milliseconds from an x-envoy-* request header; nullopt when absent or malformed.
+std::optional<std::chrono::milliseconds> timeoutHeader(const HeaderMap& headers,
+                                                       std::string_view name) {
+  const auto value = headers.get(name);
   uint64_t ms = 0;
   if (!value ||
       std::from_chars(value->data(), value->data() + value->size(), ms).ec != std::errc()) {
@@ -262,6 +265,14 @@ void HttpConnectionManager::prepareRequest(Stream& stream) {
   if (!request.has("x-forwarded-proto")) {
     request.add("x-forwarded-proto", "http");
   }
+  if (config_.useRemoteAddress) {
+    // The edge: an external client may not steer timeouts and retries (as Envoy).
+    boost::system::error_code error;
+    const auto peer = boost::asio::ip::make_address(peerAddress_, error);
+    if (error || !isInternalAddress(peer)) {
+      removeEnvoyRequestControlHeaders(request);
+    }
+  }
   if (config_.useRemoteAddress && !peerAddress_.empty()) {
     if (const auto xff = request.get("x-forwarded-for")) {
       request.set("x-forwarded-for", fmt::format("{},{}", *xff, peerAddress_));
@@ -388,12 +399,14 @@ void HttpConnectionManager::forward(const router::RouteAction& action, bool end_
   }
   // The first pick and every retry's use the same hash and destination, computed once here.
   auto pickHost = [this, cluster = stream.cluster,
-                   pickContext =
-                       upstream::PickContext{action.requestHash(request, peerAddress_),
-                                             originalDestination(*stream.cluster, request)}] {
-    return context_.balancers.pick(*cluster, pickContext);
+                   pickContext = upstream::PickContext{
+                       action.requestHash(request, peerAddress_),
+                       originalDestination(*stream.cluster, request)}](uint32_t selection_attempt) {
+    upstream::PickContext attemptContext = pickContext;
+    attemptContext.selectionAttempt = selection_attempt;
+    return context_.balancers.pick(*cluster, attemptContext);
   };
-  const auto endpoint = pickHost();
+  const auto endpoint = pickHost(0);
   if (!endpoint) {
     stream.cluster->stats().cxNoneHealthy.inc();
     sendLocalReply(503, "no healthy upstream", kNoHealthyUpstream);
@@ -435,8 +448,20 @@ void HttpConnectionManager::forward(const router::RouteAction& action, bool end_
   stream.routes->requestHeaders().apply(request);
 
   router::UpstreamRequest::Options options;
-  options.timeout = timeoutHeader(request).value_or(action.timeout);
+  // Envoy's router: the headers override the route's timeouts and are consumed; a per-try timeout
+  // not below the route timeout is ignored (the route timeout would fire first anyway).
+  options.timeout =
+      timeoutHeader(request, "x-envoy-upstream-rq-timeout-ms").value_or(action.timeout);
+  options.perTryTimeout = timeoutHeader(request, "x-envoy-upstream-rq-per-try-timeout-ms")
+                              .value_or(action.retryPolicy ? action.retryPolicy->perTryTimeout
+                                                           : std::chrono::milliseconds(0));
+  if (options.timeout.count() > 0 && options.perTryTimeout >= options.timeout) {
+    options.perTryTimeout = std::chrono::milliseconds(0);
+  }
   request.remove("x-envoy-upstream-rq-timeout-ms");
+  request.remove("x-envoy-upstream-rq-per-try-timeout-ms");
+  options.attemptCountInRequest = stream.virtualHost->includeRequestAttemptCount;
+  options.attemptCountInResponse = stream.virtualHost->includeAttemptCountInResponse;
   options.requestBodyChunked = stream.requestChunked;
   options.bufferLimitBytes = listener_.perConnectionBufferLimitBytes;
   const std::string upgrade(request.get("upgrade").value_or(""));

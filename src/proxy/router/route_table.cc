@@ -7,6 +7,7 @@
 #include <set>
 
 #include "core/status.h"
+#include "envoy/extensions/retry/host/previous_hosts/v3/previous_hosts.pb.h"
 #include "fmt/format.h"
 #include "proxy/config/conversions.h"
 
@@ -193,6 +194,31 @@ absl::StatusOr<RetryPolicy> buildRetryPolicy(const envoy::config::route::v3::Ret
   }
   out.retriableStatusCodes.assign(proto.retriable_status_codes().begin(),
                                   proto.retriable_status_codes().end());
+  for (int i = 0; i < proto.retry_host_predicate_size(); ++i) {
+    const auto& predicate = proto.retry_host_predicate(i);
+    const std::string at = fmt::format("{}.retry_host_predicate[{}]", where, i);
+    // The name is only a label in Envoy; the typed config says which extension it is.
+    if (predicate.has_typed_config() &&
+        predicate.typed_config()
+            .Is<envoy::extensions::retry::host::previous_hosts::v3::PreviousHostsPredicate>()) {
+      out.avoidPreviousHosts = true;
+    } else if (!predicate.has_typed_config() &&
+               predicate.name() == "envoy.retry_host_predicates.previous_hosts") {
+      out.avoidPreviousHosts = true;
+    } else {
+      return invalid(at, fmt::format("retry host predicate '{}' is not supported (supported: "
+                                     "envoy.retry_host_predicates.previous_hosts)",
+                                     predicate.name()));
+    }
+  }
+  if (proto.host_selection_retry_max_attempts() < 0) {
+    return invalid(where + ".host_selection_retry_max_attempts", "must not be negative");
+  }
+  if (proto.host_selection_retry_max_attempts() > 0) {
+    // Bounded: each re-pick is a balancer call on the worker.
+    out.hostSelectionMaxAttempts =
+        static_cast<uint32_t>(std::min<int64_t>(proto.host_selection_retry_max_attempts(), 100));
+  }
   if (proto.has_retry_back_off()) {
     out.backoffBase = toMillis(proto.retry_back_off().base_interval());
     if (out.backoffBase.count() <= 0) {
@@ -430,6 +456,8 @@ RouteTable::build(const envoy::config::route::v3::RouteConfiguration& config,
         buildMutation(proto.request_headers_to_add(), proto.request_headers_to_remove());
     vhost.responseHeaders =
         buildMutation(proto.response_headers_to_add(), proto.response_headers_to_remove());
+    vhost.includeRequestAttemptCount = proto.include_request_attempt_count();
+    vhost.includeAttemptCountInResponse = proto.include_attempt_count_in_response();
     table->virtualHosts_.push_back(std::move(vhost));
   }
   return std::shared_ptr<const RouteTable>(std::move(table));

@@ -113,6 +113,11 @@ struct RetryPolicy {
   std::vector<uint32_t> retriableStatusCodes;
   std::chrono::milliseconds backoffBase{25};
   std::chrono::milliseconds backoffMax{250};
+  // retry_host_predicate envoy.retry_host_predicates.previous_hosts: a retry re-picks a host it
+  // already tried, up to `hostSelectionMaxAttempts` times (host_selection_retry_max_attempts;
+  // unset: once, as Envoy documents), then goes to the last pick.
+  bool avoidPreviousHosts = false;
+  uint32_t hostSelectionMaxAttempts = 1;
 
   bool retriableStatus(int status) const;
 };
@@ -174,6 +179,9 @@ struct VirtualHost {
   std::vector<Route> routes;
   HeaderMutation requestHeaders;
   HeaderMutation responseHeaders;
+  // x-envoy-attempt-count (1 for the first attempt) on each upstream request / on the response.
+  bool includeRequestAttemptCount = false;
+  bool includeAttemptCountInResponse = false;
 };
 
 class RouteTable {

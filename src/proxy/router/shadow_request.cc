@@ -53,10 +53,11 @@ ShadowRequest::ShadowRequest(ShadowRequests& owner,
     : owner_(owner), bufferLimitBytes_(options.bufferLimitBytes) {
   UpstreamRequest::Options shadowOptions = options;
   shadowOptions.retry.reset(); // a shadow is never retried
+  shadowOptions.perTryTimeout = std::chrono::milliseconds(0);
   upstream_ = std::make_unique<UpstreamRequest>(
       owner.loop_, owner.pool_, owner.balancers_, owner.random_, std::move(cluster), host,
-      [] { return std::optional<upstream::PickedHost>(); }, std::move(headers), end_stream,
-      shadowOptions, *this);
+      [](uint32_t) { return std::optional<upstream::PickedHost>(); }, std::move(headers),
+      end_stream, shadowOptions, *this);
 }
 
 ShadowRequest::~ShadowRequest() {

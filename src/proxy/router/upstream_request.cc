@@ -62,6 +62,7 @@ void UpstreamRequest::start() {
 
 void UpstreamRequest::attempt() {
   ++attempts_;
+  triedHosts_.record(host_);
   headSent_ = false;
   hostActive_ = true;
   balancers_.requestStarted(*cluster_, host_.index);
@@ -91,6 +92,9 @@ void UpstreamRequest::onConnected(std::shared_ptr<upstream::HttpClient> client,
   // A retry replays everything the client has sent so far.
   const core::Buffer& body = attempts_ == 1 ? pendingBody_ : replayBody_;
   const bool endNow = requestEnded_ && body.empty();
+  if (options_.attemptCountInRequest) {
+    headers_.set("x-envoy-attempt-count", std::to_string(attempts_));
+  }
   client_->sendHead(headers_, endNow, options_.requestBodyChunked, this);
   headSent_ = true;
   if (!body.empty()) {
@@ -145,11 +149,11 @@ void UpstreamRequest::resumeResponse() {
 void UpstreamRequest::startTimeouts() {
   startRouteTimeout();
   // The per-try timeout bounds each attempt from when it is sent.
-  if (options_.retry && options_.retry->perTryTimeout.count() > 0) {
+  if (options_.perTryTimeout.count() > 0) {
     if (!perTryTimer_) {
       perTryTimer_ = loop_.createTimer([this] { fail(Failure::kPerTryTimeout); });
     }
-    perTryTimer_->enable(options_.retry->perTryTimeout);
+    perTryTimer_->enable(options_.perTryTimeout);
   }
 }
 
@@ -211,7 +215,7 @@ void UpstreamRequest::finish(bool reuse) {
 }
 
 bool UpstreamRequest::retryAllowed(Failure failure) const {
-  if (retriesLeft_ == 0 || !replayable_ || done_) {
+  if (!options_.retry || retriesLeft_ == 0 || !replayable_ || done_) {
     return false;
   }
   const uint32_t on = options_.retry->retryOn;
@@ -228,13 +232,16 @@ bool UpstreamRequest::retryAllowed(Failure failure) const {
 }
 
 bool UpstreamRequest::reserveRetry() {
-  // The unit of the retry before (if any) goes back: at most one per request is held.
+  // The unit of the retry before (if any) goes back first: at most one per request is held, from
+  // the retry's scheduling to the next retry decision or the request's end (as Envoy).
+  retrySlot_.reset();
   retrySlot_ = cluster_->resources().tryAcquire(upstream::ResourceManager::Kind::kRetries);
   if (!retrySlot_) {
-    cluster_->stats().rqRetryOverflow.inc(); // max_retries: no retry
+    cluster_->stats().rqRetryOverflow.inc(); // max_retries or the retry budget: no retry
     return false;
   }
-  nextHost_ = pickHost_();
+  nextHost_ = pickRetryHost(pickHost_, triedHosts_, options_.retry->avoidPreviousHosts,
+                            options_.retry->hostSelectionMaxAttempts);
   if (!nextHost_) {
     retrySlot_.reset();
     return false;
@@ -325,6 +332,9 @@ void UpstreamRequest::onResponseHead(http::HeaderMap&& headers, bool end_stream)
   const auto elapsed = std::chrono::duration_cast<std::chrono::milliseconds>(
       std::chrono::steady_clock::now() - sentAt_);
   headers.set("x-envoy-upstream-service-time", std::to_string(elapsed.count()));
+  if (options_.attemptCountInResponse) {
+    headers.set("x-envoy-attempt-count", std::to_string(attempts_));
+  }
   callbacks_.onUpstreamHead(std::move(headers), end_stream);
 }
 

@@ -15,6 +15,7 @@
 #include "core/buffer.h"
 #include "core/event_loop.h"
 #include "proxy/http/header_map.h"
+#include "proxy/router/retry_host_selection.h"
 #include "proxy/router/route_table.h"
 #include "proxy/upstream/http_pool.h"
 
@@ -39,10 +40,16 @@ public:
   };
 
   // Picks the host for an attempt (the balancer, for retries).
-  using HostPicker = std::function<std::optional<upstream::PickedHost>()>;
+  using HostPicker = router::HostPicker;
 
   struct Options {
     std::chrono::milliseconds timeout{15000}; // 0: none
+    // Bounds each attempt from when it is sent (the retry policy's per_try_timeout, or
+    // x-envoy-upstream-rq-per-try-timeout-ms); 0: none. Applies without a retry policy too.
+    std::chrono::milliseconds perTryTimeout{0};
+    // The virtual host's include_request_attempt_count / include_attempt_count_in_response.
+    bool attemptCountInRequest = false;
+    bool attemptCountInResponse = false;
     bool requestBodyChunked = false;
     uint32_t bufferLimitBytes = 1 << 20;
     std::optional<RetryPolicy> retry;
@@ -97,6 +104,7 @@ private:
   upstream::PickedHost host_;
   std::optional<upstream::PickedHost> nextHost_; // reserved for the retry being scheduled
   HostPicker pickHost_;
+  PreviousHosts triedHosts_; // for the previous_hosts retry host predicate
   http::HeaderMap headers_;
   bool requestEnded_;
   Options options_;

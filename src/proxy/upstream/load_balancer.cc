@@ -176,12 +176,18 @@ void PriorityLevel::buildMaglev(const config::ClusterConfig& config) {
   }
 }
 
-size_t PriorityLevel::ringLookup(uint64_t hash) const {
-  auto it = std::lower_bound(ring_.begin(), ring_.end(), std::make_pair(hash, uint32_t{0}));
-  if (it == ring_.end()) {
-    it = ring_.begin();
+size_t PriorityLevel::ringLookup(uint64_t hash, uint32_t step) const {
+  const auto it = std::lower_bound(ring_.begin(), ring_.end(), std::make_pair(hash, uint32_t{0}));
+  size_t entry = it == ring_.end() ? 0 : static_cast<size_t>(it - ring_.begin());
+  // Each step moves on to the next entry of another host (a host owns many adjacent entries), so
+  // a re-pick for a retry host predicate lands elsewhere when the ring has another host.
+  for (uint32_t s = 0; s < step; ++s) {
+    const uint32_t from = ring_[entry].second;
+    for (size_t walked = 0; walked < ring_.size() && ring_[entry].second == from; ++walked) {
+      entry = (entry + 1) % ring_.size();
+    }
   }
-  return it->second;
+  return ring_[entry].second;
 }
 
 size_t PriorityLevel::maglevLookup(uint64_t hash) const {
@@ -264,8 +270,17 @@ std::optional<PickedHost> WorkerLoadBalancers::pick(const Cluster& cluster,
     break;
   }
   case config::LbPolicy::kRandom: position = weightedRandom(level); break;
-  case config::LbPolicy::kRingHash: position = level.ringLookup(hash); break;
-  case config::LbPolicy::kMaglev: position = level.maglevLookup(hash); break;
+  case config::LbPolicy::kRingHash:
+    position = level.ringLookup(hash, context.selectionAttempt);
+    break;
+  case config::LbPolicy::kMaglev:
+    position = level.maglevLookup(
+        context.selectionAttempt == 0
+            ? hash
+            : hash64(std::string_view(reinterpret_cast<const char*>(&context.selectionAttempt),
+                                      sizeof(context.selectionAttempt)),
+                     hash));
+    break;
   case config::LbPolicy::kClusterProvided: break; // only ORIGINAL_DST, handled above
   }
   const size_t index = level.hosts()[position];

@@ -42,8 +42,9 @@ public:
   const std::vector<uint64_t>& cumulativeWeights() const { return prefixWeights_; }
   bool uniformWeights() const { return uniformWeights_; }
   uint64_t totalWeight() const { return totalWeight_; }
-  // Consistent-hash lookups (for RING_HASH / MAGLEV); position in hosts().
-  size_t ringLookup(uint64_t hash) const;
+  // Consistent-hash lookups (for RING_HASH / MAGLEV); position in hosts(). `step`: how many times
+  // to move on along the ring to the next entry of another host (re-picks for a retry).
+  size_t ringLookup(uint64_t hash, uint32_t step = 0) const;
   size_t maglevLookup(uint64_t hash) const;
 
 private:
@@ -88,6 +89,10 @@ struct PickContext {
   std::optional<uint64_t> hash; // from the route's hash policy
   // For ORIGINAL_DST clusters: where the connection (or x-envoy-original-dst-host) points.
   std::optional<config::Endpoint> originalDestination;
+  // Re-picks for a retry host predicate (0: the first pick). RING_HASH walks on to the next
+  // host along the ring this many times and MAGLEV rehashes, so a re-pick can land on another host;
+  // the other policies draw again anyway.
+  uint32_t selectionAttempt = 0;
 };
 
 struct PickedHost {

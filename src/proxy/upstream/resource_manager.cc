@@ -2,6 +2,7 @@
 #include "proxy/upstream/resource_manager.h"
 
 #include "fmt/format.h"
+#include "proxy/upstream/retry_budget.h"
 
 namespace meshd::proxy::upstream {
 
@@ -46,6 +47,11 @@ ResourceManager::create(stats::Store& store, const std::string& cluster,
 
 void ResourceManager::setThresholds(const CircuitBreakerThresholds& thresholds) {
   trackRemaining_ = thresholds.trackRemaining;
+  if (thresholds.retryBudget) {
+    budgetPercent_ = thresholds.retryBudget->budgetPercent;
+    minRetryConcurrency_ = thresholds.retryBudget->minRetryConcurrency;
+  }
+  useRetryBudget_ = thresholds.retryBudget.has_value();
   const uint32_t limits[] = {thresholds.maxConnections, thresholds.maxPendingRequests,
                              thresholds.maxRequests, thresholds.maxRetries};
   for (size_t i = 0; i < resources_.size(); ++i) {
@@ -54,11 +60,23 @@ void ResourceManager::setThresholds(const CircuitBreakerThresholds& thresholds) 
   }
 }
 
+uint64_t ResourceManager::limit(Kind kind) const {
+  if (kind == Kind::kRetries && useRetryBudget_.load(std::memory_order_relaxed)) {
+    return retryBudgetLimit(
+        config::RetryBudgetConfig{budgetPercent_.load(std::memory_order_relaxed),
+                                  minRetryConcurrency_.load(std::memory_order_relaxed)},
+        count(Kind::kRequests));
+  }
+  return resource(kind).max.load(std::memory_order_relaxed);
+}
+
 ResourceManager::Slot ResourceManager::tryAcquire(Kind kind) {
   Resource& r = resource(kind);
+  const uint64_t max = limit(kind);
   uint64_t count = r.count.load(std::memory_order_relaxed);
   do {
-    if (count >= r.max.load(std::memory_order_relaxed)) {
+    if (count >= max) {
+      r.open.set(1);
       return Slot();
     }
   } while (!r.count.compare_exchange_weak(count, count + 1, std::memory_order_relaxed));
@@ -78,10 +96,14 @@ void ResourceManager::release(Kind kind) {
 }
 
 void ResourceManager::publish(Resource& r, uint64_t count) const {
-  const uint64_t max = r.max.load(std::memory_order_relaxed);
+  const Kind kind = static_cast<Kind>(&r - resources_.data());
+  const uint64_t max = limit(kind);
   r.open.set(count >= max ? 1 : 0);
   if (trackRemaining_.load(std::memory_order_relaxed)) {
-    r.remaining.set(static_cast<int64_t>(count >= max ? 0 : max - count));
+    // Under a retry budget the remaining retries depend on the requests in flight, which change
+    // without this gauge hearing of it: as Envoy, it stays 0 rather than go stale.
+    const bool budgeted = kind == Kind::kRetries && useRetryBudget_.load(std::memory_order_relaxed);
+    r.remaining.set(budgeted || count >= max ? 0 : static_cast<int64_t>(max - count));
   }
 }
 

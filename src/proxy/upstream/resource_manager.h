@@ -1,5 +1,7 @@
 // Envoy's circuit breakers for one cluster (default priority): how many upstream connections,
 // pending requests (waiting for a connection), active requests and active retries it may have.
+// With a retry budget, the retry limit follows the requests in flight (retry_budget.h) instead of
+// max_retries.
 // Shared by every worker (atomic counts) and carried across config updates of the cluster, so a
 // rebuilt cluster keeps counting what its previous version had open. Holders keep a Slot, which
 // gives its unit back when it goes.
@@ -51,7 +53,8 @@ public:
   // its pending requests are not stranded by connections other workers hold).
   Slot acquireOverLimit(Kind kind);
   uint64_t count(Kind kind) const { return resource(kind).count.load(std::memory_order_relaxed); }
-  uint64_t limit(Kind kind) const { return resource(kind).max.load(std::memory_order_relaxed); }
+  // The limit now: for retries under a budget it moves with the requests in flight.
+  uint64_t limit(Kind kind) const;
 
 private:
   struct Resource {
@@ -68,6 +71,10 @@ private:
 
   std::array<Resource, 4> resources_;
   std::atomic<bool> trackRemaining_{false};
+  // retry_budget, when configured (set by setThresholds on the main thread, read by workers).
+  std::atomic<bool> useRetryBudget_{false};
+  std::atomic<double> budgetPercent_{0};
+  std::atomic<uint32_t> minRetryConcurrency_{0};
 };
 
 } // namespace meshd::proxy::upstream

@@ -439,7 +439,8 @@ std::optional<TrafficPolicy> readTrafficPolicy(ReadContext& ctx, const nlohmann:
         const MessageReader budget(inner, json, at,
                                    {"percent", "minRetryConcurrency", "budgetInterval"});
         TrafficPolicy::RetryBudget out;
-        out.percent = budget.message("percent", readPercent);
+        // A google.protobuf.DoubleValue in Istio's API: a bare number in YAML (not {value: N}).
+        out.percent = budget.number("percent", 0, 100);
         out.minRetryConcurrency = countU32(budget, "minRetryConcurrency");
         out.budgetInterval = budget.duration("budgetInterval");
         return std::optional<TrafficPolicy::RetryBudget>(out);

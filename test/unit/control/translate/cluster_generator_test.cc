@@ -203,6 +203,24 @@ TEST(ClusterGeneratorTest, ConnectionPoolFields) {
             R"("explicit_http_config":{"http_protocol_options":{}}})");
 }
 
+TEST(ClusterGeneratorTest, RetryBudgetBecomesTheThresholdsRetryBudget) {
+  const Cluster cluster = clusterWith(reviewsRule(R"(  trafficPolicy:
+    retryBudget: {percent: 25, minRetryConcurrency: 7}
+)"),
+                                      name(9080, "", kReviews));
+  EXPECT_EQ(toJson(cluster.circuit_breakers().thresholds(0).retry_budget()),
+            R"({"budget_percent":{"value":25},"min_retry_concurrency":7})");
+  // Unset fields: the defaults Istio documents (20%, 3).
+  const Cluster defaults = clusterWith(reviewsRule(R"(  trafficPolicy:
+    retryBudget: {}
+)"),
+                                       name(9080, "", kReviews));
+  EXPECT_EQ(toJson(defaults.circuit_breakers().thresholds(0).retry_budget()),
+            R"({"budget_percent":{"value":20},"min_retry_concurrency":3})");
+  const Cluster none = clusterWith(reviewsRule(""), name(9080, "", kReviews));
+  EXPECT_FALSE(none.circuit_breakers().thresholds(0).has_retry_budget());
+}
+
 TEST(ClusterGeneratorTest, TcpIdleTimeoutAppliesWithoutAnHttpOne) {
   const Cluster cluster = clusterWith(reviewsRule(R"(  trafficPolicy:
     connectionPool: {tcp: {idleTimeout: 5s}}
@@ -427,6 +445,20 @@ TEST(ClusterGeneratorTest, InboundClusterForTheProxysWorkload) {
   EXPECT_EQ(inbound->connect_timeout().seconds(), 10);
   ProxyContext stranger = sidecarOf("unknown");
   EXPECT_EQ(findCluster(buildClusters(*snapshot, stranger), "inbound|9080||"), nullptr);
+  // Local mode: the sidecar holds the instance address and the app listens elsewhere.
+  ProxyContext fronting = sidecarOf("reviews", "v2");
+  fronting.appAddress = "127.78.1.4";
+  const auto frontingClusters = buildClusters(*snapshot, fronting);
+  const Cluster* toApp = findCluster(frontingClusters, "inbound|9080||");
+  ASSERT_NE(toApp, nullptr);
+  EXPECT_EQ(toApp->load_assignment()
+                .endpoints(0)
+                .lb_endpoints(0)
+                .endpoint()
+                .address()
+                .socket_address()
+                .address(),
+            "127.78.1.4");
 }
 
 TEST(ClusterGeneratorTest, SidecarIngressOverridesInboundClusters) {

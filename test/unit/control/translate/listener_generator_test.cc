@@ -227,6 +227,62 @@ TEST(ListenerGeneratorTest, ExplicitProxyOnlyWithItsPort) {
       "explicit_proxy");
 }
 
+TEST(ListenerGeneratorTest, UncapturedSidecarListensOnItsOwnAddressPerPort) {
+  registry::WorkloadInstance instance;
+  instance.name = "reviews-v1-0";
+  instance.ns = "default";
+  instance.labels = {{"app", "reviews"}};
+  instance.address = "127.77.1.5";
+  const auto snapshot = snapshotOf(kServices, {instance});
+  ProxyContext proxy = sidecar("default", {{"app", "reviews"}});
+  proxy.podName = "reviews-v1-0";
+  proxy.ips = {"127.77.1.5"};
+  proxy.captured = false;
+  proxy.explicitProxyPort = 15001;
+  const auto listeners = buildListeners(*snapshot, proxy);
+  std::vector<std::string> names;
+  for (const Listener& listener : listeners) {
+    names.push_back(listener.name());
+  }
+  EXPECT_THAT(names, ElementsAre("127.77.1.5_9080", "explicitProxy"))
+      << "no virtualOutbound/virtualInbound without capture";
+  const Listener inbound = named(listeners, "127.77.1.5_9080");
+  EXPECT_EQ(inbound.address().socket_address().address(), "127.77.1.5");
+  EXPECT_EQ(inbound.address().socket_address().port_value(), 9080u);
+  EXPECT_EQ(inbound.traffic_direction(), envoy::config::core::v3::INBOUND);
+  ASSERT_EQ(inbound.filter_chains_size(), 1);
+  EXPECT_EQ(terminal<HttpConnectionManager>(inbound.filter_chains(0))
+                .route_config()
+                .virtual_hosts(0)
+                .routes(0)
+                .route()
+                .cluster(),
+            "inbound|9080||");
+  const Listener explicitProxy = named(listeners, "explicitProxy");
+  EXPECT_EQ(explicitProxy.address().socket_address().address(), "127.77.1.5");
+  EXPECT_EQ(explicitProxy.address().socket_address().port_value(), 15001u);
+}
+
+TEST(ListenerGeneratorTest, UncapturedGatewayBindsItsOwnAddress) {
+  const auto snapshot = snapshotOf(std::string(kServices) + R"(
+---
+apiVersion: networking.istio.io/v1
+kind: Gateway
+metadata: {name: gw, namespace: default}
+spec:
+  selector: {istio: ingressgateway}
+  servers: [{port: {number: 8080, name: http, protocol: HTTP}, hosts: ["*"]}]
+)");
+  ProxyContext proxy = sidecar("istio-system", {{"istio", "ingressgateway"}});
+  proxy.type = ProxyContext::Type::kRouter;
+  proxy.ips = {"127.77.0.2"};
+  proxy.captured = false;
+  const auto listeners = buildListeners(*snapshot, proxy);
+  ASSERT_EQ(listeners.size(), 1u);
+  EXPECT_EQ(listeners[0].name(), "127.77.0.2_8080");
+  EXPECT_EQ(listeners[0].address().socket_address().address(), "127.77.0.2");
+}
+
 TEST(ListenerGeneratorTest, ProxylessGrpcGetsApiListenersByHostAndPort) {
   const auto snapshot = snapshotOf(kServices);
   ProxyContext proxy = sidecar("default", {});

@@ -51,5 +51,22 @@ TEST(ProxyContextTest, ExplicitProxyPortFromMetadata) {
   EXPECT_EQ(ProxyContext::fromNode(node).explicitProxyPort, 0u) << "not a port";
 }
 
+TEST(ProxyContextTest, InterceptionModeNoneAndAppAddress) {
+  envoy::config::core::v3::Node node;
+  node.set_id("sidecar~127.77.1.3~productpage-v1-0.default~default.svc.cluster.local");
+  auto& fields = *node.mutable_metadata()->mutable_fields();
+  fields["INSTANCE_IPS"].set_string_value("127.77.1.3");
+  EXPECT_TRUE(ProxyContext::fromNode(node).captured) << "capture is the default";
+  EXPECT_EQ(ProxyContext::fromNode(node).bindAddress(), "0.0.0.0");
+  fields["INTERCEPTION_MODE"].set_string_value("REDIRECT");
+  EXPECT_TRUE(ProxyContext::fromNode(node).captured);
+  fields["INTERCEPTION_MODE"].set_string_value("NONE");
+  fields["MESHD_APP_ADDRESS"].set_string_value("127.78.1.3");
+  const ProxyContext proxy = ProxyContext::fromNode(node);
+  EXPECT_FALSE(proxy.captured);
+  EXPECT_EQ(proxy.bindAddress(), "127.77.1.3");
+  EXPECT_EQ(proxy.appAddress, "127.78.1.3");
+}
+
 } // namespace
 } // namespace meshd::control::translate

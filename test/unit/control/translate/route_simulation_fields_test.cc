@@ -374,6 +374,25 @@ TEST(RouteSimulationPolicy, RetriesStatusCodesOnlyAndBackoff) {
   EXPECT_EQ(out.retry->backoffBase.count(), 100);
 }
 
+TEST(RouteSimulationPolicy, RetriesAvoidPreviousHostsUnlessIgnoreIsFalse) {
+  // Istio's default policy and a converted one both carry previous_hosts; mesh-proxy honours it.
+  for (const char* retries : {"", "    retries: {attempts: 2}\n"}) {
+    auto sim = simulate(std::string("  - route: [{destination: {host: httpbin}}]\n") + retries);
+    Outcome out = sim.send(req());
+    ASSERT_TRUE(out.retry.has_value()) << retries;
+    EXPECT_TRUE(out.retry->avoidPreviousHosts) << retries;
+    EXPECT_EQ(out.retry->hostSelectionMaxAttempts, 5u) << retries;
+    EXPECT_EQ(out.proto.route().retry_policy().retry_host_predicate(0).name(),
+              "envoy.retry_host_predicates.previous_hosts");
+  }
+  auto sim = simulate(R"(  - route: [{destination: {host: httpbin}}]
+    retries: {attempts: 2, retryIgnorePreviousHosts: false}
+)");
+  Outcome out = sim.send(req());
+  EXPECT_FALSE(out.retry->avoidPreviousHosts);
+  EXPECT_EQ(out.proto.route().retry_policy().retry_host_predicate_size(), 0);
+}
+
 TEST(RouteSimulationPolicy, RetriesAttemptsZeroDisables) {
   auto sim = simulate("  - route: [{destination: {host: httpbin}}]\n    retries: {attempts: 0}\n");
   EXPECT_FALSE(sim.send(req()).retry.has_value());
