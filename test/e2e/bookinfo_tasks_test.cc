@@ -46,14 +46,25 @@ protected:
   }
 
   // How many of `count` pages each reviews version served ("" for pages without reviews); a page
-  // whose stars contradict its version counts as "mismatch".
-  static std::map<std::string, int> versionsOf(int count, const HttpHeaders& headers = {}) {
-    std::map<std::string, int> versions;
+  // that failed or whose stars contradict its version counts as "odd" and is described.
+  struct Versions {
+    std::map<std::string, int> counts;
+    std::string oddPages;
+    int operator[](const std::string& version) const {
+      auto it = counts.find(version);
+      return it == counts.end() ? 0 : it->second;
+    }
+  };
+  static Versions versionsOf(int count, const HttpHeaders& headers = {}) {
+    Versions versions;
     for (int i = 0; i < count; ++i) {
       const BookinfoPage served = page(headers);
       const bool consistent = served.reply.status == 200 && !served.mixedStarColors &&
                               served.reviewsVersion() == served.versionByStars();
-      ++versions[consistent ? served.reviewsVersion() : "mismatch"];
+      ++versions.counts[consistent ? served.reviewsVersion() : "odd"];
+      if (!consistent) {
+        versions.oddPages += "\n  " + served.summary();
+      }
     }
     return versions;
   }
@@ -79,12 +90,12 @@ TEST_F(BookinfoTasks, IngressServesTheProductPage) {
 }
 
 TEST_F(BookinfoTasks, ReviewsRotateAcrossVersionsWithoutRoutingRules) {
-  std::map<std::string, int> versions = versionsOf(30);
+  const Versions versions = versionsOf(30);
   EXPECT_GT(versions["v1"], 0);
   EXPECT_GT(versions["v2"], 0);
   EXPECT_GT(versions["v3"], 0);
   EXPECT_EQ(versions["v1"] + versions["v2"] + versions["v3"], 30)
-      << "pages without reviews: " << versions[""] << ", mismatched: " << versions["mismatch"];
+      << "pages without reviews: " << versions[""] << versions.oddPages;
 }
 
 TEST_F(BookinfoTasks, RequestRoutingSendsEveryoneToV1) {
@@ -94,8 +105,9 @@ TEST_F(BookinfoTasks, RequestRoutingSendsEveryoneToV1) {
   const BookinfoPage first = waitForPage(
       {}, [](const auto& p) { return servedBy(p, "v1"); }, reached);
   ASSERT_TRUE(reached) << first.summary();
-  std::map<std::string, int> versions = versionsOf(20);
-  EXPECT_EQ(versions["v1"], 20) << "v2: " << versions["v2"] << ", v3: " << versions["v3"];
+  const Versions versions = versionsOf(20);
+  EXPECT_EQ(versions["v1"], 20) << "v2: " << versions["v2"] << ", v3: " << versions["v3"]
+                                << versions.oddPages;
   EXPECT_EQ(versionsOf(5, kJason)["v1"], 5);
 }
 
@@ -221,17 +233,16 @@ TEST_F(BookinfoTasks, TrafficShiftingSplitsReviewsBetweenV1AndV3) {
   ASSERT_TRUE(reached) << first.summary();
   // 50/50 over 100 requests: each count is 50 ± 25 (5 standard deviations of 5).
   constexpr int kRequests = 100;
-  std::map<std::string, int> versions = versionsOf(kRequests);
+  const Versions versions = versionsOf(kRequests);
   EXPECT_EQ(versions["v1"] + versions["v3"], kRequests)
-      << "v2: " << versions["v2"] << ", no reviews: " << versions[""]
-      << ", mismatched: " << versions["mismatch"];
+      << "v2: " << versions["v2"] << ", no reviews: " << versions[""] << versions.oddPages;
   EXPECT_EQ(versions["v2"], 0);
   EXPECT_GE(versions["v1"], 25) << "v3: " << versions["v3"];
   EXPECT_GE(versions["v3"], 25) << "v1: " << versions["v1"];
 
   TaskConfig allV3(mesh(), {networking("virtual-service-reviews-v3.yaml")});
   ASSERT_TRUE(allV3.status().ok()) << allV3.status();
-  std::map<std::string, int> lastTen;
+  Versions lastTen;
   reached = testing::waitFor(
       [&] {
         lastTen = versionsOf(10);
