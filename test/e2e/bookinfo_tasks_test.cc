@@ -68,6 +68,20 @@ protected:
     }
     return versions;
   }
+
+  // Polls batches of `count` pages until one batch satisfies `expected`; returns that batch, or
+  // the last one.
+  static Versions waitForVersions(int count, const std::function<bool(const Versions&)>& expected,
+                                  bool& reached) {
+    Versions batch;
+    reached = testing::waitFor(
+        [&] {
+          batch = versionsOf(count);
+          return expected(batch);
+        },
+        kSettleBound, 100ms);
+    return batch;
+  }
 };
 
 bool servedBy(const BookinfoPage& page, const std::string& version) {
@@ -102,9 +116,9 @@ TEST_F(BookinfoTasks, RequestRoutingSendsEveryoneToV1) {
   TaskConfig task(mesh(), {networking("virtual-service-all-v1.yaml")});
   ASSERT_TRUE(task.status().ok()) << task.status();
   bool reached = false;
-  const BookinfoPage first = waitForPage(
-      {}, [](const auto& p) { return servedBy(p, "v1"); }, reached);
-  ASSERT_TRUE(reached) << first.summary();
+  const Versions settled = waitForVersions(
+      5, [](const Versions& batch) { return batch["v1"] == 5; }, reached);
+  ASSERT_TRUE(reached) << "v2: " << settled["v2"] << ", v3: " << settled["v3"] << settled.oddPages;
   const Versions versions = versionsOf(20);
   EXPECT_EQ(versions["v1"], 20) << "v2: " << versions["v2"] << ", v3: " << versions["v3"]
                                 << versions.oddPages;
@@ -228,9 +242,10 @@ TEST_F(BookinfoTasks, TrafficShiftingSplitsReviewsBetweenV1AndV3) {
                            networking("virtual-service-reviews-50-v3.yaml")});
   ASSERT_TRUE(task.status().ok()) << task.status();
   bool reached = false;
-  const BookinfoPage first = waitForPage(
-      {}, [](const auto& p) { return servedBy(p, "v3"); }, reached);
-  ASSERT_TRUE(reached) << first.summary();
+  const Versions settled = waitForVersions(
+      10, [](const Versions& batch) { return batch["v2"] == 0 && batch["v1"] + batch["v3"] == 10; },
+      reached);
+  ASSERT_TRUE(reached) << "v2: " << settled["v2"] << settled.oddPages;
   // 50/50 over 100 requests: each count is 50 ± 25 (5 standard deviations of 5).
   constexpr int kRequests = 100;
   const Versions versions = versionsOf(kRequests);
@@ -242,14 +257,9 @@ TEST_F(BookinfoTasks, TrafficShiftingSplitsReviewsBetweenV1AndV3) {
 
   TaskConfig allV3(mesh(), {networking("virtual-service-reviews-v3.yaml")});
   ASSERT_TRUE(allV3.status().ok()) << allV3.status();
-  Versions lastTen;
-  reached = testing::waitFor(
-      [&] {
-        lastTen = versionsOf(10);
-        return lastTen["v3"] == 10;
-      },
-      kSettleBound, 100ms);
-  EXPECT_TRUE(reached) << "red stars every time; v1: " << lastTen["v1"];
+  const Versions lastTen = waitForVersions(
+      10, [](const Versions& batch) { return batch["v3"] == 10; }, reached);
+  EXPECT_TRUE(reached) << "red stars every time; v1: " << lastTen["v1"] << lastTen.oddPages;
   EXPECT_EQ(versionsOf(20)["v3"], 20);
 }
 

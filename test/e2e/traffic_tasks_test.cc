@@ -151,8 +151,8 @@ TEST_F(TrafficTasks, MirroringCopiesRequestsToV2) {
   nlohmann::json load;
   bool reached = testing::waitFor(
       [&] {
-        load = httpLoad(tag + "/settle", 5, 1, "x-httpbin-version");
-        return countOf(load["header"], "v1") == 5;
+        load = httpLoad(tag + "/settle", 10, 1, "x-httpbin-version");
+        return countOf(load["header"], "v1") == 10;
       },
       kSettleBound, 100ms);
   ASSERT_TRUE(reached) << load.dump();
