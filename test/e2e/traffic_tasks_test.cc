@@ -203,5 +203,27 @@ TEST_F(TrafficTasks, IngressRoutesByHostAndPath) {
   EXPECT_EQ(httpCall(port, "GET", "/status/200", {{"host", "unknown.example.com"}}).status, 404);
 }
 
+TEST_F(TrafficTasks, ProxyStatusIsInSyncAfterSubsetsAreDeleted) {
+  GTEST_SKIP() << "known meshd bug: after a DestinationRule's subsets are deleted every proxy "
+                  "unsubscribes from their EDS clusters, meshd sends nothing (correct for "
+                  "state-of-the-world EDS), so the ACKed EDS version stays that of the old "
+                  "subscription while /debug/syncz computes the expected one over the new "
+                  "subscription: up_to_date stays false and 'meshctl proxy-status' exits 1 for "
+                  "good (and 'meshctl up' on that mesh never settles). Remove this skip once "
+                  "syncz compares what the proxy holds of its current subscription.";
+  {
+    TaskConfig subsets(mesh(), {"tcp-echo/tcp-echo-all-v1.yaml"});
+    ASSERT_TRUE(subsets.status().ok()) << subsets.status();
+  }
+  CommandResult status;
+  EXPECT_TRUE(testing::waitFor(
+      [&] {
+        status = mesh().meshctl({"proxy-status"}, 20s);
+        return status.ok();
+      },
+      kSettleBound, 200ms))
+      << status.describe();
+}
+
 } // namespace
 } // namespace meshd::e2e
