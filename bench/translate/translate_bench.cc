@@ -2,8 +2,11 @@
 // Kubernetes Service over a LocalWorkload with two instances, a DestinationRule with two subsets
 // and a VirtualService splitting 90/10 between them) is built into a MeshSnapshot and translated
 // for one sidecar that sees every service. Prints the snapshot build time, one full translation,
-// one endpoint change (withInstances + translation), the resources' count and size, and the
-// process RSS before and after — medians of several runs. A measurement, not a test.
+// one endpoint change translated in full (withInstances + translation) and the same change
+// through MeshResourceProvider's endpoint-only path (withInstances + setSnapshot + the update
+// that regenerates only the changed service's ClusterLoadAssignments), the resources' count and
+// size, and the process RSS before and after — medians of several runs. A measurement, not a
+// test.
 #include <sys/resource.h>
 #include <unistd.h>
 
@@ -17,6 +20,7 @@
 #include "control/config/object_parser.h"
 #include "control/model/mesh_snapshot.h"
 #include "control/registry/instances.h"
+#include "control/serve/mesh_resource_provider.h"
 #include "control/translate/translator.h"
 #include "fmt/format.h"
 
@@ -131,6 +135,7 @@ void run(int services, int repetitions) {
   std::vector<double> build;
   std::vector<double> translateAll;
   std::vector<double> endpointChange;
+  std::vector<double> endpointUpdate;
   std::shared_ptr<const meshd::control::model::MeshSnapshot> snapshot;
   meshd::control::translate::ProxyResources resources;
   for (int rep = 0; rep < repetitions; ++rep) {
@@ -147,14 +152,29 @@ void run(int services, int repetitions) {
     const auto after = meshd::control::translate::translate(*changed, proxy);
     endpointChange.push_back(
         std::chrono::duration<double, std::milli>(Clock::now() - start).count());
+
+    // The same change on the serving path: the provider holds the full translation of
+    // `snapshot`, then gets the endpoint-only successor and updates the proxy's resources.
+    meshd::control::serve::MeshResourceProvider provider;
+    provider.setSnapshot(snapshot);
+    provider.snapshotFor(node);
+    start = Clock::now();
+    provider.setSnapshot(snapshot->withInstances(instancesFor(services, rep + 1)));
+    const auto updated = provider.snapshotFor(node);
+    endpointUpdate.push_back(
+        std::chrono::duration<double, std::milli>(Clock::now() - start).count());
+    if (updated == nullptr || provider.endpointTranslations() != 1) {
+      std::fprintf(stderr, "the endpoint change did not take the endpoint-only path\n");
+    }
   }
   const double rssAfter = rssMiB();
   std::printf(
-      "| %d | %.1f ms | %.1f ms | %.1f ms | %zu / %zu / %zu / %zu | %.1f MiB | %.1f MiB |\n",
+      "| %d | %.1f ms | %.1f ms | %.1f ms | %.2f ms | %zu / %zu / %zu / %zu | %.1f MiB | %.1f MiB "
+      "|\n",
       services, medianMs(build), medianMs(translateAll), medianMs(endpointChange),
-      resources.clusters.size(), resources.endpoints.size(), resources.listeners.size(),
-      resources.routes.size(), static_cast<double>(bytesOf(resources)) / (1 << 20),
-      rssAfter - rssBefore);
+      medianMs(endpointUpdate), resources.clusters.size(), resources.endpoints.size(),
+      resources.listeners.size(), resources.routes.size(),
+      static_cast<double>(bytesOf(resources)) / (1 << 20), rssAfter - rssBefore);
   std::fflush(stdout);
 }
 
@@ -168,9 +188,11 @@ int main(int argc, char** argv) {
       sizes.push_back(std::stoi(argv[i]));
     }
   }
-  std::printf("| services | snapshot build | translate one sidecar | endpoint change (snapshot + "
-              "translate) | clusters / endpoints / listeners / routes | resources size | RSS "
-              "growth |\n|---|---|---|---|---|---|---|\n");
+  std::printf(
+      "| services | snapshot build | translate one sidecar | endpoint change, full (snapshot "
+      "+ translate) | endpoint change, endpoint-only update (snapshot + update) | clusters "
+      "/ endpoints / listeners / routes | resources size | RSS growth "
+      "|\n|---|---|---|---|---|---|---|---|\n");
   std::fflush(stdout);
   for (const int services : sizes) {
     run(services, services >= 10000 ? 3 : 5);

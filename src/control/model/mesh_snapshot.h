@@ -62,6 +62,10 @@ public:
   std::shared_ptr<const MeshSnapshot>
   withInstances(std::vector<registry::WorkloadInstance> instances) const;
 
+  // Whether this snapshot and `other` were derived from one build by withInstances: the same
+  // config and services, only the running instances may differ (an endpoint-only change).
+  bool sharesConfigWith(const MeshSnapshot& other) const { return config_ == other.config_; }
+
   // Changes with every build and withInstances (for xDS versions and caches).
   uint64_t version() const { return version_; }
   const MeshConfig& mesh() const { return mesh_; }

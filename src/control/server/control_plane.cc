@@ -43,15 +43,18 @@ nlohmann::json protoArray(const std::vector<Message>& messages) {
 
 ControlPlane::ControlPlane(ControlPlaneOptions options, const config::ConfigValidator& validator)
     : options_(std::move(options)), store_(options_.configDir, validator),
-      configMetrics_(store_, stats_), http_(main_, options_.maxRequestBytes), api_(store_, stats_),
-      instances_([this] { instancesChanged(); }),
+      configMetrics_(store_, stats_), provider_(&stats_), http_(main_, options_.maxRequestBytes),
+      api_(store_, stats_), instances_([this] { instancesChanged(); }),
       snapshotBuilds_(stats_.counter("meshd_snapshot_builds_total", {},
                                      "MeshSnapshot builds (full and endpoint-only)")),
       snapshotBuildSeconds_(stats_.histogram("meshd_snapshot_build_seconds", {},
                                              {0.001, 0.005, 0.01, 0.05, 0.1, 0.5, 1, 5},
                                              "Time to build one MeshSnapshot")),
-      proxiesConnected_(stats_.setGauge("meshd_proxies_connected", {},
-                                        "xDS streams open (at the last scrape)")) {}
+      proxiesConnected_(
+          stats_.setGauge("meshd_proxies_connected", {}, "xDS streams open (at the last scrape)")),
+      pushesSkipped_(stats_.counter("meshd_pushes_skipped_total", {},
+                                    "xDS streams an endpoint-only snapshot did not push to (the "
+                                    "proxy sees no changed service)")) {}
 
 ControlPlane::~ControlPlane() {
   store_.stopWatching();
@@ -143,7 +146,7 @@ void ControlPlane::rebuildSnapshot() {
   } else {
     next = provider_.snapshot()->withInstances(std::move(instances));
   }
-  provider_.setSnapshot(next);
+  const serve::SnapshotUpdate update = provider_.setSnapshot(next);
   const std::chrono::duration<double> took = std::chrono::steady_clock::now() - started;
   snapshotBuilds_.inc();
   snapshotBuildSeconds_.record(took.count());
@@ -152,7 +155,34 @@ void ControlPlane::rebuildSnapshot() {
             next->version(), took.count() * 1000, full ? "full" : "endpoints only", objectCount,
             instanceCount, next->registry().services().size());
   if (xds_ != nullptr) {
+    pushFor(update);
+  }
+}
+
+void ControlPlane::pushFor(const serve::SnapshotUpdate& update) {
+  if (update.full) {
     xds_->push();
+    return;
+  }
+  // A stream not listed here registers later and reads the new snapshot when it starts (the
+  // server registers a stream before it fetches its first snapshot).
+  std::vector<std::string> targets;
+  uint64_t skipped = 0;
+  for (const xds::StreamInfo& stream : xds_->streams()) {
+    const std::string key = serve::proxyCacheKey(translate::ProxyContext::fromNode(stream.node));
+    if (update.unchanged.contains(key)) {
+      ++skipped;
+    } else {
+      targets.push_back(stream.node.id());
+    }
+  }
+  if (skipped > 0) {
+    pushesSkipped_.inc(skipped);
+  }
+  MESHD_LOG(logger(), debug, "endpoint-only snapshot: pushing {} streams, {} see no change",
+            targets.size(), skipped);
+  if (!targets.empty()) {
+    xds_->push(targets);
   }
 }
 

@@ -75,6 +75,9 @@ private:
   // On the main loop, after the debounce: a full build when the config changed, else the
   // current snapshot with the new instances; then publishes it and pushes to every proxy.
   void rebuildSnapshot();
+  // Pushes what a new snapshot changed: every stream after a full build; after an
+  // endpoint-only one, the streams of proxies that see a changed service.
+  void pushFor(const serve::SnapshotUpdate& update);
   void registerEndpoints();
   void registerDebugEndpoints();
   nlohmann::json syncz();
@@ -94,6 +97,7 @@ private:
   stats::Counter snapshotBuilds_;
   stats::Histogram snapshotBuildSeconds_;
   stats::SetGauge proxiesConnected_;
+  stats::Counter pushesSkipped_;
   std::unique_ptr<core::ShutdownSignals> signals_;
   uint16_t xdsPort_ = 0;
   uint16_t httpPort_ = 0;

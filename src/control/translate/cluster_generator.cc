@@ -26,20 +26,6 @@ std::string istioSni(uint32_t port, std::string_view subset, std::string_view ho
   return fmt::format("outbound_.{}_.{}_.{}", port, subset, host);
 }
 
-// The SPIFFE identities of a service's endpoints (and a ServiceEntry's subjectAltNames).
-std::vector<std::string> serviceAccounts(const model::MeshSnapshot& snapshot,
-                                         const Service& service) {
-  std::set<std::string> out(service.subjectAltNames.begin(), service.subjectAltNames.end());
-  for (const registry::ServiceEndpoint& endpoint :
-       snapshot.registry().endpoints(service.hostname)) {
-    if (!endpoint.serviceAccount.empty()) {
-      out.insert(fmt::format("spiffe://{}/ns/{}/sa/{}", snapshot.mesh().trustDomain,
-                             endpoint.workloadNamespace, endpoint.serviceAccount));
-    }
-  }
-  return {out.begin(), out.end()};
-}
-
 std::optional<Cluster::DiscoveryType> discoveryType(Resolution resolution) {
   switch (resolution) {
   case Resolution::kClientSideLb: return Cluster::EDS;

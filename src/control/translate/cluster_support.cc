@@ -2,10 +2,12 @@
 #include "control/translate/cluster_support.h"
 
 #include <map>
+#include <set>
 #include <string>
 
 #include "absl/strings/str_split.h"
 #include "control/config/host_names.h"
+#include "fmt/format.h"
 
 namespace meshd::control::translate {
 namespace {
@@ -82,6 +84,19 @@ std::vector<const registry::Service*> outboundServices(const model::MeshSnapshot
     }
   }
   return out;
+}
+
+std::vector<std::string> serviceAccounts(const model::MeshSnapshot& snapshot,
+                                         const registry::Service& service) {
+  std::set<std::string> out(service.subjectAltNames.begin(), service.subjectAltNames.end());
+  for (const registry::ServiceEndpoint& endpoint :
+       snapshot.registry().endpoints(service.hostname)) {
+    if (!endpoint.serviceAccount.empty()) {
+      out.insert(fmt::format("spiffe://{}/ns/{}/sa/{}", snapshot.mesh().trustDomain,
+                             endpoint.workloadNamespace, endpoint.serviceAccount));
+    }
+  }
+  return {out.begin(), out.end()};
 }
 
 const config::DestinationRule* destinationRuleFor(const model::MeshSnapshot& snapshot,

@@ -5,6 +5,7 @@
 
 #include <chrono>
 #include <span>
+#include <string>
 #include <string_view>
 #include <vector>
 
@@ -35,6 +36,12 @@ const config::DestinationRule* destinationRuleFor(const model::MeshSnapshot& sna
                                                   const ProxyContext& proxy,
                                                   const registry::Service& service);
 const config::Subset* findSubset(const config::DestinationRule* rule, std::string_view name);
+
+// The SPIFFE identities of a service's endpoints and a ServiceEntry's subjectAltNames, sorted
+// (the SANs an outbound cluster verifies). They follow the endpoints, so an endpoint change can
+// change a cluster (endpoint_update.h).
+std::vector<std::string> serviceAccounts(const model::MeshSnapshot& snapshot,
+                                         const registry::Service& service);
 
 // Envoy endpoints for `endpoints` whose labels include `subsetLabels` (all when null), one
 // LocalityLbEndpoints per locality (sorted; the locality's weight is the sum of its endpoints'),

@@ -9,17 +9,9 @@
 #include "control/translate/translator.h"
 
 namespace meshd::control::translate {
-namespace {
 
 using envoy::config::cluster::v3::Cluster;
 using envoy::config::endpoint::v3::ClusterLoadAssignment;
-
-// "outbound|9080|v1|reviews.default.svc.cluster.local" → port, subset, host.
-struct OutboundKey {
-  uint32_t port = 0;
-  std::string subset;
-  std::string host;
-};
 
 std::optional<OutboundKey> parseOutboundName(std::string_view name) {
   const std::vector<std::string> parts =
@@ -33,7 +25,7 @@ std::optional<OutboundKey> parseOutboundName(std::string_view name) {
   return key;
 }
 
-std::optional<ClusterLoadAssignment> assignmentFor(const model::MeshSnapshot& snapshot,
+std::optional<ClusterLoadAssignment> buildEndpoint(const model::MeshSnapshot& snapshot,
                                                    const ProxyContext& proxy,
                                                    const Cluster& cluster) {
   const std::string& name = cluster.eds_cluster_config().service_name().empty()
@@ -64,8 +56,6 @@ std::optional<ClusterLoadAssignment> assignmentFor(const model::MeshSnapshot& sn
   return out;
 }
 
-} // namespace
-
 std::vector<ClusterLoadAssignment> buildEndpoints(const model::MeshSnapshot& snapshot,
                                                   const ProxyContext& proxy,
                                                   const std::vector<Cluster>& clusters) {
@@ -74,7 +64,7 @@ std::vector<ClusterLoadAssignment> buildEndpoints(const model::MeshSnapshot& sna
     if (cluster.type() != Cluster::EDS) {
       continue;
     }
-    if (auto assignment = assignmentFor(snapshot, proxy, cluster)) {
+    if (auto assignment = buildEndpoint(snapshot, proxy, cluster)) {
       out.push_back(std::move(*assignment));
     }
   }

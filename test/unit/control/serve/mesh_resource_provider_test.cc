@@ -81,9 +81,17 @@ TEST(MeshResourceProvider, IdenticalProxiesShareOneTranslationPerVersion) {
   EXPECT_NE(other, a);
   EXPECT_EQ(provider.translations(), 2u) << "another namespace is another translation";
 
-  provider.setSnapshot(provider.snapshot()->withInstances({reviews("r-0", "10.0.0.1")}));
+  provider.setSnapshot(snapshotWith({reviews("r-0", "10.0.0.1")}));
   EXPECT_NE(provider.snapshotFor(node("sidecar~10.1.0.1~a.default~x")), a)
-      << "a new snapshot version is translated again";
+      << "a new build is translated again";
+  EXPECT_EQ(provider.translations(), 3u);
+
+  // The same instances again: nothing changed for anyone, the translation is kept.
+  const xds::SnapshotPtr kept = provider.snapshotFor(node("sidecar~10.1.0.1~a.default~x"));
+  const SnapshotUpdate update =
+      provider.setSnapshot(provider.snapshot()->withInstances({reviews("r-0", "10.0.0.1")}));
+  EXPECT_FALSE(update.full);
+  EXPECT_EQ(provider.snapshotFor(node("sidecar~10.1.0.1~a.default~x")), kept);
   EXPECT_EQ(provider.translations(), 3u);
 }
 
