@@ -124,6 +124,9 @@ absl::Status LocalMesh::up(const std::vector<std::string>& sampleFiles) {
   }
   started_ = true;
   const CommandResult result = meshctl(args, 240s);
+  // The time a mesh takes to settle is the first thing to look at when a suite is slow.
+  std::cerr << "meshd e2e: meshctl up took " << result.elapsed.count() << " ms (state in "
+            << stateDir().string() << ")\n";
   if (!result.ok()) {
     return absl::UnavailableError("meshctl up failed: " + result.describe() + "\n" + logsTail());
   }
