@@ -208,9 +208,10 @@ TEST_F(TrafficTasks, ProxyStatusIsInSyncAfterSubsetsAreDeleted) {
                   "unsubscribes from their EDS clusters, meshd sends nothing (correct for "
                   "state-of-the-world EDS), so the ACKed EDS version stays that of the old "
                   "subscription while /debug/syncz computes the expected one over the new "
-                  "subscription: up_to_date stays false and 'meshctl proxy-status' exits 1 for "
-                  "good (and 'meshctl up' on that mesh never settles). Remove this skip once "
-                  "syncz compares what the proxy holds of its current subscription.";
+                  "subscription: up_to_date stays false and 'meshctl proxy-status' exits 1 (and "
+                  "'meshctl up' on that mesh does not settle) until an endpoint change makes "
+                  "meshd push EDS again. Remove this skip once syncz compares what the proxy "
+                  "holds of its current subscription.";
   {
     TaskConfig subsets(mesh(), {"tcp-echo/tcp-echo-all-v1.yaml"});
     ASSERT_TRUE(subsets.status().ok()) << subsets.status();
