@@ -163,6 +163,13 @@ size_t HttpBackend::requestCount() const {
   return requests_.size();
 }
 
+size_t HttpBackend::requestCount(const std::string& path) const {
+  std::lock_guard lock(mutex_);
+  return static_cast<size_t>(
+      std::count_if(requests_.begin(), requests_.end(),
+                    [&](const auto& request) { return request.path() == path; }));
+}
+
 bool HttpBackend::waitForRequests(size_t n, std::chrono::milliseconds timeout) const {
   std::unique_lock lock(mutex_);
   return changed_.wait_for(lock, timeout, [&] { return requests_.size() >= n; });
@@ -358,7 +365,12 @@ bool HttpBackend::respond(int fd, const RecordedRequest& request) {
   HeaderList extra;
   bool closeSilently = false;
 
-  if (path == "/reset") {
+  if (const auto answer = answerFor(path)) {
+    if (*answer == 0) {
+      return false; // closes without answering, like /reset
+    }
+    status = *answer;
+  } else if (path == "/reset") {
     return false;
   }
   if (path == "/garbage") {
@@ -484,6 +496,21 @@ bool HttpBackend::respond(int fd, const RecordedRequest& request) {
     }
   }
   return keepAlive && !closeSilently;
+}
+
+void HttpBackend::setAnswer(const std::string& path, std::optional<int> status) {
+  std::lock_guard lock(mutex_);
+  if (status) {
+    answers_[path] = *status;
+  } else {
+    answers_.erase(path);
+  }
+}
+
+std::optional<int> HttpBackend::answerFor(const std::string& path) const {
+  std::lock_guard lock(mutex_);
+  const auto found = answers_.find(path);
+  return found != answers_.end() ? std::optional(found->second) : std::nullopt;
 }
 
 } // namespace meshd::testing

@@ -6,6 +6,7 @@
 #include <chrono>
 #include <condition_variable>
 #include <cstdint>
+#include <map>
 #include <mutex>
 #include <optional>
 #include <set>
@@ -86,6 +87,12 @@ public:
   void setResponseDelay(std::chrono::milliseconds delay) { responseDelayMs_ = delay.count(); }
   // Waits until at least `n` requests were recorded; false on timeout.
   bool waitForRequests(size_t n, std::chrono::milliseconds timeout) const;
+  // From now on, `path` (exactly, query ignored) is answered with `status` (body "ok" for a path
+  // without a rule above; 0: the connection closes without an answer); nullopt: back to the rules
+  // above. For health check paths whose answer changes during a test.
+  void setAnswer(const std::string& path, std::optional<int> status);
+  // Requests recorded for `path`.
+  size_t requestCount(const std::string& path) const;
 
 private:
   void acceptLoop();
@@ -93,6 +100,7 @@ private:
   // Answers one request; false when the connection must end.
   bool respond(int fd, const RecordedRequest& request);
   bool sleepInterruptibly(std::chrono::milliseconds duration);
+  std::optional<int> answerFor(const std::string& path) const;
 
   std::string name_;
   int listenFd_ = -1;
@@ -106,6 +114,7 @@ private:
   mutable std::mutex mutex_;
   mutable std::condition_variable changed_;
   std::vector<RecordedRequest> requests_;
+  std::map<std::string, int> answers_; // setAnswer
   std::set<int> openFds_;
   std::vector<std::thread> threads_;
   std::thread acceptor_;

@@ -48,24 +48,9 @@ nlohmann::json readStatus(const StateDir& state) {
 
 // Removes what a mesh whose supervisor is gone left behind: processes, namespaces, files.
 void cleanLeftovers(const StateDir& state) {
-  const nlohmann::json status = readStatus(state);
-  std::vector<pid_t> pids;
-  if (status.contains("meshd")) {
-    pids.push_back(status["meshd"].value("pid", 0));
-  }
-  for (const nlohmann::json& pod : status.value("pods", nlohmann::json::array())) {
-    pids.push_back(pod.value("appPid", 0));
-    pids.push_back(pod.value("proxyPid", 0));
-  }
-  for (const pid_t pid : pids) {
-    // Only processes that still run one of the mesh's programs (the pid may have been reused).
-    absl::StatusOr<std::string> cmdline = mesh::readFile(fmt::format("/proc/{}/cmdline", pid));
-    if (pid > 0 && cmdline.ok() &&
-        (cmdline->find(state.root().string()) != std::string::npos ||
-         cmdline->find("mesh-proxy") != std::string::npos)) {
-      mesh::stopProcess(pid, 2s);
-    }
-  }
+  // Every process the mesh started carries its mark in its environment (also after a crash
+  // left no status behind); namespaces go with what still runs in them.
+  mesh::stopMarkedProcesses(mesh::kMeshMarkVariable, state.mark(), 2s);
   if (::geteuid() == 0) {
     (void)mesh::NetnsNetwork(state.meshId()).removeAll();
   }
@@ -92,8 +77,12 @@ int startSupervisor(Context& ctx, const StateDir& state, const UpOptions& option
                                    std::to_string(options.xdsPort),
                                    "--http-port",
                                    std::to_string(options.httpPort)};
-  absl::StatusOr<pid_t> pid =
-      mesh::spawnProcess(mesh::SpawnSpec{.argv = argv, .workingDir = "/", .logPath = log.string()});
+  // The supervisor passes the mark on to everything it starts.
+  absl::StatusOr<pid_t> pid = mesh::spawnProcess(
+      mesh::SpawnSpec{.argv = argv,
+                      .env = {{std::string(mesh::kMeshMarkVariable), state.mark()}},
+                      .workingDir = "/",
+                      .logPath = log.string()});
   if (!pid.ok()) {
     return reportError(ctx, pid.status());
   }

@@ -11,6 +11,8 @@
 
 #include <cerrno>
 #include <cstring>
+#include <algorithm>
+#include <filesystem>
 #include <fstream>
 #include <thread>
 
@@ -208,6 +210,39 @@ bool stopProcess(pid_t pid, std::chrono::milliseconds grace) {
     std::this_thread::sleep_for(std::chrono::milliseconds(20));
   }
   return false;
+}
+
+size_t stopMarkedProcesses(std::string_view variable, const std::string& value,
+                           std::chrono::milliseconds grace) {
+  const std::string wanted = std::string(variable) + "=" + value;
+  std::vector<pid_t> marked;
+  std::error_code ec;
+  for (const auto& entry : std::filesystem::directory_iterator("/proc", ec)) {
+    const std::string name = entry.path().filename();
+    if (name.empty() || !std::all_of(name.begin(), name.end(), ::isdigit)) {
+      continue;
+    }
+    const pid_t pid = static_cast<pid_t>(std::stol(name));
+    if (pid == ::getpid()) {
+      continue;
+    }
+    std::ifstream environment(entry.path() / "environ", std::ios::binary);
+    std::string entryText;
+    while (std::getline(environment, entryText, '\0')) {
+      if (entryText == wanted) {
+        marked.push_back(pid);
+        break;
+      }
+    }
+  }
+  std::vector<std::thread> stoppers;
+  for (const pid_t pid : marked) {
+    stoppers.emplace_back([pid, grace] { stopProcess(pid, grace); });
+  }
+  for (std::thread& stopper : stoppers) {
+    stopper.join();
+  }
+  return marked.size();
 }
 
 } // namespace meshd::cli::mesh

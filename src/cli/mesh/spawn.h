@@ -9,6 +9,7 @@
 #include <map>
 #include <optional>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "absl/status/statusor.h"
@@ -41,5 +42,10 @@ bool stopProcess(pid_t pid, std::chrono::milliseconds grace);
 
 // Whether a process with this pid exists (and is not a zombie).
 bool processAlive(pid_t pid);
+
+// Stops (as stopProcess, all at once) every process whose environment has `variable=value`.
+// Returns how many there were.
+size_t stopMarkedProcesses(std::string_view variable, const std::string& value,
+                           std::chrono::milliseconds grace);
 
 } // namespace meshd::cli::mesh

@@ -24,10 +24,14 @@ std::filesystem::path StateDir::defaultPath() {
          "state" / "meshd";
 }
 
-std::string StateDir::meshId() const {
+std::string StateDir::mark() const {
   std::error_code ec;
   std::filesystem::path canonical = std::filesystem::weakly_canonical(root_, ec);
-  const std::string text = ec ? root_.string() : canonical.string();
+  return ec ? std::filesystem::absolute(root_, ec).string() : canonical.string();
+}
+
+std::string StateDir::meshId() const {
+  const std::string text = mark();
   uint32_t hash = 2166136261u; // FNV-1a
   for (const char c : text) {
     hash = (hash ^ static_cast<uint8_t>(c)) * 16777619u;

@@ -5,11 +5,14 @@
 
 #include <filesystem>
 #include <string>
+#include <string_view>
 
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
 
 namespace meshd::cli::mesh {
+
+inline constexpr std::string_view kMeshMarkVariable = "MESHD_MESH";
 
 class StateDir {
 public:
@@ -29,6 +32,9 @@ public:
 
   // "m" and six hex digits from the canonical path: the prefix of this mesh's namespaces.
   std::string meshId() const;
+  // The value of kMeshMarkVariable in the environment of every process of this mesh: the
+  // canonical path (so cleanup finds them even when no status survived).
+  std::string mark() const;
 
   // The supervisor's pid when one runs for this directory, else 0.
   pid_t runningSupervisor() const;

@@ -6,6 +6,8 @@
 #include "control/config/host_names.h"
 #include "control/translate/listener_parts.h"
 #include "control/translate/names.h"
+#include "control/translate/route_policies.h"
+#include "envoy/extensions/filters/http/cors/v3/cors.pb.h"
 #include "envoy/extensions/filters/http/fault/v3/fault.pb.h"
 #include "envoy/extensions/filters/http/router/v3/router.pb.h"
 #include "fmt/format.h"
@@ -80,6 +82,9 @@ HttpConnectionManager rdsConnectionManager(std::string_view statPrefix,
   manager.mutable_rds()->mutable_config_source()->mutable_ads();
   manager.mutable_rds()->mutable_config_source()->set_resource_api_version(
       envoy::config::core::v3::V3);
+  // As Istio: CORS before fault, so that a preflight is answered even when a fault would abort.
+  // Its policies are the routes' (VirtualService corsPolicy); without one it does nothing.
+  addHttpFilter(manager, kCorsFilterName, envoy::extensions::filters::http::cors::v3::Cors());
   addHttpFilter(manager, "envoy.filters.http.fault",
                 envoy::extensions::filters::http::fault::v3::HTTPFault());
   addHttpFilter(manager, "envoy.filters.http.router",

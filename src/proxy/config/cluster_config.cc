@@ -47,7 +47,7 @@ absl::Status applyProtocolOptions(const envoy::config::cluster::v3::Cluster& clu
   return absl::OkStatus();
 }
 
-// STRICT_DNS: refresh, lookup family and resolvers.
+// STRICT_DNS and LOGICAL_DNS: refresh, lookup family and resolvers.
 absl::Status applyDnsOptions(const envoy::config::cluster::v3::Cluster& cluster,
                              const std::string& where, ClusterConfig& out) {
   using Cluster = envoy::config::cluster::v3::Cluster;
@@ -101,7 +101,8 @@ hostTemplate(const envoy::config::endpoint::v3::LocalityLbEndpoints& locality,
   return host;
 }
 
-// STRICT_DNS: names (or IP literals) to resolve; the hosts come from their answers.
+// STRICT_DNS and LOGICAL_DNS: names (or IP literals) to resolve; the hosts come from their
+// answers.
 absl::StatusOr<std::vector<DnsTarget>>
 buildDnsTargets(const envoy::config::endpoint::v3::ClusterLoadAssignment& assignment,
                 const std::string& where) {
@@ -115,7 +116,7 @@ buildDnsTargets(const envoy::config::endpoint::v3::ClusterLoadAssignment& assign
       const auto& address = lbEndpoint.endpoint().address();
       const auto& socket = address.socket_address();
       if (!address.has_socket_address() || socket.address().empty()) {
-        return invalid(at + ".endpoint.address", "a STRICT_DNS endpoint needs a name");
+        return invalid(at + ".endpoint.address", "a DNS cluster's endpoint needs a name");
       }
       if (socket.port_value() == 0 || socket.port_value() > 65535) {
         return invalid(at + ".endpoint.address.socket_address.port_value",
@@ -326,6 +327,13 @@ absl::StatusOr<ClusterConfig> buildCluster(const envoy::config::cluster::v3::Clu
     ASSIGN_OR_RETURN(out.outlierDetection, buildOutlierDetection(cluster.outlier_detection(),
                                                                  where + ".outlier_detection"));
   }
+  if (cluster.health_checks_size() > 1) {
+    return invalid(where + ".health_checks", "only one health check is supported (as in Envoy)");
+  }
+  if (cluster.health_checks_size() == 1) {
+    ASSIGN_OR_RETURN(out.healthCheck,
+                     buildHealthCheck(cluster.health_checks(0), where + ".health_checks[0]"));
+  }
   if (cluster.common_lb_config().has_healthy_panic_threshold()) {
     const double threshold = cluster.common_lb_config().healthy_panic_threshold().value();
     if (threshold < 0 || threshold > 100) {
@@ -356,8 +364,9 @@ absl::StatusOr<ClusterConfig> buildCluster(const envoy::config::cluster::v3::Clu
   } else if (out.lbPolicy == LbPolicy::kClusterProvided) {
     return invalid(where + ".lb_policy", "CLUSTER_PROVIDED needs an ORIGINAL_DST cluster");
   }
-  if (cluster.type() == Cluster::STRICT_DNS) {
-    out.type = ClusterType::kStrictDns;
+  if (cluster.type() == Cluster::STRICT_DNS || cluster.type() == Cluster::LOGICAL_DNS) {
+    out.type =
+        cluster.type() == Cluster::STRICT_DNS ? ClusterType::kStrictDns : ClusterType::kLogicalDns;
     RETURN_IF_ERROR(applyDnsOptions(cluster, where, out));
   }
   if (cluster.least_request_lb_config().has_choice_count()) {
@@ -386,8 +395,14 @@ absl::StatusOr<ClusterConfig> buildCluster(const envoy::config::cluster::v3::Clu
   if (cluster.type() == Cluster::EDS) {
     RETURN_IF_ERROR(applyEdsConfig(cluster, where, out));
   }
-  if (out.type == ClusterType::kStrictDns) {
+  if (out.type == ClusterType::kStrictDns || out.type == ClusterType::kLogicalDns) {
     ASSIGN_OR_RETURN(out.dnsTargets, buildDnsTargets(cluster.load_assignment(), where));
+    // As Envoy: a logical DNS cluster is one name.
+    if (out.type == ClusterType::kLogicalDns &&
+        (cluster.load_assignment().endpoints_size() != 1 || out.dnsTargets.size() != 1)) {
+      return invalid(where + ".load_assignment",
+                     "a LOGICAL_DNS cluster needs exactly one locality with one lb_endpoint");
+    }
   } else {
     ASSIGN_OR_RETURN(out.hosts, buildHosts(cluster.load_assignment(), where + ".load_assignment"));
   }

@@ -11,6 +11,7 @@
 #include "absl/status/statusor.h"
 #include "boost/asio/ip/tcp.hpp"
 #include "envoy/config/cluster/v3/cluster.pb.h"
+#include "proxy/config/health_check_config.h"
 
 namespace meshd::proxy::config {
 
@@ -22,16 +23,21 @@ struct HostConfig {
   uint32_t weight = 1;         // load_balancing_weight
   uint32_t priority = 0;       // of its LocalityLbEndpoints; 0 is used first
   uint32_t localityWeight = 0; // 0: not set
-  std::string hostname;        // STRICT_DNS: the name it was resolved from (auto_host_rewrite)
+  std::string hostname;        // DNS clusters: the name it was resolved from (auto_host_rewrite)
   // EDS health_status: UNHEALTHY, DRAINING and TIMEOUT hosts take no traffic unless their
   // priority level is in panic.
   bool healthy = true;
   // Ejected by outlier detection (set when the runtime is built, from the cluster's detector):
   // like an unhealthy host, it takes no traffic unless its priority level is in panic.
   bool ejected = false;
+  // Failing the cluster's active health check (set when the runtime is built, from its health
+  // checker); `pendingActiveHc`: not checked yet, which also counts as failing (as Envoy).
+  bool failedActiveHc = false;
+  bool pendingActiveHc = false;
 
   bool operator==(const HostConfig&) const = default;
-  bool usable() const { return healthy && !ejected; }
+  // Usable when neither EDS health, outlier detection nor active health checking excludes it.
+  bool usable() const { return healthy && !ejected && !failedActiveHc; }
 };
 
 // A STRICT_DNS endpoint before resolution: every address the name resolves to becomes a host
@@ -43,7 +49,8 @@ struct DnsTarget {
 };
 
 enum class LbPolicy { kRoundRobin, kLeastRequest, kRandom, kRingHash, kMaglev, kClusterProvided };
-enum class ClusterType { kStatic, kStrictDns, kEds, kOriginalDst };
+// kLogicalDns: one host, the first address the name resolved to last (dns_cluster_refresher.h).
+enum class ClusterType { kStatic, kStrictDns, kLogicalDns, kEds, kOriginalDst };
 // dns_lookup_family. kAuto: IPv6 addresses when the name has any, else IPv4 (Envoy's AUTO).
 enum class DnsLookupFamily { kAuto, kV4Only, kV6Only, kV4Preferred, kAll };
 
@@ -111,8 +118,8 @@ struct ClusterConfig {
   // connection carries at most `maxRequestsPerConnection` requests (zero: no limit).
   std::chrono::milliseconds idleTimeout{std::chrono::hours(1)};
   uint32_t maxRequestsPerConnection = 0;
-  std::vector<HostConfig> hosts; // STRICT_DNS: empty until the names resolve
-  // STRICT_DNS.
+  std::vector<HostConfig> hosts; // DNS clusters: empty until the names resolve
+  // STRICT_DNS and LOGICAL_DNS.
   std::vector<DnsTarget> dnsTargets;
   std::chrono::milliseconds dnsRefreshRate{5000}; // Envoy's default
   bool respectDnsTtl = false;                     // refresh when the answer's TTL says so instead
@@ -124,6 +131,8 @@ struct ClusterConfig {
   std::string edsPath; // empty: over ADS (eds_config: { ads: {} })
   CircuitBreakerThresholds circuitBreakers;
   std::optional<OutlierDetectionConfig> outlierDetection;
+  // health_checks (Envoy supports one).
+  std::optional<HealthCheckConfig> healthCheck;
   // common_lb_config.healthy_panic_threshold: below this percent of usable hosts a priority level
   // uses all its hosts (Envoy's default 50; 0 disables panic).
   uint32_t healthyPanicThresholdPercent = 50;

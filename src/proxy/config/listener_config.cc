@@ -1,7 +1,9 @@
 // Building ListenerConfig (listener_config.h).
 #include "proxy/config/listener_config.h"
 
+#include "proxy/filters/http/cors/cors_policy.h"
 #include "proxy/filters/http/fault/fault_config.h"
+#include "proxy/filters/http/local_ratelimit/local_ratelimit_config.h"
 
 #include "core/status.h"
 #include "envoy/extensions/filters/http/router/v3/router.pb.h"
@@ -113,17 +115,32 @@ absl::StatusOr<HttpConnectionManagerConfig> buildHttpConnectionManager(
   if (filters == 0 || !proto.http_filters(filters - 1).typed_config().UnpackTo(&router)) {
     return invalid(where + ".http_filters", "the last HTTP filter must be the router");
   }
-  // Before the router: the fault filter (at most once).
+  // Before the router: the CORS, fault and local rate limit filters (each at most once). CORS
+  // acts first whatever its place; the fault and rate limit filters in the order given. The CORS
+  // filter's own config is empty (envoy.extensions.filters.http.cors.v3.Cors): its policies are
+  // the routes'.
   for (int i = 0; i + 1 < filters; ++i) {
     const auto& filter = proto.http_filters(i);
     const std::string at = fmt::format("{}.http_filters[{}]", where, i);
-    if (filter.name() != filters::kFaultFilterName || out.fault) {
+    envoy::extensions::filters::http::cors::v3::Cors cors;
+    if (filter.name() == filters::kCorsFilterName && !out.cors &&
+        filter.typed_config().UnpackTo(&cors)) {
+      out.cors = true;
+    } else if (filter.name() == filters::kFaultFilterName && !out.fault) {
+      ASSIGN_OR_RETURN(auto fault, filters::buildFaultConfig(filter.typed_config(), at));
+      out.fault = std::make_shared<const filters::FaultConfig>(std::move(fault));
+    } else if (filter.name() == filters::kLocalRateLimitFilterName && !out.localRateLimit) {
+      ASSIGN_OR_RETURN(out.localRateLimit,
+                       filters::buildLocalRateLimitConfig(filter.typed_config(), at,
+                                                          /*per_route=*/false));
+      out.localRateLimitBeforeFault = !out.fault;
+    } else {
       return invalid(at, fmt::format("HTTP filter '{}' is not supported here (supported before "
-                                     "the router: {})",
-                                     filter.name(), filters::kFaultFilterName));
+                                     "the router, once each: {}, {}, {})",
+                                     filter.name(), filters::kCorsFilterName,
+                                     filters::kFaultFilterName,
+                                     filters::kLocalRateLimitFilterName));
     }
-    ASSIGN_OR_RETURN(auto fault, filters::buildFaultConfig(filter.typed_config(), at));
-    out.fault = std::make_shared<const filters::FaultConfig>(std::move(fault));
   }
   if (!proto.server_name().empty()) {
     out.serverName = proto.server_name();

@@ -51,6 +51,12 @@ struct HttpConnectionManagerConfig {
   uint32_t maxRequestsPerConnection = 0; // zero: no limit
   // The fault filter, when the chain has one: its config applies to routes without their own.
   std::shared_ptr<const filters::FaultConfig> fault;
+  // The CORS filter is in the chain: routes' CORS policies apply (before the fault filter).
+  bool cors = false;
+  // The local rate limit filter, likewise; it acts before the fault filter when it comes first
+  // in http_filters.
+  std::shared_ptr<const filters::LocalRateLimitConfig> localRateLimit;
+  bool localRateLimitBeforeFault = true;
 };
 
 // An IP prefix (CidrRange).

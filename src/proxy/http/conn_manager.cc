@@ -321,6 +321,14 @@ void HttpConnectionManager::routeRequest(bool end_stream) {
   }
   stream.route =
       stream.routes ? stream.routes->findRoute(stream.request, &stream.virtualHost) : nullptr;
+  // The local rate limit acts before the router answers, so requests that get no route, a direct
+  // response or a redirect take tokens too (as in Envoy); routed requests meet it in
+  // runDecodeFilters, in its order with the fault filter.
+  const bool routed =
+      stream.route != nullptr && stream.route->actionKind == router::Route::ActionKind::kRoute;
+  if (!routed && applyLocalRateLimit()) {
+    return;
+  }
   if (stream.route == nullptr) {
     stats_.httpNoRoute.inc();
     sendLocalReply(404, "", kNoRouteFound);
@@ -336,15 +344,12 @@ void HttpConnectionManager::routeRequest(bool end_stream) {
     sendRedirect(stream.route->redirect);
     return;
   case router::Route::ActionKind::kRoute:
-    if (const filters::FaultConfig* fault = faultConfig()) {
-      const filters::FaultDecision decision =
-          filters::decideFault(*fault, stream.request, context_.random);
-      if (decision.delay.count() > 0 || decision.aborts()) {
-        injectFault(decision, end_stream);
-        return;
-      }
+    if (applyCors()) {
+      return;
     }
-    forward(stream.route->route, end_stream);
+    if (runDecodeFilters(end_stream)) {
+      forward(stream.route->route, end_stream);
+    }
     return;
   }
 }
@@ -547,6 +552,12 @@ void HttpConnectionManager::encodeResponseHead(HeaderMap& headers, bool end_stre
     stream.route->responseHeaders.apply(headers);
     stream.virtualHost->responseHeaders.apply(headers);
     stream.routes->responseHeaders().apply(headers);
+    if (!stream.corsOrigin.empty()) {
+      filters::addCorsResponseHeaders(*stream.route->cors, stream.corsOrigin, headers);
+    }
+  }
+  for (const auto& [name, value] : stream.rateLimitHeaders) {
+    headers.set(name, value);
   }
   headers.set("server", config_.serverName);
   if (stream.status == 101 && !stream.upgrade.empty()) {

@@ -7,13 +7,16 @@
 #pragma once
 
 #include <chrono>
+#include <map>
 #include <memory>
 #include <string>
 
 #include "core/event_loop.h"
 #include "core/random.h"
 #include "core/snapshot_slot.h"
+#include "proxy/filters/http/cors/cors_policy.h"
 #include "proxy/filters/http/fault/fault_config.h"
+#include "proxy/filters/http/local_ratelimit/local_ratelimit_config.h"
 #include "proxy/http/header_map.h"
 #include "proxy/http/http1/message_parser.h"
 #include "proxy/http/idle_timers.h"
@@ -85,6 +88,9 @@ private:
     const router::WeightedCluster* weightedCluster = nullptr;
     std::unique_ptr<router::UpstreamRequest> upstream;
     std::unique_ptr<core::Timer> faultDelay; // an injected delay (fault filter) under way
+    std::string corsOrigin; // allowed by the route's CORS policy: its response says so
+    // x-ratelimit-* headers the local rate limit filter adds to the response.
+    std::vector<std::pair<std::string, std::string>> rateLimitHeaders;
     std::vector<std::weak_ptr<router::ShadowRequest>> shadows; // fed the request body
   };
 
@@ -114,8 +120,18 @@ private:
   // `delay`: the upstream request starts that much later (a fault delay); the body waits.
   void forward(const router::RouteAction& action, bool end_stream,
                std::chrono::milliseconds delay = std::chrono::milliseconds(0));
-  // The fault filter (filters/http/fault): the route's own config, else the chain's.
+  // The CORS filter (filters/http/cors): counts the origin, and answers a preflight (true).
+  bool applyCors();
+  // The fault filter (filters/http/fault): the route's own config, the virtual host's, else the
+  // chain's.
   const filters::FaultConfig* faultConfig() const;
+  // The filters before the router, in the chain's order; false when one answered the request.
+  bool runDecodeFilters(bool end_stream);
+  // The local rate limit filter (filters/http/local_ratelimit); true when it answered.
+  bool applyLocalRateLimit();
+  // The bucket of a per-connection config, made on first use.
+  filters::TokenBucket*
+  connectionBucket(const std::shared_ptr<const filters::LocalRateLimitConfig>& config);
   void injectFault(const filters::FaultDecision& fault, bool end_stream);
   // request_mirror_policies: copies of the request (headers as sent upstream) to the mirrors.
   void startShadows(const router::RouteAction& action, const HeaderMap& headers, bool end_stream,
@@ -151,6 +167,12 @@ private:
   bool readingPausedForResponse_ = false;
   bool declinedUpgrade_ = false; // the current request offered h2c; it stays HTTP/1.1
   network::ConnectionTracker::Registration tracking_;
+  // local_rate_limit_per_downstream_connection: this connection's buckets, by config (held so
+  // that its address is not reused).
+  std::map<const filters::LocalRateLimitConfig*,
+           std::pair<std::shared_ptr<const filters::LocalRateLimitConfig>,
+                     std::unique_ptr<filters::TokenBucket>>>
+      connectionBuckets_;
 };
 
 } // namespace meshd::proxy::http

@@ -1,15 +1,96 @@
-// The HTTP filters of the connection manager that act before the router (conn_manager.h): fault
+// The HTTP filters of the connection manager that act before the router (conn_manager.h): CORS
+// (envoy.filters.http.cors), local rate limiting (envoy.filters.http.local_ratelimit), fault
 // injection (envoy.filters.http.fault) and request mirroring (route request_mirror_policies).
 #include "proxy/http/conn_manager.h"
 #include "proxy/http/stream_info.h"
 
 namespace meshd::proxy::http {
 
+bool HttpConnectionManager::applyCors() {
+  Stream& stream = *stream_;
+  if (!config_.cors || !stream.route->cors) {
+    return false; // no CORS filter in this chain, or no policy for the route: as in Envoy
+  }
+  filters::CorsDecision decision =
+      filters::decideCors(*stream.route->cors, stream.request, context_.random);
+  if (decision.origin == filters::CorsDecision::Origin::kValid) {
+    stats_.httpCorsOriginValid.inc();
+  } else if (decision.origin == filters::CorsDecision::Origin::kInvalid) {
+    stats_.httpCorsOriginInvalid.inc();
+  }
+  if (decision.preflightResponse) {
+    sendLocalReply(200, "", 0, &*decision.preflightResponse);
+    return true;
+  }
+  stream.corsOrigin = std::move(decision.allowedOrigin);
+  return false;
+}
+
 const filters::FaultConfig* HttpConnectionManager::faultConfig() const {
   if (!config_.fault) {
     return nullptr; // no fault filter in this chain: per-route configs do nothing, as in Envoy
   }
-  return stream_->route->fault ? stream_->route->fault.get() : config_.fault.get();
+  if (stream_->route->fault) {
+    return stream_->route->fault.get();
+  }
+  return stream_->virtualHost->fault ? stream_->virtualHost->fault.get() : config_.fault.get();
+}
+
+bool HttpConnectionManager::runDecodeFilters(bool end_stream) {
+  const bool rateLimitFirst = config_.localRateLimitBeforeFault;
+  if (rateLimitFirst && applyLocalRateLimit()) {
+    return false;
+  }
+  filters::FaultDecision fault;
+  if (const filters::FaultConfig* faultFilter = faultConfig()) {
+    fault = filters::decideFault(*faultFilter, stream_->request, context_.random);
+  }
+  // With the fault filter first, an abort answers before the rate limit is asked; a delayed
+  // request is counted by the rate limit before it waits (Envoy would count it after).
+  if (!rateLimitFirst && !fault.aborts() && applyLocalRateLimit()) {
+    return false;
+  }
+  if (fault.delay.count() > 0 || fault.aborts()) {
+    injectFault(fault, end_stream);
+    return false;
+  }
+  return true;
+}
+
+bool HttpConnectionManager::applyLocalRateLimit() {
+  if (!config_.localRateLimit) {
+    return false; // no filter in this chain: per-route configs do nothing, as in Envoy
+  }
+  Stream& stream = *stream_;
+  // The most specific config: the route's, its virtual host's, else the filter's.
+  const std::shared_ptr<const filters::LocalRateLimitConfig>& config =
+      stream.route != nullptr && stream.route->localRateLimit ? stream.route->localRateLimit
+      : stream.virtualHost != nullptr && stream.virtualHost->localRateLimit
+          ? stream.virtualHost->localRateLimit
+          : config_.localRateLimit;
+  filters::TokenBucket* bucket =
+      config->perConnection ? connectionBucket(config) : config->sharedBucket.get();
+  filters::LocalRateLimitDecision decision =
+      filters::decideLocalRateLimit(*config, bucket, context_.random);
+  stream.rateLimitHeaders = std::move(decision.responseHeaders);
+  if (!decision.limited) {
+    return false;
+  }
+  HeaderMap extra;
+  for (const auto& [name, value] : config->responseHeadersToAdd) {
+    extra.add(name, value);
+  }
+  sendLocalReply(static_cast<int>(config->status), "local_rate_limited", kRateLimited, &extra);
+  return true;
+}
+
+filters::TokenBucket* HttpConnectionManager::connectionBucket(
+    const std::shared_ptr<const filters::LocalRateLimitConfig>& config) {
+  auto& entry = connectionBuckets_[config.get()];
+  if (!entry.first) {
+    entry = {config, config->newBucket()};
+  }
+  return entry.second.get();
 }
 
 void HttpConnectionManager::injectFault(const filters::FaultDecision& fault, bool end_stream) {

@@ -22,6 +22,7 @@ std::string responseFlagsToString(uint32_t flags) {
       {kDelayInjected, "DI"},
       {kFaultInjected, "FI"},
       {kUpstreamOverflow, "UO"},
+      {kRateLimited, "RL"},
   };
   std::string out;
   for (const auto& [flag, name] : kNames) {

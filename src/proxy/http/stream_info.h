@@ -23,6 +23,7 @@ enum ResponseFlag : uint32_t {
   kDelayInjected = 1u << 12,                  // DI (fault filter)
   kFaultInjected = 1u << 13,                  // FI (fault filter abort)
   kUpstreamOverflow = 1u << 14,               // UO (circuit breaker)
+  kRateLimited = 1u << 15,                    // RL (local rate limit)
 };
 
 // "NR", "UF,URX", or "-" when no flag is set (Envoy's %RESPONSE_FLAGS% format).

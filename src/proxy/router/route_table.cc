@@ -2,7 +2,9 @@
 // route_matching.cc.
 #include "proxy/router/route_table.h"
 
+#include "proxy/filters/http/cors/cors_policy.h"
 #include "proxy/filters/http/fault/fault_config.h"
+#include "proxy/filters/http/local_ratelimit/local_ratelimit_config.h"
 
 #include <set>
 
@@ -34,6 +36,35 @@ absl::StatusOr<std::shared_ptr<const re2::RE2>> compileRegex(const std::string& 
   }
   return regex;
 }
+
+HeaderMutation buildMutation(const RepeatedPtrField<HeaderValueOption>& add,
+                             const RepeatedPtrField<std::string>& remove) {
+  HeaderMutation out;
+  for (const auto& option : add) {
+    HeaderMutation::Mode mode = HeaderMutation::Mode::kAppend;
+    switch (option.append_action()) {
+    case HeaderValueOption::ADD_IF_ABSENT: mode = HeaderMutation::Mode::kAddIfAbsent; break;
+    case HeaderValueOption::OVERWRITE_IF_EXISTS_OR_ADD:
+      mode = HeaderMutation::Mode::kOverwrite;
+      break;
+    case HeaderValueOption::OVERWRITE_IF_EXISTS:
+      mode = HeaderMutation::Mode::kOverwriteIfExists;
+      break;
+    default:
+      // The deprecated `append` flag (default true) still decides when no action is given.
+      if (option.has_append() && !option.append().value()) {
+        mode = HeaderMutation::Mode::kOverwrite;
+      }
+    }
+    out.add.push_back({toLower(option.header().key()), option.header().value(), mode});
+  }
+  for (const auto& name : remove) {
+    out.remove.push_back(toLower(name));
+  }
+  return out;
+}
+
+} // namespace
 
 absl::StatusOr<StringMatch> buildStringMatch(const envoy::type::matcher::v3::StringMatcher& m,
                                              const std::string& where) {
@@ -70,35 +101,6 @@ absl::StatusOr<StringMatch> buildStringMatch(const envoy::type::matcher::v3::Str
   }
   return out;
 }
-
-HeaderMutation buildMutation(const RepeatedPtrField<HeaderValueOption>& add,
-                             const RepeatedPtrField<std::string>& remove) {
-  HeaderMutation out;
-  for (const auto& option : add) {
-    HeaderMutation::Mode mode = HeaderMutation::Mode::kAppend;
-    switch (option.append_action()) {
-    case HeaderValueOption::ADD_IF_ABSENT: mode = HeaderMutation::Mode::kAddIfAbsent; break;
-    case HeaderValueOption::OVERWRITE_IF_EXISTS_OR_ADD:
-      mode = HeaderMutation::Mode::kOverwrite;
-      break;
-    case HeaderValueOption::OVERWRITE_IF_EXISTS:
-      mode = HeaderMutation::Mode::kOverwriteIfExists;
-      break;
-    default:
-      // The deprecated `append` flag (default true) still decides when no action is given.
-      if (option.has_append() && !option.append().value()) {
-        mode = HeaderMutation::Mode::kOverwrite;
-      }
-    }
-    out.add.push_back({toLower(option.header().key()), option.header().value(), mode});
-  }
-  for (const auto& name : remove) {
-    out.remove.push_back(toLower(name));
-  }
-  return out;
-}
-
-} // namespace
 
 absl::StatusOr<HeaderMatch> buildHeaderMatch(const HeaderMatcher& m, const std::string& where) {
   HeaderMatch out;
@@ -349,6 +351,32 @@ absl::Status buildAction(const envoy::config::route::v3::Route& proto, Route& ro
   }
 }
 
+// typed_per_filter_config of a route or virtual host: the fault and local rate limit filters'.
+absl::Status
+buildPerFilterConfigs(const google::protobuf::Map<std::string, google::protobuf::Any>& configs,
+                      const std::string& where, std::shared_ptr<const filters::FaultConfig>& fault,
+                      std::shared_ptr<const filters::LocalRateLimitConfig>& local_rate_limit,
+                      std::shared_ptr<const filters::CorsPolicy>& cors) {
+  for (const auto& [name, any] : configs) {
+    const std::string at = fmt::format("{}.typed_per_filter_config['{}']", where, name);
+    if (name == filters::kFaultFilterName) {
+      ASSIGN_OR_RETURN(auto parsed, filters::buildFaultConfig(any, at));
+      fault = std::make_shared<const filters::FaultConfig>(std::move(parsed));
+    } else if (name == filters::kLocalRateLimitFilterName) {
+      ASSIGN_OR_RETURN(local_rate_limit,
+                       filters::buildLocalRateLimitConfig(any, at, /*per_route=*/true));
+    } else if (name == filters::kCorsFilterName) {
+      ASSIGN_OR_RETURN(auto policy, filters::buildCorsPolicy(any, at));
+      cors = std::make_shared<const filters::CorsPolicy>(std::move(policy));
+    } else {
+      return invalid(at, fmt::format("only {}, {} and {} take a per-route config",
+                                     filters::kFaultFilterName, filters::kLocalRateLimitFilterName,
+                                     filters::kCorsFilterName));
+    }
+  }
+  return absl::OkStatus();
+}
+
 absl::StatusOr<Route> buildRoute(const envoy::config::route::v3::Route& proto,
                                  const std::string& where) {
   Route route;
@@ -408,14 +436,8 @@ absl::StatusOr<Route> buildRoute(const envoy::config::route::v3::Route& proto,
       buildMutation(proto.request_headers_to_add(), proto.request_headers_to_remove());
   route.responseHeaders =
       buildMutation(proto.response_headers_to_add(), proto.response_headers_to_remove());
-  for (const auto& [name, any] : proto.typed_per_filter_config()) {
-    const std::string at = fmt::format("{}.typed_per_filter_config['{}']", where, name);
-    if (name != filters::kFaultFilterName) {
-      return invalid(at, "only the fault filter takes a per-route config");
-    }
-    ASSIGN_OR_RETURN(auto fault, filters::buildFaultConfig(any, at));
-    route.fault = std::make_shared<const filters::FaultConfig>(std::move(fault));
-  }
+  RETURN_IF_ERROR(buildPerFilterConfigs(proto.typed_per_filter_config(), where, route.fault,
+                                        route.localRateLimit, route.cors));
   return route;
 }
 
@@ -447,9 +469,18 @@ RouteTable::build(const envoy::config::route::v3::RouteConfiguration& config,
       }
       vhost.domains.push_back(lower);
     }
+    // The virtual host's filter configs: fault and rate limit apply to routes without their
+    // own; a CORS policy is merged into each route's field by field.
+    std::shared_ptr<const filters::CorsPolicy> hostCors;
+    RETURN_IF_ERROR(buildPerFilterConfigs(proto.typed_per_filter_config(), at, vhost.fault,
+                                          vhost.localRateLimit, hostCors));
     for (int r = 0; r < proto.routes_size(); ++r) {
       ASSIGN_OR_RETURN(Route route,
                        buildRoute(proto.routes(r), fmt::format("{}.routes[{}]", at, r)));
+      if (hostCors) {
+        route.cors = std::make_shared<const filters::CorsPolicy>(
+            route.cors ? filters::mergeCorsPolicies(*route.cors, *hostCors) : *hostCors);
+      }
       vhost.routes.push_back(std::move(route));
     }
     vhost.requestHeaders =

@@ -17,6 +17,8 @@
 
 namespace meshd::proxy::filters {
 struct FaultConfig;
+struct CorsPolicy;
+struct LocalRateLimitConfig;
 } // namespace meshd::proxy::filters
 
 namespace meshd::proxy::router {
@@ -30,6 +32,10 @@ struct StringMatch {
   std::shared_ptr<const re2::RE2> regex;
   bool matches(std::string_view input) const;
 };
+
+// Errors name the field under `where`.
+absl::StatusOr<StringMatch> buildStringMatch(const envoy::type::matcher::v3::StringMatcher& m,
+                                             const std::string& where);
 
 struct HeaderMatch {
   std::string name;
@@ -169,6 +175,11 @@ struct Route {
   HeaderMutation responseHeaders;
   // typed_per_filter_config of the fault filter: replaces the connection manager's for this route.
   std::shared_ptr<const filters::FaultConfig> fault;
+  // ... and of the local rate limit filter (with its own bucket).
+  std::shared_ptr<const filters::LocalRateLimitConfig> localRateLimit;
+  // The CORS filter's policy: the route's typed_per_filter_config over its virtual host's
+  // (merged when the table is built); null: neither has one.
+  std::shared_ptr<const filters::CorsPolicy> cors;
 
   bool matches(const http::HeaderMap& headers) const;
 };
@@ -182,6 +193,9 @@ struct VirtualHost {
   // x-envoy-attempt-count (1 for the first attempt) on each upstream request / on the response.
   bool includeRequestAttemptCount = false;
   bool includeAttemptCountInResponse = false;
+  // typed_per_filter_config: used by the routes that have none of their own.
+  std::shared_ptr<const filters::FaultConfig> fault;
+  std::shared_ptr<const filters::LocalRateLimitConfig> localRateLimit;
 };
 
 class RouteTable {

@@ -13,6 +13,16 @@
 namespace meshd::proxy::server {
 namespace {
 
+// Envoy's spelling of a host's health flags: "healthy", or each flag set, in Envoy's order.
+std::string healthFlags(const config::HostConfig& host) {
+  std::string flags;
+  flags += host.failedActiveHc ? "/failed_active_hc" : "";
+  flags += host.ejected ? "/failed_outlier_check" : "";
+  flags += host.healthy ? "" : "/failed_eds_health";
+  flags += host.pendingActiveHc ? "/pending_active_hc" : "";
+  return flags.empty() ? "healthy" : flags;
+}
+
 using core::AdminRequest;
 using core::AdminResponse;
 
@@ -209,12 +219,8 @@ void ProxyServer::registerAdminEndpoints() {
       for (const auto& host : cluster->config().hosts) {
         const std::string id =
             fmt::format("{}::{}:{}", name, host.address.address().to_string(), host.address.port());
-        // Envoy's spelling: "healthy", or the flag that makes the host unhealthy.
         out += fmt::format("{}::health_flags::{}\n{}::weight::{}\n{}::priority::{}\n", id,
-                           host.usable()  ? "healthy"
-                           : host.healthy ? "/failed_outlier_check"
-                                          : "/failed_eds_health",
-                           id, host.weight, id, host.priority);
+                           healthFlags(host), id, host.weight, id, host.priority);
         if (!host.hostname.empty()) {
           out += fmt::format("{}::hostname::{}\n", id, host.hostname);
         }

@@ -64,13 +64,20 @@ void trackConnection(network::ConnectionTracker& tracker, const Runtime& runtime
 
 ProxyServer::ProxyServer(ServerOptions options)
     : options_(std::move(options)), store_(options_.concurrency + 1),
-      workers_("worker_", options_.concurrency), runtime_(main_, workers_), admin_(main_) {
+      workers_("worker_", options_.concurrency), runtime_(main_, workers_),
+      healthChecks_([this](const std::string& cluster, const config::HealthCheckConfig& config) {
+        return std::make_unique<upstream::HealthChecker>(
+            main_, mainRandom_, store_, cluster, config,
+            upstream::networkHealthProbes(main_.context(), cluster, config),
+            [this] { hostHealthChanged(); });
+      }),
+      admin_(main_) {
   outlierDetectors_ = [this](const std::string& cluster,
                              const config::OutlierDetectionConfig& config) {
     return upstream::OutlierDetector::create(
         main_, [this](std::function<void()> task) { main_.post(std::move(task)); },
         core::RealTimeSource::instance(), mainRandom_, store_, cluster, config,
-        [this] { outlierEjectionsChanged(); });
+        [this] { hostHealthChanged(); });
   };
   for (uint32_t i = 0; i < options_.concurrency; ++i) {
     workerStates_.push_back(std::make_unique<WorkerState>(workers_.loop(i)));
@@ -118,6 +125,7 @@ absl::Status ProxyServer::start() {
   if (absl::Status status = bindListeners(*config); !status.ok()) {
     return status;
   }
+  healthChecks_.apply(*config);
   const std::shared_ptr<const Runtime> runtime =
       Runtime::build(std::move(*config), boundEndpoints_, store_, nullptr, &outlierDetectors_);
 
@@ -128,7 +136,8 @@ absl::Status ProxyServer::start() {
     updateClusterHosts(cluster, std::move(hosts));
   };
   dns_ = std::make_unique<upstream::DnsClusterRefresher>(main_, store_, onHosts);
-  pendingInit_ = runtime->config.xds ? 2 : 1;
+  waitingForFirstHealthChecks_ = healthChecks_.pendingHosts() > 0;
+  pendingInit_ = (runtime->config.xds ? 2 : 1) + (waitingForFirstHealthChecks_ ? 1 : 0);
   if (absl::Status status = dns_->start(runtime->config, [this] { initDone(); }); !status.ok()) {
     return status;
   }
@@ -162,7 +171,7 @@ void ProxyServer::startXds(const config::ProxyConfig& config,
   auto apply = [this](const std::function<void(config::ProxyConfig&)>& change) {
     publishConfig(change);
   };
-  discovery_ = std::make_unique<xds::ClusterDiscovery>(config, apply, store_);
+  discovery_ = std::make_unique<xds::ClusterDiscovery>(config, apply, store_, dns_.get());
   routes_ = std::make_unique<xds::RouteDiscovery>(
       config,
       [this](const std::function<void(config::ProxyConfig&)>& change) {
@@ -250,14 +259,23 @@ void ProxyServer::updateClusterHosts(const std::string& cluster,
   });
 }
 
-void ProxyServer::outlierEjectionsChanged() {
-  if (outlierRebuildPending_) {
+void ProxyServer::firstHealthChecksMaybeDone() {
+  if (waitingForFirstHealthChecks_ && healthChecks_.pendingHosts() == 0) {
+    waitingForFirstHealthChecks_ = false;
+    initDone();
+  }
+}
+
+void ProxyServer::hostHealthChanged() {
+  firstHealthChecksMaybeDone();
+  if (healthRebuildPending_) {
     return;
   }
-  outlierRebuildPending_ = true;
+  healthRebuildPending_ = true;
   main_.post([this] {
-    outlierRebuildPending_ = false;
-    publishConfig([](config::ProxyConfig&) {}); // the detectors' ejections are applied in build
+    healthRebuildPending_ = false;
+    // Ejections are applied in Runtime::build, health check results in publishConfig.
+    publishConfig([](config::ProxyConfig&) {});
   });
 }
 
@@ -267,6 +285,7 @@ void ProxyServer::publishConfig(const std::function<void(config::ProxyConfig&)>&
   const std::shared_ptr<const Runtime> current = runtime_.latest();
   config::ProxyConfig config = current->config;
   change(config);
+  healthChecks_.apply(config);
   std::vector<std::string> removed;
   for (const auto& [name, cluster] : current->config.clusters) {
     if (!config.clusters.contains(name)) {
@@ -275,6 +294,7 @@ void ProxyServer::publishConfig(const std::function<void(config::ProxyConfig&)>&
   }
   runtime_.publish(Runtime::build(std::move(config), boundEndpoints_, store_, current.get(),
                                   &outlierDetectors_));
+  firstHealthChecksMaybeDone(); // the hosts still pending may have gone
   // A removed cluster's pooled connections go too (requests still using it finish first).
   if (!removed.empty()) {
     const uint64_t watermark = upstream::Cluster::idWatermark();

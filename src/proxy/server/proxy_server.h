@@ -21,6 +21,7 @@
 #include "core/worker_pool.h"
 #include "envoy/admin/v3/config_dump.pb.h"
 #include "proxy/network/listener.h"
+#include "proxy/server/health_checks.h"
 #include "proxy/server/node_identity.h"
 #include "proxy/server/runtime.h"
 #include "proxy/upstream/dns_cluster_refresher.h"
@@ -95,8 +96,12 @@ private:
   // Publishes a runtime built from the current config with `change` applied.
   void publishConfig(const std::function<void(config::ProxyConfig&)>& change);
   void updateClusterHosts(const std::string& cluster, std::vector<config::HostConfig> hosts);
-  // An outlier detector ejected or brought back a host: rebuild the runtime on the next turn.
-  void outlierEjectionsChanged();
+  // An outlier detector or a health checker changed a host's health: rebuild the runtime on the
+  // next turn.
+  void hostHealthChanged();
+  // At start: once every host known then has had its first health check, one initialization
+  // is done.
+  void firstHealthChecksMaybeDone();
   void registerAdminEndpoints();
   // /config_dump: the clusters, endpoints and routes held from ADS, with versions.
   void addDynamicConfig(envoy::admin::v3::ConfigDump& dump) const;
@@ -112,11 +117,14 @@ private:
   std::vector<std::unique_ptr<WorkerState>> workerStates_;
   core::WorkerPool workers_;
   core::SnapshotSlot<Runtime> runtime_;
-  // Outlier detectors are made on the main thread; an ejection rebuilds the runtime (once for
-  // all ejections of a loop turn).
+  // Outlier detectors and health checkers are made on the main thread; an ejection or a health
+  // change rebuilds the runtime (once for all changes of a loop turn).
   core::DefaultRandomGenerator mainRandom_;
   Runtime::OutlierDetectorFactory outlierDetectors_;
-  bool outlierRebuildPending_ = false;
+  bool healthRebuildPending_ = false;
+  HealthChecks healthChecks_;
+  // As Envoy's cluster warming: at start, listeners wait for the first check of every host.
+  bool waitingForFirstHealthChecks_ = false;
   std::vector<BoundListener> boundListeners_;
   std::map<std::string, boost::asio::ip::tcp::endpoint> boundEndpoints_; // by listener name
   core::AdminHttpServer admin_;

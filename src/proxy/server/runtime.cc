@@ -2,6 +2,7 @@
 #include "proxy/server/runtime.h"
 
 #include "fmt/format.h"
+#include "proxy/filters/http/local_ratelimit/local_ratelimit_config.h"
 
 namespace meshd::proxy::server {
 
@@ -70,6 +71,10 @@ ListenerStats ListenerStats::create(stats::Store& store, const config::ListenerC
         store.counter("http.fault.delays_injected", tags, "Requests delayed by the fault filter");
     out.httpFaultAbortsInjected =
         store.counter("http.fault.aborts_injected", tags, "Requests aborted by the fault filter");
+    out.httpCorsOriginValid = store.counter("http.cors.origin_valid", tags,
+                                            "Requests whose Origin the CORS policy allows");
+    out.httpCorsOriginInvalid = store.counter(
+        "http.cors.origin_invalid", tags, "Requests whose Origin the CORS policy does not allow");
   }
   return out;
 }
@@ -139,6 +144,15 @@ Runtime::build(config::ProxyConfig config,
     for (const auto& virtualHost : table.virtualHosts()) {
       runtime->virtualHostStats.emplace(&virtualHost,
                                         VirtualHostStats::create(store, virtualHost.name));
+      // Local rate limit configs get their stats before any worker sees them.
+      if (virtualHost.localRateLimit) {
+        virtualHost.localRateLimit->bindStats(store);
+      }
+      for (const auto& route : virtualHost.routes) {
+        if (route.localRateLimit) {
+          route.localRateLimit->bindStats(store);
+        }
+      }
     }
   };
   for (const auto& [name, table] : runtime->config.routeTables) {
@@ -155,6 +169,9 @@ Runtime::build(config::ProxyConfig config,
       runtime->chainStats.emplace(&chain, ListenerStats::create(store, listener, &chain, bound));
       if (chain.http && chain.http->routes) {
         addVirtualHostStats(*chain.http->routes);
+      }
+      if (chain.http && chain.http->localRateLimit) {
+        chain.http->localRateLimit->bindStats(store);
       }
       if (!chain.connectionLimit) {
         return;

@@ -42,6 +42,8 @@ struct ListenerStats {
   stats::Counter httpDownstreamRqIdleTimeout;
   stats::Counter httpFaultDelaysInjected; // fault filter
   stats::Counter httpFaultAbortsInjected;
+  stats::Counter httpCorsOriginValid; // CORS filter: requests with an Origin it allows
+  stats::Counter httpCorsOriginInvalid;
 
   // `bound` is the address the listener really listens on (port 0 resolved); `chain` adds its
   // network filter's stats (null: the listener's own stats only).

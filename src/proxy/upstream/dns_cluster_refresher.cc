@@ -16,15 +16,22 @@ spdlog::logger& logger() {
 
 } // namespace
 
+bool isDnsCluster(const config::ClusterConfig& cluster) {
+  return cluster.type == config::ClusterType::kStrictDns ||
+         cluster.type == config::ClusterType::kLogicalDns;
+}
+
 struct DnsClusterRefresher::ClusterState {
   config::ClusterConfig config; // its DNS settings and targets
+  uint64_t generation = 0;      // tells its answers from those of a removed namesake
+  HostsChanged onChange;
+  std::function<void()> resolved; // until the first round ended
   std::unique_ptr<DnsResolver> resolver;
   std::unique_ptr<core::Timer> timer;
   // The last good answer per target (kept across failed lookups), and this round's progress.
   std::vector<std::optional<DnsAnswer>> answers;
   size_t pending = 0;
   bool roundFailed = false;
-  bool initialized = false;
   std::vector<config::HostConfig> hosts; // as last handed over
   stats::Counter updateAttempt;
   stats::Counter updateSuccess;
@@ -39,39 +46,59 @@ DnsClusterRefresher::~DnsClusterRefresher() = default;
 
 absl::Status DnsClusterRefresher::start(const config::ProxyConfig& config,
                                         std::function<void()> initialized) {
-  initialized_ = std::move(initialized);
+  auto uninitialized = std::make_shared<size_t>(0);
   for (const auto& [name, cluster] : config.clusters) {
-    if (cluster.type != config::ClusterType::kStrictDns) {
-      continue;
-    }
-    auto state = std::make_unique<ClusterState>();
-    state->config = cluster;
-    auto resolver = DnsResolver::create(loop_, cluster.dnsResolvers);
-    if (!resolver.ok()) {
-      return absl::InvalidArgumentError(
-          fmt::format("cluster '{}': {}", name, resolver.status().message()));
-    }
-    state->resolver = std::move(*resolver);
-    state->answers.resize(cluster.dnsTargets.size());
-    const stats::Tags tags = {{"envoy_cluster_name", name}};
-    state->updateAttempt = store_.counter("cluster.update_attempt", tags, "DNS refreshes started");
-    state->updateSuccess =
-        store_.counter("cluster.update_success", tags, "DNS refreshes that resolved every name");
-    state->updateFailure =
-        store_.counter("cluster.update_failure", tags, "DNS refreshes with a failed lookup");
-    ClusterState& ref = *state;
-    state->timer = loop_.createTimer([this, &ref] { refresh(ref); });
-    clusters_.emplace(name, std::move(state));
+    *uninitialized += isDnsCluster(cluster) ? 1 : 0;
   }
-  uninitialized_ = clusters_.size();
-  if (uninitialized_ == 0) {
-    loop_.post([done = initialized_] { done(); });
+  if (*uninitialized == 0) {
+    loop_.post([done = std::move(initialized)] { done(); });
     return absl::OkStatus();
   }
-  for (auto& [name, state] : clusters_) {
-    refresh(*state);
+  auto resolved = [uninitialized, done = std::move(initialized)] {
+    if (--*uninitialized == 0) {
+      done();
+    }
+  };
+  for (const auto& [name, cluster] : config.clusters) {
+    if (isDnsCluster(cluster)) {
+      RETURN_IF_ERROR(add(cluster, onChange_, resolved));
+    }
   }
   return absl::OkStatus();
+}
+
+absl::Status DnsClusterRefresher::add(const config::ClusterConfig& cluster, HostsChanged on_change,
+                                      std::function<void()> resolved) {
+  remove(cluster.name);
+  auto state = std::make_unique<ClusterState>();
+  state->config = cluster;
+  state->onChange = std::move(on_change);
+  state->resolved = std::move(resolved);
+  auto resolver = DnsResolver::create(loop_, cluster.dnsResolvers);
+  if (!resolver.ok()) {
+    return absl::InvalidArgumentError(
+        fmt::format("cluster '{}': {}", cluster.name, resolver.status().message()));
+  }
+  state->resolver = std::move(*resolver);
+  state->answers.resize(cluster.dnsTargets.size());
+  const stats::Tags tags = {{"envoy_cluster_name", cluster.name}};
+  state->updateAttempt = store_.counter("cluster.update_attempt", tags, "DNS refreshes started");
+  state->updateSuccess =
+      store_.counter("cluster.update_success", tags, "DNS refreshes that resolved every name");
+  state->updateFailure =
+      store_.counter("cluster.update_failure", tags, "DNS refreshes with a failed lookup");
+  state->generation = ++generations_;
+  ClusterState& ref = *state;
+  state->timer = loop_.createTimer([this, &ref] { refresh(ref); });
+  // The first round starts on the next loop turn, so no callback runs before add() returns.
+  state->timer->enable(std::chrono::milliseconds(0));
+  clusters_[cluster.name] = std::move(state);
+  return absl::OkStatus();
+}
+
+void DnsClusterRefresher::remove(const std::string& name) {
+  // Destroying the resolver ends its lookups without calling back; the timer goes with it.
+  clusters_.erase(name);
 }
 
 void DnsClusterRefresher::refresh(ClusterState& cluster) {
@@ -82,10 +109,17 @@ void DnsClusterRefresher::refresh(ClusterState& cluster) {
     roundDone(cluster);
     return;
   }
+  // An answer is posted to the loop: it may arrive after the cluster was removed or replaced,
+  // so it finds its cluster by name and generation.
   for (size_t i = 0; i < cluster.config.dnsTargets.size(); ++i) {
     cluster.resolver->resolve(cluster.config.dnsTargets[i].hostname, cluster.config.dnsLookupFamily,
-                              [this, &cluster, i](absl::StatusOr<DnsAnswer> answer) {
-                                onAnswer(cluster, i, std::move(answer));
+                              [this, name = cluster.config.name, generation = cluster.generation,
+                               i](absl::StatusOr<DnsAnswer> answer) {
+                                const auto found = clusters_.find(name);
+                                if (found != clusters_.end() &&
+                                    found->second->generation == generation) {
+                                  onAnswer(*found->second, i, std::move(answer));
+                                }
                               });
   }
 }
@@ -106,10 +140,8 @@ void DnsClusterRefresher::onAnswer(ClusterState& cluster, size_t target,
   }
 }
 
-void DnsClusterRefresher::roundDone(ClusterState& cluster) {
-  (cluster.roundFailed ? cluster.updateFailure : cluster.updateSuccess).inc();
+std::vector<config::HostConfig> DnsClusterRefresher::hostsOf(const ClusterState& cluster) const {
   std::vector<config::HostConfig> hosts;
-  std::chrono::milliseconds next = cluster.config.dnsRefreshRate;
   for (size_t i = 0; i < cluster.answers.size(); ++i) {
     if (!cluster.answers[i]) {
       continue;
@@ -122,6 +154,21 @@ void DnsClusterRefresher::roundDone(ClusterState& cluster) {
       hosts.push_back(std::move(host));
     }
   }
+  if (cluster.config.type == config::ClusterType::kLogicalDns) {
+    // One logical host: the first address of the latest answer. An answer without addresses
+    // keeps the previous one, as Envoy's LOGICAL_DNS does.
+    if (hosts.empty()) {
+      return cluster.hosts;
+    }
+    hosts.resize(1);
+  }
+  return hosts;
+}
+
+void DnsClusterRefresher::roundDone(ClusterState& cluster) {
+  (cluster.roundFailed ? cluster.updateFailure : cluster.updateSuccess).inc();
+  std::vector<config::HostConfig> hosts = hostsOf(cluster);
+  std::chrono::milliseconds next = cluster.config.dnsRefreshRate;
   if (cluster.config.respectDnsTtl) {
     // The TTL decides, but an answer without addresses or TTL falls back to the refresh rate.
     std::chrono::milliseconds ttl{0};
@@ -133,18 +180,22 @@ void DnsClusterRefresher::roundDone(ClusterState& cluster) {
     }
     next = ttl.count() > 0 ? ttl : cluster.config.dnsRefreshRate;
   }
-  if (hosts != cluster.hosts) {
-    MESHD_LOG(logger(), info, "cluster '{}': DNS gives {} host(s)", cluster.config.name,
-              hosts.size());
-    cluster.hosts = hosts;
-    onChange_(cluster.config.name, std::move(hosts));
-  }
   cluster.timer->enable(next);
-  if (!cluster.initialized) {
-    cluster.initialized = true;
-    if (--uninitialized_ == 0 && initialized_) {
-      initialized_();
-    }
+  // The callbacks come last: they may add or remove clusters, this one included.
+  const std::string name = cluster.config.name;
+  auto resolved = std::move(cluster.resolved);
+  cluster.resolved = nullptr;
+  const bool changed = hosts != cluster.hosts;
+  HostsChanged onChange = changed ? cluster.onChange : nullptr;
+  if (changed) {
+    MESHD_LOG(logger(), info, "cluster '{}': DNS gives {} host(s)", name, hosts.size());
+    cluster.hosts = hosts;
+  }
+  if (onChange) {
+    onChange(name, std::move(hosts));
+  }
+  if (resolved) {
+    resolved();
   }
 }
 

@@ -33,7 +33,9 @@ public:
   // `servers`: the resolvers to ask (empty: the system's, from /etc/resolv.conf).
   static absl::StatusOr<std::unique_ptr<DnsResolver>>
   create(core::EventLoop& loop, const std::vector<boost::asio::ip::tcp::endpoint>& servers);
-  ~DnsResolver(); // pending lookups end without calling back
+  // Pending lookups end without calling back; an answer already posted to the loop still runs
+  // its callback, which must not assume the resolver (or its owner) is alive.
+  ~DnsResolver();
 
   DnsResolver(const DnsResolver&) = delete;
   DnsResolver& operator=(const DnsResolver&) = delete;

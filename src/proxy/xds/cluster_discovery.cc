@@ -33,9 +33,10 @@ absl::Status unpack(const google::protobuf::Any& any, const std::string& where, 
 } // namespace
 
 ClusterDiscovery::ClusterDiscovery(const config::ProxyConfig& bootstrap,
-                                   std::function<void(ConfigChange)> apply, stats::Store& store)
+                                   std::function<void(ConfigChange)> apply, stats::Store& store,
+                                   upstream::DnsClusterRefresher* dns)
     : apply_(std::move(apply)), cds_(bootstrap.xds && bootstrap.xds->cds),
-      static_(bootstrap.clusters) {
+      static_(bootstrap.clusters), dns_(dns) {
   auto statsFor = [&](const char* type) {
     return Stats{
         store.counter(fmt::format("cluster_manager.{}.update_attempt", type), {},
@@ -52,6 +53,13 @@ ClusterDiscovery::ClusterDiscovery(const config::ProxyConfig& bootstrap,
                               "1 while the ADS stream to the control plane is up");
   warmingGauge_ = store.setGauge("cluster_manager.warming_clusters", {},
                                  "CDS clusters waiting for their endpoints before use");
+}
+
+ClusterDiscovery::~ClusterDiscovery() {
+  // The refresher outlives this: its callbacks for these clusters must not run any more.
+  for (const auto& name : dnsResolving_) {
+    dns_->remove(name);
+  }
 }
 
 void ClusterDiscovery::start(AdsClient& client, std::function<void()> initialized) {
@@ -96,9 +104,9 @@ absl::Status ClusterDiscovery::applyClusters(const DiscoveryResponse& response) 
     RETURN_IF_ERROR(unpack(response.resources(i), where, proto));
     ASSIGN_OR_RETURN(config::ClusterConfig cluster,
                      config::buildCluster(proto, fmt::format("cluster '{}'", proto.name())));
-    if (cluster.type == config::ClusterType::kStrictDns) {
+    if (upstream::isDnsCluster(cluster) && dns_ == nullptr) {
       return absl::InvalidArgumentError(
-          fmt::format("cluster '{}': STRICT_DNS is only supported in the bootstrap", cluster.name));
+          fmt::format("cluster '{}': no DNS resolution for CDS clusters here", cluster.name));
     }
     if (cluster.type == config::ClusterType::kEds && !cluster.edsPath.empty()) {
       return absl::InvalidArgumentError(fmt::format(
@@ -122,16 +130,24 @@ absl::Status ClusterDiscovery::applyClusters(const DiscoveryResponse& response) 
       removed.push_back(name);
     }
   }
+  const std::set<std::string> restarted = updateDnsClusters(response, next);
   dynamic_ = next;
   cdsReceived_ = true;
   clustersHeld_.replaceAll(response, std::move(held));
   // As Envoy, an EDS cluster whose service has no assignment yet warms: it is not used (a
   // previous version of it serves on) until its endpoints arrive. Once the proxy is live, that
   // is; during start-up every cluster joins at once, as the listeners wait for all of them.
-  warming_.clear();
+  // A DNS cluster warms until its first round of lookups ended, during start-up too (the
+  // listeners wait for it, as Envoy's cluster initialization does).
+  warming_ = dnsWarming_;
   std::map<std::string, config::ClusterConfig> ready;
   for (auto& [name, cluster] : next) {
-    if (onAds(cluster)) {
+    if (upstream::isDnsCluster(cluster)) {
+      if (dnsWarming_.contains(name)) {
+        continue;
+      }
+      cluster.hosts = dnsHosts_[name];
+    } else if (onAds(cluster)) {
       const auto hosts = assignments_.find(cluster.edsServiceName);
       if (hosts == assignments_.end() && initialized_ == nullptr) {
         warming_.insert(name);
@@ -142,9 +158,11 @@ absl::Status ClusterDiscovery::applyClusters(const DiscoveryResponse& response) 
     }
     ready.emplace(name, std::move(cluster));
   }
-  warmingGauge_.set(static_cast<int64_t>(warming_.size()));
-  MESHD_LOG(logger(), info, "CDS version {}: {} cluster(s) ({} warming), {} removed",
-            response.version_info(), next.size(), warming_.size(), removed.size());
+  updateWarmingGauge();
+  MESHD_LOG(logger(), info,
+            "CDS version {}: {} cluster(s) ({} warming, {} DNS resolution(s) started), {} removed",
+            response.version_info(), next.size(), warming_.size(), restarted.size(),
+            removed.size());
   apply_([ready = std::move(ready), removed](config::ProxyConfig& config) {
     for (const auto& name : removed) {
       config.clusters.erase(name);
@@ -178,6 +196,10 @@ absl::Status ClusterDiscovery::applyAssignments(const DiscoveryResponse& respons
   // Warming clusters whose endpoints came are ready now.
   std::map<std::string, config::ClusterConfig> warmed;
   for (auto it = warming_.begin(); it != warming_.end();) {
+    if (dnsWarming_.contains(*it)) {
+      ++it; // waits for DNS, not EDS
+      continue;
+    }
     const config::ClusterConfig& cluster = dynamic_.at(*it);
     if (const auto hosts = assignments_.find(cluster.edsServiceName); hosts != assignments_.end()) {
       config::ClusterConfig& ready = warmed[*it] = cluster;
@@ -187,7 +209,7 @@ absl::Status ClusterDiscovery::applyAssignments(const DiscoveryResponse& respons
       ++it;
     }
   }
-  warmingGauge_.set(static_cast<int64_t>(warming_.size()));
+  updateWarmingGauge();
   apply_([updated = std::move(updated), warmed = std::move(warmed)](config::ProxyConfig& config) {
     for (const auto& [name, cluster] : warmed) {
       config.clusters[name] = cluster;
@@ -216,8 +238,85 @@ std::set<std::string> ClusterDiscovery::adsServices() const {
   return out;
 }
 
+std::set<std::string>
+ClusterDiscovery::updateDnsClusters(const DiscoveryResponse& response,
+                                    const std::map<std::string, config::ClusterConfig>& next) {
+  std::map<std::string, std::string> sources; // the serialized Cluster, to tell a change
+  for (const auto& any : response.resources()) {
+    envoy::config::cluster::v3::Cluster proto;
+    if (any.UnpackTo(&proto)) {
+      sources[proto.name()] = any.value();
+    }
+  }
+  std::set<std::string> restarted;
+  for (auto it = dnsResolving_.begin(); it != dnsResolving_.end();) {
+    const auto kept = next.find(*it);
+    const auto before = clustersHeld_.byName.find(*it);
+    const bool unchanged = kept != next.end() && upstream::isDnsCluster(kept->second) &&
+                           before != clustersHeld_.byName.end() &&
+                           before->second.value() == sources[*it];
+    if (unchanged) {
+      ++it;
+      continue;
+    }
+    dns_->remove(*it);
+    dnsWarming_.erase(*it);
+    dnsHosts_.erase(*it);
+    it = dnsResolving_.erase(it);
+  }
+  for (const auto& [name, cluster] : next) {
+    if (!upstream::isDnsCluster(cluster) || dnsResolving_.contains(name)) {
+      continue;
+    }
+    const std::string clusterName = name;
+    const absl::Status started = dns_->add(
+        cluster,
+        [this](const std::string& resolvedName, std::vector<config::HostConfig> hosts) {
+          onDnsHosts(resolvedName, std::move(hosts));
+        },
+        [this, clusterName] { onDnsResolved(clusterName); });
+    if (!started.ok()) {
+      // Only a resolver address c-ares refuses gets here: the cluster never leaves warming.
+      MESHD_LOG(logger(), err, "{}", started.message());
+    }
+    dnsResolving_.insert(name);
+    dnsWarming_.insert(name);
+    restarted.insert(name);
+  }
+  return restarted;
+}
+
+void ClusterDiscovery::onDnsHosts(const std::string& name, std::vector<config::HostConfig> hosts) {
+  dnsHosts_[name] = hosts;
+  if (dnsWarming_.contains(name)) {
+    return; // joins with these hosts once resolved
+  }
+  apply_([&name, &hosts](config::ProxyConfig& config) {
+    if (const auto found = config.clusters.find(name); found != config.clusters.end()) {
+      found->second.hosts = hosts;
+    }
+  });
+}
+
+void ClusterDiscovery::onDnsResolved(const std::string& name) {
+  if (dnsWarming_.erase(name) == 0) {
+    return;
+  }
+  warming_.erase(name);
+  updateWarmingGauge();
+  config::ClusterConfig cluster = dynamic_.at(name);
+  cluster.hosts = dnsHosts_[name];
+  MESHD_LOG(logger(), info, "cluster '{}': resolved, {} host(s)", name, cluster.hosts.size());
+  apply_([&cluster](config::ProxyConfig& config) { config.clusters[cluster.name] = cluster; });
+  checkInitialized();
+}
+
+void ClusterDiscovery::updateWarmingGauge() {
+  warmingGauge_.set(static_cast<int64_t>(warming_.size()));
+}
+
 void ClusterDiscovery::checkInitialized() {
-  if (!initialized_ || (cds_ && !cdsReceived_)) {
+  if (!initialized_ || (cds_ && !cdsReceived_) || !dnsWarming_.empty()) {
     return;
   }
   for (const auto& service : adsServices()) {

@@ -89,8 +89,8 @@ INSTANTIATE_TEST_SUITE_P(
              "static_resources.clusters[0].close_connections_on_host_health_failure: field is not "
              "supported by mesh-proxy"},
         Case{"UnsupportedEnumValue",
-             replace(kValid, "connect_timeout: 1s", "connect_timeout: 1s\n    type: LOGICAL_DNS"),
-             "static_resources.clusters[0].type: value LOGICAL_DNS is not supported"},
+             replace(kValid, "port_value: 1 }", "port_value: 1, protocol: UDP }"),
+             "socket_address.protocol: value UDP is not supported"},
         Case{"UnsupportedExtension",
              replace(kValid, kTcpProxyConfig,
                      R"("@type": type.googleapis.com/envoy.admin.v3.ConfigDump)"),

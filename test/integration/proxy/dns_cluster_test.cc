@@ -1,6 +1,6 @@
 // STRICT_DNS clusters against the test DNS server: hosts follow the answers (refresh rate and
 // TTL), a vanished name empties the cluster, auto_host_rewrite uses the name, and a name that does
-// not resolve at start does not keep the proxy from going live.
+// not resolve at start does not keep the proxy from going live. LOGICAL_DNS: one host.
 #include <chrono>
 #include <iostream>
 #include <memory>
@@ -25,7 +25,8 @@ constexpr const char* kName = "backend.mesh.test";
 class DnsClusterTest : public ::testing::Test {
 protected:
   // One HTTP listener routing to cluster "backend": STRICT_DNS on kName:<port of backend a>.
-  void start(const std::string& dns_settings, const std::string& route_extra = "") {
+  void start(const std::string& dns_settings, const std::string& route_extra = "",
+             const std::string& type = "STRICT_DNS") {
     const std::string bootstrap = fmt::format(
         R"(
 node: {{ id: dns-test-proxy, cluster: test }}
@@ -34,7 +35,7 @@ admin:
 static_resources:
 {0}  clusters:
   - name: backend
-    type: STRICT_DNS
+    type: {5}
     connect_timeout: 1s
     dns_lookup_family: V4_ONLY
 {1}
@@ -50,7 +51,7 @@ static_resources:
         - endpoint: {{ address: {{ socket_address: {{ address: {3}, port_value: {4} }} }} }}
 )",
         httpListenerYaml("route_config:\n" + reindent(catchAllRoutes("backend", route_extra), 2)),
-        reindent(dns_settings, 4), dns_.port(), kName, a_.port());
+        reindent(dns_settings, 4), dns_.port(), kName, a_.port(), type);
     proxy_ = std::make_unique<MeshProxy>(bootstrap);
     ASSERT_TRUE(proxy_->started()) << proxy_->logs() << "\n" << bootstrap;
     port_ = proxy_->listenerPort("http");
@@ -115,6 +116,16 @@ TEST_F(DnsClusterTest, VanishedNameLeavesNoHealthyUpstream) {
 TEST_F(DnsClusterTest, UnresolvableNameAtStartStillGoesLive) {
   ASSERT_NO_FATAL_FAILURE(start("dns_refresh_rate: 0.2s"));
   EXPECT_EQ(fetchGet(port_, "/echo").status, 503);
+  dns_.set(kName, {"127.0.0.1"}, 3600);
+  EXPECT_TRUE(waitFor([&] { return servedBy() == "a"; }, 10s));
+}
+
+TEST_F(DnsClusterTest, LogicalDnsUsesOnlyTheFirstAddress) {
+  dns_.set(kName, {"127.0.0.2", "127.0.0.1"}, 3600);
+  ASSERT_NO_FATAL_FAILURE(start("dns_refresh_rate: 0.2s", "", "LOGICAL_DNS"));
+  for (int i = 0; i < 6; ++i) {
+    EXPECT_EQ(servedBy(), "b"); // never the second address
+  }
   dns_.set(kName, {"127.0.0.1"}, 3600);
   EXPECT_TRUE(waitFor([&] { return servedBy() == "a"; }, 10s));
 }

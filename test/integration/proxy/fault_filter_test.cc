@@ -154,6 +154,39 @@ TEST_F(FaultFilterTest, PerRouteConfigNeedsTheFilterInTheChain) {
   EXPECT_EQ(send("GET", "/abort").status, 200);
 }
 
+TEST(FaultFilterVirtualHostTest, VirtualHostConfigAppliesToRoutesWithoutTheirOwn) {
+  HttpBackend backend{"a"};
+  const std::string routeConfig = fmt::format(R"(
+name: local
+virtual_hosts:
+- name: all
+  domains: ["*"]
+  typed_per_filter_config:
+    envoy.filters.http.fault:
+      "@type": {}
+      abort: {{ http_status: 418, percentage: {{ numerator: 100 }} }}
+  routes:
+{}
+  - match: {{ prefix: "/" }}
+    route: {{ cluster: backend }}
+)",
+                                              kFaultFilterType,
+                                              reindent(faultRoute("/own", R"(
+    abort:
+      http_status: 503
+      percentage: { numerator: 100 })"),
+                                                       2));
+  MeshProxy proxy(httpBootstrap(routeConfig, {{"backend", {backend.port()}}}, "",
+                                fmt::format("- name: envoy.filters.http.fault\n  typed_config: "
+                                            "{{ \"@type\": {} }}\n",
+                                            kFaultFilterType)));
+  ASSERT_TRUE(proxy.started()) << proxy.logs();
+  const uint16_t port = proxy.listenerPort("http");
+  EXPECT_EQ(fetchGet(port, "/any").status, 418);
+  EXPECT_EQ(fetchGet(port, "/own").status, 503);
+  EXPECT_EQ(backend.requestCount(), 0u);
+}
+
 TEST(FaultFilterConfigTest, ConfigsThatCannotBeHonouredAreRefusedWithTheField) {
   HttpBackend backend;
   const auto refused = [&](const std::string& route_fault, const std::string& filters) {

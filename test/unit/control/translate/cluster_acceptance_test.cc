@@ -23,12 +23,6 @@ std::string knownUnsupported(const Cluster& cluster) {
   if (cluster.has_upstream_connection_options()) {
     return "upstream_connection_options";
   }
-  if (cluster.type() == Cluster::LOGICAL_DNS) {
-    return "LOGICAL_DNS";
-  }
-  if (cluster.type() == Cluster::STRICT_DNS) {
-    return "STRICT_DNS"; // bootstrap only
-  }
   for (const auto& [name, any] : cluster.typed_extension_protocol_options()) {
     envoy::extensions::upstreams::http::v3::HttpProtocolOptions options;
     if (any.UnpackTo(&options) &&
@@ -46,7 +40,7 @@ std::string knownUnsupported(const Cluster& cluster) {
 }
 
 // DestinationRules using what mesh-proxy supports (reviews, details) and what it does not
-// (ratings), and a DNS ServiceEntry.
+// (ratings), and DNS and DNS_ROUND_ROBIN ServiceEntries.
 std::string policies() {
   return R"(apiVersion: networking.istio.io/v1
 kind: DestinationRule
@@ -97,6 +91,14 @@ spec:
   hosts: [httpbin.org]
   ports: [{number: 80, name: http, protocol: HTTP}]
   resolution: DNS
+---
+apiVersion: networking.istio.io/v1
+kind: ServiceEntry
+metadata: {name: round-robin, namespace: bookinfo}
+spec:
+  hosts: [rr.example.com]
+  ports: [{number: 80, name: http, protocol: HTTP}]
+  resolution: DNS_ROUND_ROBIN
 )";
 }
 
@@ -112,10 +114,8 @@ TEST(ClusterAcceptanceTest, MeshProxyAcceptsGeneratedClustersAndAssignments) {
     const std::string reason = knownUnsupported(cluster);
     if (!reason.empty()) {
       excludedFor.insert(reason);
-      if (reason != "STRICT_DNS") { // STRICT_DNS passes the field check; CDS refuses it
-        EXPECT_FALSE(fields.ok()) << cluster.name() << " (" << reason
-                                  << ") is accepted now: shorten the list";
-      }
+      EXPECT_FALSE(fields.ok()) << cluster.name() << " (" << reason
+                                << ") is accepted now: shorten the list";
       continue;
     }
     EXPECT_TRUE(fields.ok()) << fields;
@@ -123,9 +123,9 @@ TEST(ClusterAcceptanceTest, MeshProxyAcceptsGeneratedClustersAndAssignments) {
     EXPECT_TRUE(built.ok()) << built.status();
     ++accepted;
   }
-  EXPECT_EQ(accepted, 3 + 5 + 2 + 2)
+  EXPECT_EQ(accepted, 3 + 5 + 2 + 2 + 2)
       << "services but ratings, subsets but ratings', BlackHole, inbound, the two passthrough "
-         "clusters";
+         "clusters, the STRICT_DNS and LOGICAL_DNS ServiceEntries";
   EXPECT_TRUE(excludedFor.contains("transport_socket")) << "ratings: ISTIO_MUTUAL";
 
   const auto assignments = buildEndpoints(*snapshot, sidecarOf("productpage"), clusters);

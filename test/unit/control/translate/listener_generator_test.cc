@@ -95,9 +95,10 @@ TEST(ListenerGeneratorTest, SidecarOutboundChainsPerPortAndPerTcpVip) {
   const auto http = terminal<HttpConnectionManager>(outbound.filter_chains(2));
   EXPECT_EQ(http.rds().route_config_name(), "9080");
   EXPECT_TRUE(http.rds().config_source().has_ads());
-  ASSERT_EQ(http.http_filters_size(), 2);
-  EXPECT_EQ(http.http_filters(0).name(), "envoy.filters.http.fault");
-  EXPECT_EQ(http.http_filters(1).name(), "envoy.filters.http.router");
+  ASSERT_EQ(http.http_filters_size(), 3);
+  EXPECT_EQ(http.http_filters(0).name(), "envoy.filters.http.cors");
+  EXPECT_EQ(http.http_filters(1).name(), "envoy.filters.http.fault");
+  EXPECT_EQ(http.http_filters(2).name(), "envoy.filters.http.router");
   EXPECT_EQ(terminal<TcpProxy>(outbound.default_filter_chain()).cluster(), "PassthroughCluster");
 }
 

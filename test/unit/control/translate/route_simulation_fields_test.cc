@@ -4,6 +4,7 @@
 // selection. Fields mesh-proxy lacks (CORS, mirrors, treat_missing_header_as_empty) are checked
 // on the generated proto and shown to be refused by mesh-proxy.
 #include "envoy/extensions/filters/http/cors/v3/cors.pb.h"
+#include "proxy/filters/http/cors/cors_policy.h"
 #include "simulation.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
@@ -463,7 +464,7 @@ TEST(RouteSimulationFields, MirrorsListAndZeroPercent) {
       100u);
 }
 
-TEST(RouteSimulationUnsupported, CorsPolicyPerRouteFilterConfig) {
+TEST(RouteSimulationFields, CorsPolicyPerRouteFilterConfig) {
   auto sim = simulate(R"(  - route: [{destination: {host: httpbin}}]
     corsPolicy:
       allowOrigins: [{exact: "https://example.com"}, {regex: "https://.*\\.example\\.org"}]
@@ -473,8 +474,14 @@ TEST(RouteSimulationUnsupported, CorsPolicyPerRouteFilterConfig) {
       maxAge: 24h
       allowCredentials: true
 )");
-  Outcome out = sim.send(req(), true);
-  EXPECT_THAT(out.unsupported, HasSubstr("cors"));
+  Outcome out = sim.send(req());
+  ASSERT_EQ(out.error, "");
+  // mesh-proxy's CORS filter takes the policy: the origins Istio allows, and no other.
+  ASSERT_TRUE(out.cors);
+  EXPECT_TRUE(proxy::filters::corsOriginAllowed(*out.cors, "https://example.com"));
+  EXPECT_TRUE(proxy::filters::corsOriginAllowed(*out.cors, "https://shop.example.org"));
+  EXPECT_FALSE(proxy::filters::corsOriginAllowed(*out.cors, "https://example.com.evil"));
+  EXPECT_EQ(out.cors->allowMethods, "GET,POST");
   envoy::extensions::filters::http::cors::v3::CorsPolicy cors;
   ASSERT_TRUE(out.proto.typed_per_filter_config().at("envoy.filters.http.cors").UnpackTo(&cors));
   EXPECT_EQ(cors.allow_origin_string_match_size(), 2);

@@ -9,6 +9,7 @@
 #include "control/translate/translator.h"
 #include "fmt/format.h"
 #include "proxy/config/supported_fields.h"
+#include "proxy/filters/http/cors/cors_policy.h"
 #include "proxy/filters/http/fault/fault_config.h"
 #include "proxy/router/redirect.h"
 #include "gtest/gtest.h"
@@ -61,6 +62,7 @@ void fillAction(const proxy::router::Route& compiled, const proxy::http::HeaderM
     break;
   }
   }
+  out.cors = compiled.cors;
   if (compiled.fault) {
     if (compiled.fault->delay) {
       out.faultDelay = compiled.fault->delay->fixed;

@@ -56,6 +56,8 @@ struct Outcome {
   std::optional<uint32_t> faultAbortHttp;
   std::optional<uint32_t> faultAbortGrpc;
   uint32_t faultAbortPerMillion = 0;
+  // The compiled CORS policy of the route (the CORS filter's), if any.
+  std::shared_ptr<const proxy::filters::CorsPolicy> cors;
   envoy::config::route::v3::Route proto; // the generated route that matched
   envoy::config::route::v3::VirtualHost protoVirtualHost;
 };
