@@ -130,6 +130,18 @@ std::vector<pid_t> processesMentioning(const std::string& text) {
   return found;
 }
 
+std::vector<pid_t> processesWithEnvironment(const std::string& entry) {
+  std::vector<pid_t> found;
+  for (const pid_t pid : livePids()) {
+    const std::string environment =
+        '\0' + readAll(fs::path("/proc") / std::to_string(pid) / "environ") + '\0';
+    if (pid != ::getpid() && environment.find('\0' + entry + '\0') != std::string::npos) {
+      found.push_back(pid);
+    }
+  }
+  return found;
+}
+
 std::optional<ProcessRecord> recordProcess(pid_t pid) {
   if (pid <= 0) {
     return std::nullopt;

@@ -33,6 +33,10 @@ std::vector<pid_t> processesInNamespace(ino_t inode);
 // The live processes (other than this one) whose command line contains `text`.
 std::vector<pid_t> processesMentioning(const std::string& text);
 
+// The live processes (other than this one) whose environment has exactly this entry
+// ("NAME=value"): meshctl marks every process of a mesh with MESHD_MESH=<state dir>.
+std::vector<pid_t> processesWithEnvironment(const std::string& entry);
+
 // A process as it ran, to tell later whether that same program still runs under its pid.
 struct ProcessRecord {
   pid_t pid = 0;

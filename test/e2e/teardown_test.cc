@@ -70,6 +70,11 @@ std::string sleepCallsHttpbin(const LocalMesh& mesh) {
   return call.ok() ? call.out : call.describe();
 }
 
+// The environment entry meshctl gives every process of the mesh.
+std::string meshMark(const LocalMesh& mesh) {
+  return "MESHD_MESH=" + std::filesystem::weakly_canonical(mesh.stateDir()).string();
+}
+
 // Nothing of the recorded mesh is left.
 void expectGone(const MeshFootprint& footprint, const LocalMesh& mesh) {
   EXPECT_EQ(namespacesWithPrefix(footprint.prefix), std::vector<std::string>{});
@@ -77,6 +82,7 @@ void expectGone(const MeshFootprint& footprint, const LocalMesh& mesh) {
     EXPECT_FALSE(stillRunning(process)) << process.pid << " still runs: " << process.cmdline;
   }
   EXPECT_EQ(processesMentioning(mesh.stateDir().string()), std::vector<pid_t>{});
+  EXPECT_EQ(processesWithEnvironment(meshMark(mesh)), std::vector<pid_t>{});
 }
 
 class MeshTeardown : public ::testing::Test {
@@ -100,6 +106,7 @@ TEST_F(MeshTeardown, DownLeavesTheMachineAsItWas) {
   EXPECT_EQ(footprint.namespaces, expectedNamespaces(mesh));
   // supervisor, meshd, and an app and a sidecar for httpbin and sleep (the gateway has no app).
   EXPECT_GE(footprint.processes.size(), 6u);
+  EXPECT_GE(processesWithEnvironment(meshMark(mesh)).size(), 6u) << "the mark is what down uses";
   // The capture rules live in the instances' namespaces, not in the host's.
   const std::string sleepNamespace = footprint.prefix + "-default-sleep-0";
   const CommandResult podRules =
