@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Builds and runs every test: the ASan+UBSan build (unit, integration and fuzz tests, one CTest run)
+# Builds and runs every test: the ASan+UBSan build (unit, integration, end-to-end and fuzz tests)
 # and the ThreadSanitizer build of the concurrency-heavy core tests. Prints one summary line last:
 # "tests: N passed, N failed". Exit status is non-zero when anything failed.
 set -uo pipefail
@@ -50,9 +50,10 @@ else
   failed=$((failed + 1))
 fi
 
-echo "== ASan+UBSan: unit, integration and fuzz tests"
+echo "== ASan+UBSan: unit, integration, e2e and fuzz tests"
 if build debug; then
-  # Unit tests in parallel; integration tests and fuzzers one at a time (they load the machine).
+  # Unit tests in parallel; integration, end-to-end (label e2e, root only) and fuzz tests one at a
+  # time (they load the machine).
   run_ctest build/debug -j "$jobs" -L unit
   run_ctest build/debug -LE unit
 else

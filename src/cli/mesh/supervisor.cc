@@ -536,9 +536,12 @@ private:
       if (restartProxyIfGone(pod) || appGone(pod, now)) {
         return;
       }
+      // In netns mode the app is probed on the pod's loopback, which capture leaves alone: a
+      // connection to the pod's own address would be redirected to the sidecar's outbound
+      // listener and succeed before the app listens (as Istio's agent probes apps on localhost).
       if (pod.spec.ports.empty() ||
-          tcpPortOpen(pod.netns, pod.appIp, static_cast<uint16_t>(pod.spec.ports.front().port),
-                      200ms)) {
+          tcpPortOpen(pod.netns, netnsMode() ? "127.0.0.1" : pod.appIp,
+                      static_cast<uint16_t>(pod.spec.ports.front().port), 200ms)) {
         registerInstance(pod, /*healthy=*/true);
         pod.state = Pod::State::kRunning;
         logLine(fmt::format("{}/{} running", pod.ns, pod.name));
