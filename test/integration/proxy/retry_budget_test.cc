@@ -191,7 +191,9 @@ TEST(PerTryTimeoutHeaderTest, HeaderSetsThePerTryTimeoutAndIsConsumed) {
       fetchGet(port, "/delay/3000", {{"x-envoy-upstream-rq-per-try-timeout-ms", "200"}});
   EXPECT_EQ(timedOut.status, 504);
   EXPECT_EQ(timedOut.body, "upstream request timeout");
-  EXPECT_EQ(statOf(proxy, "cluster.backend.upstream_rq_timeout"), "1");
+  EXPECT_EQ(statOf(proxy, "cluster.backend.upstream_rq_per_try_timeout"), "1");
+  EXPECT_EQ(statOf(proxy, "cluster.backend.upstream_rq_timeout"), "0")
+      << "the route timeout's counter, as Envoy's";
   const auto echoed = fetchGet(port, "/echo", {{"x-envoy-upstream-rq-per-try-timeout-ms", "1000"}});
   EXPECT_EQ(echoed.body.find("x-envoy-upstream-rq-per-try-timeout-ms"), std::string::npos)
       << "consumed, not forwarded: " << echoed.body;
