@@ -82,7 +82,15 @@ CommandResult runCommand(const std::vector<std::string>& argv, std::chrono::mill
   return result;
 }
 
-std::string whyMeshesCannotRun() {
+std::string whyMeshesCannotRun(const std::string& mode) {
+  if (mode == "local") {
+    for (const char* tool : {"python3", "curl"}) {
+      if (!toolExists(tool)) {
+        return std::string("'") + tool + "' is not installed (scripts/setup.sh installs it)";
+      }
+    }
+    return {};
+  }
   if (::geteuid() != 0) {
     return "the end-to-end tests run meshes in network namespaces, which needs root "
            "(run them as root: sudo ctest -L e2e)";
@@ -103,7 +111,7 @@ fs::path clientsDir() {
   return fs::path(MESHD_SOURCE_DIR) / "test" / "e2e" / "clients";
 }
 
-LocalMesh::LocalMesh() = default;
+LocalMesh::LocalMesh(std::string mode) : mode_(std::move(mode)) {}
 
 LocalMesh::~LocalMesh() {
   if (started_) {
@@ -122,6 +130,8 @@ absl::Status LocalMesh::up(const std::vector<std::string>& sampleFiles) {
   for (const char* arg : {"--xds-port", "0", "--http-port", "0", "--ingress-port", "0"}) {
     args.emplace_back(arg);
   }
+  args.push_back("--mode");
+  args.push_back(mode_);
   started_ = true;
   const CommandResult result = meshctl(args, 240s);
   // The time a mesh takes to settle is the first thing to look at when a suite is slow.

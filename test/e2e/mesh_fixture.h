@@ -39,8 +39,9 @@ struct CommandResult {
 CommandResult runCommand(const std::vector<std::string>& argv,
                          std::chrono::milliseconds bound = 60s);
 
-// Empty when meshes can run here, else why not (not root, a tool missing).
-std::string whyMeshesCannotRun();
+// Empty when meshes of that mode ("netns" or "local") can run here, else why not (not root, a
+// tool missing).
+std::string whyMeshesCannotRun(const std::string& mode = "netns");
 
 std::filesystem::path samplesDir(); // the repository's samples/
 std::filesystem::path clientsDir(); // test/e2e/clients/: the programs tests run in workloads
@@ -48,7 +49,8 @@ std::filesystem::path clientsDir(); // test/e2e/clients/: the programs tests run
 class LocalMesh {
 public:
   // A mesh in a fresh temporary state directory (removed with this object), not started yet.
-  LocalMesh();
+  // `mode` is meshctl up's --mode: netns (root) or local.
+  explicit LocalMesh(std::string mode = "netns");
   ~LocalMesh(); // `meshctl down` if it was started and not stopped
   LocalMesh(const LocalMesh&) = delete;
   LocalMesh& operator=(const LocalMesh&) = delete;
@@ -92,6 +94,7 @@ private:
   bool proxiesAckedEverything() const;
 
   testing::TempDir stateDir_;
+  std::string mode_;
   bool started_ = false;
 };
 
@@ -119,11 +122,16 @@ class MeshSuite : public ::testing::Test {
 protected:
   static void SetUpTestSuite() {
     State& state = suiteState();
-    state.skipReason = whyMeshesCannotRun();
+    // A suite runs in netns mode unless it says otherwise with a static mode().
+    std::string mode = "netns";
+    if constexpr (requires { Suite::mode(); }) {
+      mode = Suite::mode();
+    }
+    state.skipReason = whyMeshesCannotRun(mode);
     if (!state.skipReason.empty()) {
       return;
     }
-    state.mesh = std::make_unique<LocalMesh>();
+    state.mesh = std::make_unique<LocalMesh>(mode);
     state.upStatus = state.mesh->up(Suite::sampleFiles());
   }
 
