@@ -110,8 +110,54 @@ std::string allocateClusterIp(const std::string& ns, const std::string& name,
   return "";
 }
 
+std::vector<HostAddress> serviceEntryHostsFromList(const nlohmann::json& list) {
+  std::vector<HostAddress> out;
+  if (!list.is_object() || !list.contains("items") || !list["items"].is_array()) {
+    return out;
+  }
+  for (const nlohmann::json& item : list["items"]) {
+    const nlohmann::json spec = item.value("spec", nlohmann::json::object());
+    const nlohmann::json hosts = spec.value("hosts", nlohmann::json::array());
+    const nlohmann::json addresses = spec.value("addresses", nlohmann::json::array());
+    for (const nlohmann::json& address : addresses) {
+      if (!address.is_string() || address.get<std::string>().find('/') != std::string::npos) {
+        continue; // a CIDR range names no single address
+      }
+      for (const nlohmann::json& host : hosts) {
+        if (host.is_string() && !host.get<std::string>().starts_with("*")) {
+          out.push_back({host.get<std::string>(), address.get<std::string>()});
+        }
+      }
+      break; // the first address answers for the name
+    }
+  }
+  return out;
+}
+
+std::string gatewayServicesYaml() {
+  std::string out;
+  for (const char* kind : {"ingress", "egress"}) {
+    out += fmt::format(R"(apiVersion: v1
+kind: Service
+metadata:
+  name: istio-{0}gateway
+  namespace: istio-system
+  labels: {{app: istio-{0}gateway, istio: {0}gateway}}
+spec:
+  selector: {{istio: {0}gateway}}
+  ports:
+  - {{name: http, port: 80, targetPort: 8080}}
+  - {{name: https, port: 443, targetPort: 8443}}
+---
+)",
+                       kind);
+  }
+  return out;
+}
+
 std::string hostsFileFor(const std::string& podIp, const std::string& podName,
-                         const std::string& podNs, const std::vector<ServiceAddress>& services) {
+                         const std::string& podNs, const std::vector<ServiceAddress>& services,
+                         const std::vector<HostAddress>& entryHosts) {
   std::string out = "# written by meshctl: this instance's view of Kubernetes DNS\n";
   out += "127.0.0.1\tlocalhost\n::1\tlocalhost ip6-localhost ip6-loopback\n";
   out += fmt::format("{}\t{}\n", podIp, podName);
@@ -130,6 +176,9 @@ std::string hostsFileFor(const std::string& podIp, const std::string& podName,
       out += " " + service.name;
     }
     out += "\n";
+  }
+  for (const HostAddress& entry : entryHosts) {
+    out += fmt::format("{}\t{}\n", entry.address, entry.host);
   }
   return out;
 }

@@ -58,10 +58,26 @@ std::vector<ServiceAddress> servicesFromList(const nlohmann::json& list);
 std::string allocateClusterIp(const std::string& ns, const std::string& name,
                               const std::set<std::string>& taken);
 
-// The /etc/hosts of an instance: itself, and every Service with a cluster IP by
-// `<name>.<ns>.svc.cluster.local` and `<name>.<ns>`, and by `<name>` in its own namespace.
+// A ServiceEntry host with an address of its own (`addresses`, not a CIDR range): resolvable by
+// its name in every instance, as Istio's DNS proxy answers for it.
+struct HostAddress {
+  std::string host;
+  std::string address;
+};
+std::vector<HostAddress> serviceEntryHostsFromList(const nlohmann::json& list);
+
+// The /etc/hosts of an instance: itself, every Service with a cluster IP by
+// `<name>.<ns>.svc.cluster.local` and `<name>.<ns>`, and by `<name>` in its own namespace, and
+// the ServiceEntry hosts that have an address.
 std::string hostsFileFor(const std::string& podIp, const std::string& podName,
-                         const std::string& podNs, const std::vector<ServiceAddress>& services);
+                         const std::string& podNs, const std::vector<ServiceAddress>& services,
+                         const std::vector<HostAddress>& entryHosts = {});
+
+// The Services of the mesh's own gateways (in istio-system, as Istio installs them): port 80 to
+// the gateways' 8080 and 443 to 8443, so that routes can name
+// `istio-egressgateway.istio-system.svc.cluster.local` as Istio's egress task does. Port 80 is
+// named `http`, not Istio's `http2`: mesh-proxy has no HTTP/2 upstreams yet.
+std::string gatewayServicesYaml();
 
 // A resolv.conf that makes no DNS query leave the instance: names come from /etc/hosts only.
 std::string isolatedResolvConf(const std::string& podNs);

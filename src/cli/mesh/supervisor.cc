@@ -162,7 +162,16 @@ private:
       if (absl::Status status = startProxy(*gateway); !status.ok()) {
         return status;
       }
+      // The gateway is an endpoint of its Service (below), as its pod is in Istio.
+      registerInstance(*gateway, /*healthy=*/true);
       gateways_.push_back(std::move(gateway));
+    }
+    absl::StatusOr<HttpResponse> applied = httpRequest(
+        meshd_, "POST", "/apis/v1/apply?file=meshctl-gateways.yaml", gatewayServicesYaml(), 5s);
+    if (!applied.ok() || applied->status != 200) {
+      return absl::InternalError(
+          fmt::format("meshd refused the gateways' Services: {}",
+                      applied.ok() ? applied->body : std::string(applied.status().message())));
     }
     const Pod& ingressGateway = *gateways_.front();
     absl::StatusOr<std::unique_ptr<NetnsRelay>> ingress =
@@ -246,8 +255,8 @@ private:
         !status.ok()) {
       return status;
     }
-    if (absl::Status status =
-            rewriteInPlace(pod.dir / "hosts", hostsFileFor(pod.ip, pod.name, pod.ns, services_));
+    if (absl::Status status = rewriteInPlace(
+            pod.dir / "hosts", hostsFileFor(pod.ip, pod.name, pod.ns, services_, entryHosts_));
         !status.ok()) {
       return status;
     }
@@ -378,10 +387,12 @@ private:
     absl::StatusOr<nlohmann::json> workloads = getJson("/apis/v1/localworkloads");
     absl::StatusOr<nlohmann::json> services = getJson("/apis/v1/services");
     absl::StatusOr<nlohmann::json> syncz = getJson("/debug/syncz");
-    if (!workloads.ok() || !services.ok() || !syncz.ok()) {
+    absl::StatusOr<nlohmann::json> entries = getJson("/apis/v1/serviceentries");
+    if (!workloads.ok() || !services.ok() || !syncz.ok() || !entries.ok()) {
       writeStatus();
       return;
     }
+    entryHosts_ = serviceEntryHostsFromList(*entries);
     allocateClusterIps(*services);
     inSync_.clear();
     if (syncz->is_array()) {
@@ -394,7 +405,7 @@ private:
     reconcile(workloadsFromList(*workloads));
     for (auto& [key, pod] : pods_) {
       (void)rewriteInPlace(pod->dir / "hosts",
-                           hostsFileFor(pod->ip, pod->name, pod->ns, services_));
+                           hostsFileFor(pod->ip, pod->name, pod->ns, services_, entryHosts_));
       advance(*pod);
     }
     keepGatewaysRunning();
@@ -734,6 +745,7 @@ private:
   std::map<std::string, std::unique_ptr<Pod>> pods_;
   std::set<int> usedIndexes_;
   std::vector<ServiceAddress> services_;
+  std::vector<HostAddress> entryHosts_;
   std::set<std::string> inSync_;
   bool ready_ = false;
   std::string failure_;

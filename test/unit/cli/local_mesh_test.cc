@@ -76,6 +76,32 @@ TEST(LocalMeshModelTest, HostsFileNamesServicesAsKubernetesDnsWould) {
   EXPECT_THAT(isolatedResolvConf("default"), HasSubstr("nameserver 127.0.0.1"));
 }
 
+TEST(LocalMeshModelTest, ServiceEntryHostsWithAnAddressResolve) {
+  const nlohmann::json list = nlohmann::json::parse(R"({"items": [
+    {"spec": {"hosts": ["external.example.com", "*.wild.example.com"], "addresses": ["240.240.0.10"]}},
+    {"spec": {"hosts": ["range.example.com"], "addresses": ["10.1.0.0/16"]}},
+    {"spec": {"hosts": ["noaddress.example.com"]}}
+  ]})");
+  const std::vector<HostAddress> hosts = serviceEntryHostsFromList(list);
+  ASSERT_EQ(hosts.size(), 1u) << "wildcards, CIDR ranges and entries without address name nothing";
+  EXPECT_EQ(hosts[0].host, "external.example.com");
+  EXPECT_THAT(hostsFileFor("10.77.1.2", "sleep-0", "default", {}, hosts),
+              HasSubstr("240.240.0.10\texternal.example.com\n"));
+}
+
+TEST(LocalMeshModelTest, GatewayServicesSelectTheGateways) {
+  absl::StatusOr<std::vector<std::string>> documents =
+      core::yamlDocumentsToJson(gatewayServicesYaml());
+  ASSERT_TRUE(documents.ok()) << documents.status();
+  ASSERT_EQ(documents->size(), 2u);
+  const nlohmann::json egress = nlohmann::json::parse((*documents)[1]);
+  EXPECT_EQ(egress["metadata"]["name"], "istio-egressgateway");
+  EXPECT_EQ(egress["metadata"]["namespace"], "istio-system");
+  EXPECT_EQ(egress["spec"]["selector"]["istio"], "egressgateway");
+  EXPECT_EQ(egress["spec"]["ports"][0]["port"], 80);
+  EXPECT_EQ(egress["spec"]["ports"][0]["targetPort"], 8080);
+}
+
 TEST(LocalMeshModelTest, CaptureRulesSkipTheProxysOwnTraffic) {
   const std::string rules = captureRules();
   EXPECT_THAT(rules, HasSubstr("-A MESH_IN_REDIRECT -p tcp -j REDIRECT --to-ports 15006"));
