@@ -101,7 +101,9 @@ int runMeshctl(int argc, char** argv, std::istream& in, std::ostream& out, std::
   configCmd->alias("pc");
   configCmd->add_option("what", proxyConfig.what, "listeners, routes, clusters or endpoints")
       ->required();
-  configCmd->add_option("proxy", proxyConfig.proxy, "node id, or a unique prefix of one")
+  configCmd
+      ->add_option("proxy", proxyConfig.proxy,
+                   "node id, a unique prefix of one, or of its instance (productpage-v1-0.default)")
       ->required();
 
   auto* versionCmd = app.add_subcommand("version", "meshctl's version");

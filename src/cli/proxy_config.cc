@@ -260,6 +260,16 @@ absl::StatusOr<std::string> resolveProxy(const std::vector<std::string>& nodes,
       matches.push_back(node);
     }
   }
+  if (matches.empty()) {
+    // Then by instance, as istioctl takes a pod: the id's third part "<pod>.<namespace>"
+    // ("productpage" finds "sidecar~10.77.1.3~productpage-v1-0.default~...").
+    for (const std::string& node : nodes) {
+      const std::vector<std::string> parts = absl::StrSplit(node, '~');
+      if (parts.size() >= 3 && parts[2].starts_with(query)) {
+        matches.push_back(node);
+      }
+    }
+  }
   if (matches.size() == 1) {
     return matches.front();
   }

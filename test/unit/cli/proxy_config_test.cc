@@ -151,6 +151,9 @@ TEST(ResolveProxyTest, ExactIdOrUniquePrefix) {
   EXPECT_EQ(*resolveProxy(nodes, "router"), "router~gw");
   EXPECT_EQ(*resolveProxy(nodes, "sidecar~10.0.0.1~"), "sidecar~10.0.0.1~reviews-v1.default");
   EXPECT_FALSE(resolveProxy(nodes, "sidecar~10.0.0.1").ok()); // both sidecars
+  EXPECT_EQ(*resolveProxy(nodes, "ratings"), "sidecar~10.0.0.12~ratings.default")
+      << "by the instance's name, as istioctl takes a pod";
+  EXPECT_EQ(*resolveProxy(nodes, "reviews-v1.default"), "sidecar~10.0.0.1~reviews-v1.default");
   EXPECT_FALSE(resolveProxy(nodes, "nope").ok());
   EXPECT_FALSE(resolveProxy({}, "x").ok());
 }
