@@ -6,6 +6,7 @@
 #include <cstdlib>
 #include <fstream>
 #include <sstream>
+#include <vector>
 
 #include "cli/mesh/spawn.h"
 #include "fmt/format.h"
@@ -49,13 +50,18 @@ pid_t StateDir::runningSupervisor() const {
 }
 
 absl::Status StateDir::createLayout() const {
+  std::vector<std::filesystem::path> dirs = {root_, configDir(), logDir(), root_ / "pods"};
+  if (::geteuid() == 0) {
+    // Netns mode's proxies (uid 1337) read their bootstrap from here; local mode needs none.
+    dirs.push_back(runtimeDir().parent_path());
+    dirs.push_back(runtimeDir());
+  }
   std::error_code ec;
-  for (const std::filesystem::path& dir : {root_, configDir(), logDir(), root_ / "pods"}) {
+  for (const std::filesystem::path& dir : dirs) {
     std::filesystem::create_directories(dir, ec);
     if (ec) {
       return absl::InternalError(fmt::format("cannot create {}: {}", dir.string(), ec.message()));
     }
-    // Proxies run as an unprivileged user and read their bootstrap from here.
     std::filesystem::permissions(
         dir,
         std::filesystem::perms::owner_all | std::filesystem::perms::group_read |
@@ -69,7 +75,7 @@ absl::Status StateDir::createLayout() const {
 void StateDir::clear() const {
   std::error_code ec;
   for (const std::filesystem::path& path : {meshdAddressFile(), supervisorPidFile(), statusFile(),
-                                            configDir(), logDir(), root_ / "pods"}) {
+                                            configDir(), logDir(), root_ / "pods", runtimeDir()}) {
     std::filesystem::remove_all(path, ec);
   }
 }

@@ -27,6 +27,11 @@ public:
   std::filesystem::path statusFile() const { return root_ / "status.json"; }
   std::filesystem::path configDir() const { return root_ / "config"; }
   std::filesystem::path logDir() const { return root_ / "logs"; }
+  // Files an unprivileged proxy must read in netns mode, whatever the state dir's permissions:
+  // /run/meshd/<meshId> (removed by clear()).
+  std::filesystem::path runtimeDir() const {
+    return std::filesystem::path("/run/meshd") / meshId();
+  }
   // Files of one instance (bootstrap, hosts, resolv.conf, logs).
   std::filesystem::path podDir(const std::string& podKey) const { return root_ / "pods" / podKey; }
 

@@ -264,15 +264,24 @@ private:
         !status.ok()) {
       return status;
     }
+    std::filesystem::create_directories(bootstrapPath(pod).parent_path(), ec);
     return writeFileAtomically(
-        pod.dir / "bootstrap.yaml",
+        bootstrapPath(pod),
         proxyBootstrap(kHubAddress, xdsRelay_->listenPort(), "127.0.0.1", kProxyAdminPort, {}));
+  }
+
+  // Where a proxy's bootstrap is. In netns mode proxies run as uid 1337, which may not be able to
+  // reach into the state dir (under root's home by default), so it goes to the mesh's runtime
+  // dir (world-readable, under /run).
+  std::filesystem::path bootstrapPath(const Pod& pod) const {
+    return netnsMode() ? state_.runtimeDir() / pod.dir.filename() / "bootstrap.yaml"
+                       : pod.dir / "bootstrap.yaml";
   }
 
   absl::Status startProxy(Pod& pod) {
     std::vector<std::string> argv = {(options_.binDir / "mesh-proxy").string(),
                                      "-c",
-                                     (pod.dir / "bootstrap.yaml").string(),
+                                     bootstrapPath(pod).string(),
                                      "--proxy-type",
                                      pod.gateway ? "router" : "sidecar",
                                      "--namespace",
@@ -656,6 +665,7 @@ private:
     usedIndexes_.erase(pod.index);
     std::error_code ec;
     std::filesystem::remove_all(pod.dir, ec);
+    std::filesystem::remove_all(bootstrapPath(pod).parent_path(), ec);
   }
 
   void teardown() {
