@@ -1,0 +1,255 @@
+// MeshConfig file parsing (mesh_config_file.h).
+#include "control/model/mesh_config_file.h"
+
+#include <algorithm>
+#include <fstream>
+#include <span>
+#include <sstream>
+
+#include "control/config/common.h"
+#include "control/config/json_reader.h"
+#include "core/yaml_json.h"
+#include "fmt/format.h"
+
+namespace meshd::control::model {
+namespace {
+
+using config::Diagnostic;
+using config::EnumName;
+using config::MessageReader;
+using config::ReadContext;
+
+// The MeshConfig fields meshd translates with (docs/meshd.md "MeshConfig").
+constexpr std::string_view kUsedFields[] = {
+    "rootNamespace",          "trustDomain",    "outboundTrafficPolicy", "proxyListenPort",
+    "proxyInboundListenPort", "connectTimeout", "dnsRefreshRate",        "enableAutoMtls",
+};
+
+// Istio MeshConfig fields (current and removed ones still found in old configs) meshd does not
+// act on: accepted with a warning so that a mesh config written for Istio loads unchanged.
+constexpr std::string_view kIgnoredIstioFields[] = {
+    "proxyHttpPort",
+    "protocolDetectionTimeout",
+    "tcpKeepalive",
+    "ingressClass",
+    "ingressService",
+    "ingressControllerMode",
+    "ingressSelector",
+    "enableTracing",
+    "accessLogFile",
+    "accessLogFormat",
+    "accessLogEncoding",
+    "enableEnvoyAccessLogService",
+    "disableEnvoyListenerLog",
+    "defaultConfig",
+    "inboundTrafficPolicy",
+    "configSources",
+    "trustDomainAliases",
+    "caCertificates",
+    "defaultServiceExportTo",
+    "defaultVirtualServiceExportTo",
+    "defaultDestinationRuleExportTo",
+    "localityLbSetting",
+    "h2UpgradePolicy",
+    "inboundClusterStatName",
+    "outboundClusterStatName",
+    "certificates",
+    "serviceSettings",
+    "enablePrometheusMerge",
+    "verifyCertificateAtClient",
+    "ca",
+    "extensionProviders",
+    "defaultProviders",
+    "discoverySelectors",
+    "pathNormalization",
+    "defaultHttpRetryPolicy",
+    "meshMTLS",
+    "tlsDefaults",
+    "serviceScopeConfigs",
+    "sdsUdsPath",
+    "enableSdsTokenMount",
+    "thriftConfig",
+    "mixerCheckServer",
+    "mixerReportServer",
+    "disablePolicyChecks",
+    "policyCheckFailOpen",
+    "sidecarToTelemetrySessionAffinity",
+    "reportBatchMaxEntries",
+    "reportBatchMaxTime",
+    "authPolicy",
+};
+
+// Keys of a Kubernetes object: a ConfigMap or IstioOperator given where the MeshConfig belongs.
+constexpr std::string_view kKubernetesKeys[] = {"apiVersion", "kind", "metadata", "data", "spec"};
+
+constexpr EnumName<MeshConfig::OutboundTrafficPolicy> kOutboundModes[] = {
+    {"ALLOW_ANY", MeshConfig::OutboundTrafficPolicy::kAllowAny},
+    {"REGISTRY_ONLY", MeshConfig::OutboundTrafficPolicy::kRegistryOnly},
+};
+
+bool contains(std::span<const std::string_view> names, std::string_view name) {
+  return std::find(names.begin(), names.end(), name) != names.end();
+}
+
+std::string ignoredMessage(std::string_view field) {
+  return fmt::format("'{}' is an Istio MeshConfig field meshd does not use; ignored", field);
+}
+
+// Warns about Istio fields meshd ignores and reports fields Istio does not have; returns the
+// document with only the fields meshd reads, for MessageReader's own checks.
+nlohmann::json usedFieldsOf(ReadContext& ctx, const nlohmann::json& document) {
+  std::vector<std::string_view> known(std::begin(kUsedFields), std::end(kUsedFields));
+  known.insert(known.end(), std::begin(kIgnoredIstioFields), std::end(kIgnoredIstioFields));
+  nlohmann::json used = nlohmann::json::object();
+  for (const auto& [name, value] : document.items()) {
+    const std::string pointer = config::childPointer("", name);
+    if (contains(kUsedFields, name)) {
+      used[name] = value;
+    } else if (contains(kIgnoredIstioFields, name)) {
+      ctx.warning(pointer, ignoredMessage(name));
+    } else if (contains(kKubernetesKeys, name)) {
+      ctx.error(pointer, fmt::format("unknown field '{}': the file must hold the MeshConfig "
+                                     "itself (the istio ConfigMap's data.mesh, or IstioOperator "
+                                     "spec.meshConfig), not a Kubernetes object",
+                                     name));
+    } else {
+      const std::string suggestion = config::closestName(name, known);
+      ctx.error(pointer, suggestion.empty() ? fmt::format("unknown field '{}'", name)
+                                            : fmt::format("unknown field '{}' (did you mean '{}'?)",
+                                                          name, suggestion));
+    }
+  }
+  return used;
+}
+
+void readOutboundTrafficPolicy(ReadContext& ctx, const nlohmann::json& value,
+                               const std::string& pointer, MeshConfig& mesh) {
+  if (value.is_object() && value.contains("egressProxy")) {
+    ctx.warning(config::childPointer(pointer, "egressProxy"), ignoredMessage("egressProxy"));
+  }
+  nlohmann::json used = value;
+  if (used.is_object()) {
+    used.erase("egressProxy");
+  }
+  const MessageReader reader(ctx, used, pointer, {"mode"});
+  if (auto mode = reader.enumeration<MeshConfig::OutboundTrafficPolicy>("mode", kOutboundModes)) {
+    mesh.outboundTrafficPolicy = *mode;
+  }
+}
+
+void readFields(ReadContext& ctx, const nlohmann::json& used, MeshConfig& mesh) {
+  // `used` holds only kUsedFields (usedFieldsOf), so this list only has to name them.
+  const MessageReader reader(ctx, used, "",
+                             {"rootNamespace", "trustDomain", "outboundTrafficPolicy",
+                              "proxyListenPort", "proxyInboundListenPort", "connectTimeout",
+                              "dnsRefreshRate", "enableAutoMtls"});
+  if (reader.has("rootNamespace")) {
+    const std::string ns = config::readDnsLabel(reader, "rootNamespace", "namespace name", false);
+    if (!ns.empty() && config::isDnsLabel(ns)) {
+      mesh.rootNamespace = ns;
+    }
+  }
+  if (auto trustDomain = reader.nonEmpty("trustDomain")) {
+    mesh.trustDomain = *trustDomain;
+  }
+  if (const nlohmann::json* policy = reader.raw("outboundTrafficPolicy")) {
+    readOutboundTrafficPolicy(ctx, *policy, reader.pointer("outboundTrafficPolicy"), mesh);
+  }
+  if (auto port = reader.port("proxyListenPort")) {
+    mesh.outboundListenerPort = *port;
+  }
+  if (auto port = reader.port("proxyInboundListenPort")) {
+    mesh.inboundListenerPort = *port;
+  }
+  if (auto timeout = reader.duration("connectTimeout")) {
+    mesh.connectTimeout = std::chrono::duration_cast<std::chrono::milliseconds>(*timeout);
+  }
+  if (auto rate = reader.duration("dnsRefreshRate")) {
+    mesh.dnsRefreshRate = std::chrono::duration_cast<std::chrono::milliseconds>(*rate);
+  }
+  if (auto autoMtls = reader.boolean("enableAutoMtls")) {
+    mesh.enableAutoMtls = *autoMtls;
+  }
+}
+
+Diagnostic fileError(const std::string& file, std::string message) {
+  Diagnostic out;
+  out.file = file;
+  out.message = std::move(message);
+  return out;
+}
+
+std::string durationText(std::chrono::milliseconds value) {
+  return value.count() % 1000 == 0 ? fmt::format("{}s", value.count() / 1000)
+                                   : fmt::format("{}ms", value.count());
+}
+
+} // namespace
+
+std::optional<MeshConfig> parseMeshConfig(std::string_view text, const std::string& file,
+                                          const MeshConfig& base,
+                                          std::vector<Diagnostic>& diagnostics) {
+  auto documents = core::yamlDocumentsWithLines(text);
+  if (!documents.ok()) {
+    diagnostics.push_back(fileError(file, std::string(documents.status().message())));
+    return std::nullopt;
+  }
+  if (documents->size() > 1) {
+    diagnostics.push_back(fileError(
+        file, fmt::format("expected one MeshConfig document, found {}", documents->size())));
+    return std::nullopt;
+  }
+  MeshConfig mesh = base;
+  if (documents->empty() || documents->front().value.is_null()) {
+    return mesh; // an empty mesh config: every default
+  }
+  config::ConfigObject object;
+  object.file = file;
+  object.json = std::move(documents->front().value);
+  object.lines = std::move(documents->front().lines);
+  ReadContext ctx(object, diagnostics);
+  if (!object.json.is_object()) {
+    ctx.error("", fmt::format("a MeshConfig must be an object (got {})",
+                              config::jsonTypeName(object.json)));
+    return std::nullopt;
+  }
+  const nlohmann::json used = usedFieldsOf(ctx, object.json);
+  readFields(ctx, used, mesh);
+  if (ctx.failed()) {
+    return std::nullopt;
+  }
+  return mesh;
+}
+
+std::optional<MeshConfig> loadMeshConfigFile(const std::filesystem::path& path,
+                                             const MeshConfig& base,
+                                             std::vector<Diagnostic>& diagnostics) {
+  std::error_code error;
+  std::ifstream in(path, std::ios::binary);
+  std::stringstream text;
+  if (in && std::filesystem::is_regular_file(path, error)) {
+    text << in.rdbuf();
+  }
+  if (!in || !std::filesystem::is_regular_file(path, error)) {
+    diagnostics.push_back(fileError(path.string(), "cannot read the MeshConfig file"));
+    return std::nullopt;
+  }
+  return parseMeshConfig(text.str(), path.string(), base, diagnostics);
+}
+
+nlohmann::json meshConfigJson(const MeshConfig& mesh) {
+  const bool registryOnly =
+      mesh.outboundTrafficPolicy == MeshConfig::OutboundTrafficPolicy::kRegistryOnly;
+  return {
+      {"rootNamespace", mesh.rootNamespace},
+      {"trustDomain", mesh.trustDomain},
+      {"outboundTrafficPolicy", {{"mode", registryOnly ? "REGISTRY_ONLY" : "ALLOW_ANY"}}},
+      {"proxyListenPort", mesh.outboundListenerPort},
+      {"proxyInboundListenPort", mesh.inboundListenerPort},
+      {"connectTimeout", durationText(mesh.connectTimeout)},
+      {"dnsRefreshRate", durationText(mesh.dnsRefreshRate)},
+      {"enableAutoMtls", mesh.enableAutoMtls},
+  };
+}
+
+} // namespace meshd::control::model
