@@ -223,18 +223,24 @@ std::optional<MeshConfig> parseMeshConfig(std::string_view text, const std::stri
 
 std::optional<MeshConfig> loadMeshConfigFile(const std::filesystem::path& path,
                                              const MeshConfig& base,
-                                             std::vector<Diagnostic>& diagnostics) {
+                                             std::vector<Diagnostic>& diagnostics,
+                                             std::string* text) {
   std::error_code error;
   std::ifstream in(path, std::ios::binary);
-  std::stringstream text;
-  if (in && std::filesystem::is_regular_file(path, error)) {
-    text << in.rdbuf();
-  }
   if (!in || !std::filesystem::is_regular_file(path, error)) {
+    if (text != nullptr) {
+      text->clear();
+    }
     diagnostics.push_back(fileError(path.string(), "cannot read the MeshConfig file"));
     return std::nullopt;
   }
-  return parseMeshConfig(text.str(), path.string(), base, diagnostics);
+  std::stringstream content;
+  content << in.rdbuf();
+  std::string read = content.str();
+  if (text != nullptr) {
+    *text = read;
+  }
+  return parseMeshConfig(read, path.string(), base, diagnostics);
 }
 
 nlohmann::json meshConfigJson(const MeshConfig& mesh) {

@@ -22,10 +22,12 @@ std::optional<MeshConfig> parseMeshConfig(std::string_view text, const std::stri
                                           const MeshConfig& base,
                                           std::vector<config::Diagnostic>& diagnostics);
 
-// The same for a file; a file that cannot be read is an error diagnostic.
+// The same for a file; a file that cannot be read is an error diagnostic. `text`, when given,
+// receives the file's content ("" when unreadable).
 std::optional<MeshConfig> loadMeshConfigFile(const std::filesystem::path& path,
                                              const MeshConfig& base,
-                                             std::vector<config::Diagnostic>& diagnostics);
+                                             std::vector<config::Diagnostic>& diagnostics,
+                                             std::string* text = nullptr);
 
 // The MeshConfig meshd serves, as JSON with Istio's field names (for /debug/meshz).
 nlohmann::json meshConfigJson(const MeshConfig& mesh);

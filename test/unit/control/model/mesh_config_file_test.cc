@@ -145,6 +145,11 @@ struct Rejection {
   std::string message;
 };
 
+// Test names show the case's name rather than its bytes.
+void PrintTo(const Rejection& rejection, std::ostream* out) {
+  *out << rejection.name;
+}
+
 class MeshConfigRejectionTest : public ::testing::TestWithParam<Rejection> {};
 
 TEST_P(MeshConfigRejectionTest, NamesFileLineAndField) {
