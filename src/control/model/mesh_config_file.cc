@@ -21,14 +21,26 @@ using config::ReadContext;
 
 // The MeshConfig fields meshd translates with (docs/meshd.md "MeshConfig").
 constexpr std::string_view kUsedFields[] = {
-    "rootNamespace",          "trustDomain",    "outboundTrafficPolicy", "proxyListenPort",
-    "proxyInboundListenPort", "connectTimeout", "dnsRefreshRate",        "enableAutoMtls",
+    "rootNamespace",
+    "trustDomain",
+    "outboundTrafficPolicy",
+    "proxyListenPort",
+    "proxyInboundListenPort",
+    "connectTimeout",
+    "dnsRefreshRate",
+    "enableAutoMtls",
+    "defaultVirtualServiceExportTo",
+    "defaultDestinationRuleExportTo",
 };
 
 // Istio MeshConfig fields (current and removed ones still found in old configs) meshd does not
 // act on: accepted with a warning so that a mesh config written for Istio loads unchanged.
 constexpr std::string_view kIgnoredIstioFields[] = {
     "proxyHttpPort",
+    "hboneIdleTimeout",
+    "zoneAwareLbSetting",
+    "defaultTrafficPolicy",
+    "serviceEntryVisibility",
     "protocolDetectionTimeout",
     "tcpKeepalive",
     "ingressClass",
@@ -47,8 +59,6 @@ constexpr std::string_view kIgnoredIstioFields[] = {
     "trustDomainAliases",
     "caCertificates",
     "defaultServiceExportTo",
-    "defaultVirtualServiceExportTo",
-    "defaultDestinationRuleExportTo",
     "localityLbSetting",
     "h2UpgradePolicy",
     "inboundClusterStatName",
@@ -87,8 +97,9 @@ constexpr EnumName<MeshConfig::OutboundTrafficPolicy> kOutboundModes[] = {
     {"REGISTRY_ONLY", MeshConfig::OutboundTrafficPolicy::kRegistryOnly},
 };
 
-bool contains(std::span<const std::string_view> names, std::string_view name) {
-  return std::find(names.begin(), names.end(), name) != names.end();
+template <class Names>
+bool contains(const Names& names, std::string_view name) {
+  return std::find(std::begin(names), std::end(names), name) != std::end(names);
 }
 
 std::string ignoredMessage(std::string_view field) {
@@ -122,14 +133,22 @@ nlohmann::json usedFieldsOf(ReadContext& ctx, const nlohmann::json& document) {
   return used;
 }
 
+// OutboundTrafficPolicy's fields besides `mode` (tls, and egressProxy of some releases).
+constexpr std::string_view kIgnoredOutboundFields[] = {"tls", "egressProxy"};
+
 void readOutboundTrafficPolicy(ReadContext& ctx, const nlohmann::json& value,
                                const std::string& pointer, MeshConfig& mesh) {
-  if (value.is_object() && value.contains("egressProxy")) {
-    ctx.warning(config::childPointer(pointer, "egressProxy"), ignoredMessage("egressProxy"));
-  }
   nlohmann::json used = value;
   if (used.is_object()) {
-    used.erase("egressProxy");
+    for (std::string_view field : kIgnoredOutboundFields) {
+      if (used.contains(field)) {
+        ctx.warning(config::childPointer(pointer, field),
+                    fmt::format("'outboundTrafficPolicy.{}' is an Istio MeshConfig field meshd "
+                                "does not use; ignored",
+                                field));
+        used.erase(std::string(field));
+      }
+    }
   }
   const MessageReader reader(ctx, used, pointer, {"mode"});
   if (auto mode = reader.enumeration<MeshConfig::OutboundTrafficPolicy>("mode", kOutboundModes)) {
@@ -137,12 +156,37 @@ void readOutboundTrafficPolicy(ReadContext& ctx, const nlohmann::json& value,
   }
 }
 
+// A default exportTo: ".", "*" or namespace names, not empty, no duplicates, "*" alone (Istio's
+// check of exportTo on a VirtualService or DestinationRule).
+std::vector<std::string> readDefaultExportTo(const MessageReader& reader, std::string_view field) {
+  std::vector<std::string> values = reader.strings(field);
+  if (reader.has(field) && reader.raw(field)->is_array() && values.empty()) {
+    reader.error(field, "must not be empty (\"*\" exports to every namespace)");
+  }
+  std::vector<std::string> seen;
+  for (size_t i = 0; i < values.size(); ++i) {
+    const std::string& value = values[i];
+    const std::string pointer = config::childPointer(reader.pointer(field), std::to_string(i));
+    if (value != "." && value != "*" && !config::isDnsLabel(value)) {
+      reader.context().error(pointer,
+                             fmt::format("'{}' is not '.', '*' or a namespace name", value));
+    } else if (contains(seen, value)) {
+      reader.context().error(pointer, fmt::format("duplicate exportTo value '{}'", value));
+    } else if (value == "*" && values.size() > 1) {
+      reader.context().error(pointer, "'*' cannot be combined with other exportTo values");
+    }
+    seen.push_back(value);
+  }
+  return values;
+}
+
 void readFields(ReadContext& ctx, const nlohmann::json& used, MeshConfig& mesh) {
   // `used` holds only kUsedFields (usedFieldsOf), so this list only has to name them.
   const MessageReader reader(ctx, used, "",
                              {"rootNamespace", "trustDomain", "outboundTrafficPolicy",
                               "proxyListenPort", "proxyInboundListenPort", "connectTimeout",
-                              "dnsRefreshRate", "enableAutoMtls"});
+                              "dnsRefreshRate", "enableAutoMtls", "defaultVirtualServiceExportTo",
+                              "defaultDestinationRuleExportTo"});
   if (reader.has("rootNamespace")) {
     const std::string ns = config::readDnsLabel(reader, "rootNamespace", "namespace name", false);
     if (!ns.empty() && config::isDnsLabel(ns)) {
@@ -169,6 +213,14 @@ void readFields(ReadContext& ctx, const nlohmann::json& used, MeshConfig& mesh) 
   }
   if (auto autoMtls = reader.boolean("enableAutoMtls")) {
     mesh.enableAutoMtls = *autoMtls;
+  }
+  if (reader.has("defaultVirtualServiceExportTo")) {
+    mesh.defaultVirtualServiceExportTo =
+        readDefaultExportTo(reader, "defaultVirtualServiceExportTo");
+  }
+  if (reader.has("defaultDestinationRuleExportTo")) {
+    mesh.defaultDestinationRuleExportTo =
+        readDefaultExportTo(reader, "defaultDestinationRuleExportTo");
   }
 }
 
@@ -255,6 +307,8 @@ nlohmann::json meshConfigJson(const MeshConfig& mesh) {
       {"connectTimeout", durationText(mesh.connectTimeout)},
       {"dnsRefreshRate", durationText(mesh.dnsRefreshRate)},
       {"enableAutoMtls", mesh.enableAutoMtls},
+      {"defaultVirtualServiceExportTo", mesh.defaultVirtualServiceExportTo},
+      {"defaultDestinationRuleExportTo", mesh.defaultDestinationRuleExportTo},
   };
 }
 

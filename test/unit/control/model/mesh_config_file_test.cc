@@ -110,17 +110,15 @@ connectTimeout: 10s
 )");
   ASSERT_TRUE(parsed.mesh.has_value()) << ::testing::PrintToString(parsed.messages);
   EXPECT_EQ(parsed.mesh->connectTimeout, 10s);
+  EXPECT_EQ(parsed.mesh->defaultVirtualServiceExportTo, std::vector<std::string>{"*"});
+  EXPECT_EQ(parsed.mesh->defaultDestinationRuleExportTo, std::vector<std::string>{"*"});
   const std::vector<std::string> expected = {
       "mesh.yaml:1: warning: accessLogFile: 'accessLogFile' is an Istio MeshConfig field meshd "
       "does not use; ignored",
       "mesh.yaml:3: warning: defaultConfig: 'defaultConfig' is an Istio MeshConfig field meshd "
       "does not use; ignored",
-      "mesh.yaml:19: warning: defaultDestinationRuleExportTo: 'defaultDestinationRuleExportTo' "
-      "is an Istio MeshConfig field meshd does not use; ignored",
       "mesh.yaml:17: warning: defaultServiceExportTo: 'defaultServiceExportTo' is an Istio "
       "MeshConfig field meshd does not use; ignored",
-      "mesh.yaml:18: warning: defaultVirtualServiceExportTo: 'defaultVirtualServiceExportTo' is "
-      "an Istio MeshConfig field meshd does not use; ignored",
       "mesh.yaml:27: warning: discoverySelectors: 'discoverySelectors' is an Istio MeshConfig "
       "field meshd does not use; ignored",
       "mesh.yaml:9: warning: enablePrometheusMerge: 'enablePrometheusMerge' is an Istio "
@@ -137,6 +135,19 @@ connectTimeout: 10s
       "MeshConfig field meshd does not use; ignored",
   };
   EXPECT_EQ(parsed.messages, expected);
+}
+
+TEST(MeshConfigFileTest, OutboundTrafficPolicyFieldsBesidesModeAreWarnedAbout) {
+  const Parsed parsed = parse(R"(outboundTrafficPolicy:
+  mode: REGISTRY_ONLY
+  tls: {}
+)");
+  ASSERT_TRUE(parsed.mesh.has_value());
+  EXPECT_EQ(parsed.mesh->outboundTrafficPolicy, MeshConfig::OutboundTrafficPolicy::kRegistryOnly);
+  EXPECT_EQ(parsed.messages,
+            std::vector<std::string>{
+                "mesh.yaml:3: warning: outboundTrafficPolicy.tls: 'outboundTrafficPolicy.tls' is "
+                "an Istio MeshConfig field meshd does not use; ignored"});
 }
 
 struct Rejection {
@@ -194,6 +205,15 @@ INSTANTIATE_TEST_SUITE_P(
                   "mesh.yaml:1: error: apiVersion: unknown field 'apiVersion': the file must "
                   "hold the MeshConfig itself (the istio ConfigMap's data.mesh, or IstioOperator "
                   "spec.meshConfig), not a Kubernetes object"},
+        Rejection{"NoneExportTo", "defaultVirtualServiceExportTo: [\"~\"]\n",
+                  "mesh.yaml:1: error: defaultVirtualServiceExportTo[0]: '~' is not '.', '*' or "
+                  "a namespace name"},
+        Rejection{"StarWithOthers", "defaultDestinationRuleExportTo: [\"*\", \".\"]\n",
+                  "mesh.yaml:1: error: defaultDestinationRuleExportTo[0]: '*' cannot be combined "
+                  "with other exportTo values"},
+        Rejection{"EmptyExportTo", "defaultDestinationRuleExportTo: []\n",
+                  "mesh.yaml:1: error: defaultDestinationRuleExportTo: must not be empty (\"*\" "
+                  "exports to every namespace)"},
         Rejection{"TwoDocuments", "trustDomain: a\n---\ntrustDomain: b\n",
                   "mesh.yaml: error: expected one MeshConfig document, found 2"}),
     [](const ::testing::TestParamInfo<Rejection>& param_info) { return param_info.param.name; });
@@ -222,6 +242,17 @@ TEST(MeshConfigFileTest, LoadsAFileAndReportsAMissingOne) {
   ASSERT_EQ(diagnostics.size(), 1u);
   EXPECT_EQ(diagnostics[0].toString(),
             (dir.path() / "nope.yaml").string() + ": error: cannot read the MeshConfig file");
+}
+
+TEST(MeshConfigFileTest, TheSampleLoads) {
+  std::vector<config::Diagnostic> diagnostics;
+  const auto loaded = loadMeshConfigFile(
+      std::string(MESHD_SOURCE_DIR) + "/samples/mesh-config/registry-only.yaml", {}, diagnostics);
+  ASSERT_TRUE(loaded.has_value());
+  EXPECT_EQ(loaded->outboundTrafficPolicy, MeshConfig::OutboundTrafficPolicy::kRegistryOnly);
+  EXPECT_EQ(loaded->connectTimeout, 5s);
+  ASSERT_EQ(diagnostics.size(), 1u); // accessLogFile, kept to show the warning
+  EXPECT_EQ(diagnostics[0].severity, config::Diagnostic::Severity::kWarning);
 }
 
 } // namespace
