@@ -35,8 +35,13 @@ int main(int argc, char** argv) {
                  "a snapshot build is never delayed longer than this after the first change")
       ->capture_default_str();
   app.add_flag("--auto-mtls", options.autoMtls,
-               "MeshConfig enableAutoMtls: ISTIO_MUTUAL to sidecar endpoints without a "
-               "DestinationRule tls setting (off: mesh-proxy has no TLS yet)");
+               "MeshConfig enableAutoMtls on, whatever --mesh-config says: ISTIO_MUTUAL to sidecar "
+               "endpoints without a DestinationRule tls setting (default off: mesh-proxy has no "
+               "TLS yet)");
+  std::string meshConfigFile;
+  app.add_option("--mesh-config", meshConfigFile,
+                 "Istio MeshConfig file (YAML or JSON: the istio ConfigMap's data.mesh); watched, "
+                 "a valid change applies at once, an invalid one is logged and ignored");
   CLI11_PARSE(app, argc, argv);
   options.debounceQuietPeriod = std::chrono::milliseconds(debounceMs);
   options.debounceMaxDelay = std::chrono::milliseconds(debounceMaxMs);
@@ -49,9 +54,15 @@ int main(int argc, char** argv) {
   meshd::log::initialize(*level);
   meshd::core::ignoreSigpipe();
   options.configDir = configDir;
+  options.meshConfigFile = meshConfigFile;
 
   const meshd::control::config::IstioValidator validator;
   meshd::control::server::ControlPlane controlPlane(options, validator);
+  // A bad MeshConfig is a usage error (exit 2, like a bad flag), told apart from start failures.
+  if (const absl::Status status = controlPlane.loadMeshConfig(); !status.ok()) {
+    std::cerr << "meshd: " << status.message() << "\n";
+    return 2;
+  }
   if (const absl::Status status = controlPlane.start(); !status.ok()) {
     std::cerr << "meshd: " << status.message() << "\n";
     return 1;

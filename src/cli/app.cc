@@ -119,6 +119,10 @@ int runMeshctl(int argc, char** argv, std::istream& in, std::ostream& out, std::
                         "meshd's REST API and metrics port on 127.0.0.1 (0: any)");
     command->add_option("--timeout", up.timeoutSeconds,
                         "seconds to wait for every workload and proxy (default 180)");
+    command
+        ->add_option("--mesh-config", up.meshConfig,
+                     "an Istio MeshConfig file for meshd (watched; docs/meshd.md)")
+        ->check(CLI::ExistingFile);
   };
   auto* upCmd = app.add_subcommand("up", "start a mesh on this machine, or add workloads to it");
   upCmd->add_option("-f,--filename", up.files, "a file, a directory or - (repeatable)");
@@ -142,6 +146,7 @@ int runMeshctl(int argc, char** argv, std::istream& in, std::ostream& out, std::
   superviseCmd->add_option("--ingress-port", supervise.ingressPort);
   superviseCmd->add_option("--xds-port", supervise.xdsPort);
   superviseCmd->add_option("--http-port", supervise.httpPort);
+  superviseCmd->add_option("--mesh-config", supervise.meshConfig);
 
   try {
     app.parse(argc, argv);

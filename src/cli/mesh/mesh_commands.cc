@@ -77,6 +77,12 @@ int startSupervisor(Context& ctx, const StateDir& state, const UpOptions& option
                                    std::to_string(options.xdsPort),
                                    "--http-port",
                                    std::to_string(options.httpPort)};
+  if (!options.meshConfig.empty()) {
+    // The supervisor runs in "/": it gets the absolute path.
+    argv.insert(argv.end(),
+                {"--mesh-config",
+                 std::filesystem::absolute(options.meshConfig).lexically_normal().string()});
+  }
   // The supervisor passes the mark on to everything it starts.
   absl::StatusOr<pid_t> pid = mesh::spawnProcess(
       mesh::SpawnSpec{.argv = argv,
@@ -182,6 +188,9 @@ int runUp(Context& ctx, const UpOptions& given, std::istream& in) {
     if (const int code = startSupervisor(ctx, state, options); code != kExitOk) {
       return code;
     }
+  } else if (!options.meshConfig.empty()) {
+    ctx.err << "meshctl: the mesh already runs: --mesh-config is ignored (meshd watches the file "
+               "it was started with; edit that one)\n";
   }
   ctx.options.stateDir = state.root().string();
   ctx.options.meshd.clear();
@@ -342,7 +351,8 @@ int runSupervise(const UpOptions& options, const std::string& stateDir) {
                                                      .ingressPort = options.ingressPort,
                                                      .xdsPort = options.xdsPort,
                                                      .httpPort = options.httpPort,
-                                                     .binDir = executableDir()});
+                                                     .binDir = executableDir(),
+                                                     .meshConfig = options.meshConfig});
 }
 
 } // namespace meshd::cli

@@ -16,6 +16,8 @@ struct UpOptions {
   int xdsPort = 15010;
   int httpPort = 15014;
   int timeoutSeconds = 180;
+  // meshd's --mesh-config (an Istio MeshConfig file); "" none. Used when `up` starts the mesh.
+  std::string meshConfig;
 };
 int runUp(Context& ctx, const UpOptions& options, std::istream& in);
 

@@ -190,11 +190,19 @@ private:
     const std::filesystem::path log = state_.logDir() / "meshd.log";
     std::error_code ec;
     std::filesystem::remove(log, ec);
-    absl::StatusOr<pid_t> pid = spawnProcess(SpawnSpec{
-        .argv = {(options_.binDir / "meshd").string(), "--config-dir", state_.configDir().string(),
-                 "--listen-address", "127.0.0.1", "--xds-port", std::to_string(options_.xdsPort),
-                 "--http-port", std::to_string(options_.httpPort)},
-        .logPath = log.string()});
+    std::vector<std::string> argv = {(options_.binDir / "meshd").string(),
+                                     "--config-dir",
+                                     state_.configDir().string(),
+                                     "--listen-address",
+                                     "127.0.0.1",
+                                     "--xds-port",
+                                     std::to_string(options_.xdsPort),
+                                     "--http-port",
+                                     std::to_string(options_.httpPort)};
+    if (!options_.meshConfig.empty()) {
+      argv.insert(argv.end(), {"--mesh-config", options_.meshConfig.string()});
+    }
+    absl::StatusOr<pid_t> pid = spawnProcess(SpawnSpec{.argv = argv, .logPath = log.string()});
     if (!pid.ok()) {
       return pid.status();
     }

@@ -19,6 +19,7 @@ struct SupervisorOptions {
   int httpPort = 15014;         // meshd's REST API, /metrics, /debug; 0 picks one
   std::filesystem::path binDir; // where meshd and mesh-proxy are
   std::string proxyLogLevel = "warning";
+  std::filesystem::path meshConfig; // meshd's --mesh-config (absolute); empty: none
 };
 
 // Runs until SIGTERM or SIGINT; returns the exit status.

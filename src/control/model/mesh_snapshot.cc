@@ -144,7 +144,9 @@ MeshSnapshot::destinationRuleFor(std::string_view host, std::string_view clientN
       return nullptr;
     }
     auto visible = [&](const Entry<config::DestinationRule>* rule) {
-      return exportedTo(rule->spec.exportTo, rule->key.ns, clientNs);
+      const auto& exportTo =
+          rule->spec.exportTo.empty() ? mesh_.defaultDestinationRuleExportTo : rule->spec.exportTo;
+      return exportedTo(exportTo, rule->key.ns, clientNs);
     };
     if (const auto exact = rules->second.exact.find(std::string(host));
         exact != rules->second.exact.end() && visible(exact->second)) {
@@ -173,7 +175,9 @@ std::vector<const Entry<config::VirtualService>*>
 MeshSnapshot::virtualServicesFor(std::string_view gateway, std::string_view clientNs) const {
   std::vector<const Entry<config::VirtualService>*> out;
   for (const auto& vs : config_->virtualServices) {
-    if (vs.spec.isDelegate() || !exportedTo(vs.spec.exportTo, vs.key.ns, clientNs)) {
+    const auto& exportTo =
+        vs.spec.exportTo.empty() ? mesh_.defaultVirtualServiceExportTo : vs.spec.exportTo;
+    if (vs.spec.isDelegate() || !exportedTo(exportTo, vs.key.ns, clientNs)) {
       continue;
     }
     const auto& gateways = vs.spec.gateways;

@@ -41,6 +41,10 @@ struct MeshConfig {
   std::chrono::milliseconds dnsRefreshRate{60000}; // DNS-resolved ServiceEntry clusters
   // Auto-mTLS: ISTIO_MUTUAL to endpoints with a sidecar when no DestinationRule sets `tls`.
   bool enableAutoMtls = true;
+  // exportTo of VirtualServices and DestinationRules that set none ("*": every namespace; "."
+  // the object's own).
+  std::vector<std::string> defaultVirtualServiceExportTo = {"*"};
+  std::vector<std::string> defaultDestinationRuleExportTo = {"*"};
 };
 
 // A typed config object with the metadata every lookup needs.

@@ -2,6 +2,7 @@
 #include "control/server/control_plane.h"
 
 #include "control/api/api_json.h"
+#include "control/model/mesh_config_file.h"
 #include "control/xds/debug_json.h"
 #include "control/xds/response_builder.h"
 #include "control/xds/version_hash.h"
@@ -39,6 +40,32 @@ nlohmann::json protoArray(const std::vector<Message>& messages) {
   return out;
 }
 
+// meshd's MeshConfig before the file and the flags: Istio's defaults, but auto-mTLS off until
+// mesh-proxy speaks TLS.
+model::MeshConfig meshdDefaults() {
+  model::MeshConfig mesh;
+  mesh.enableAutoMtls = false;
+  return mesh;
+}
+
+std::string joinDiagnostics(const std::vector<config::Diagnostic>& diagnostics) {
+  std::string out;
+  for (const config::Diagnostic& diagnostic : diagnostics) {
+    out += (out.empty() ? "" : "\n") + diagnostic.toString();
+  }
+  return out;
+}
+
+void logDiagnostics(const std::vector<config::Diagnostic>& diagnostics) {
+  for (const config::Diagnostic& diagnostic : diagnostics) {
+    if (diagnostic.severity == config::Diagnostic::Severity::kError) {
+      MESHD_LOG(logger(), err, "{}", diagnostic.toString());
+    } else {
+      MESHD_LOG(logger(), warn, "{}", diagnostic.toString());
+    }
+  }
+}
+
 } // namespace
 
 ControlPlane::ControlPlane(ControlPlaneOptions options, const config::ConfigValidator& validator)
@@ -54,16 +81,103 @@ ControlPlane::ControlPlane(ControlPlaneOptions options, const config::ConfigVali
           stats_.setGauge("meshd_proxies_connected", {}, "xDS streams open (at the last scrape)")),
       pushesSkipped_(stats_.counter("meshd_pushes_skipped_total", {},
                                     "xDS streams an endpoint-only snapshot did not push to (the "
-                                    "proxy sees no changed service)")) {}
+                                    "proxy sees no changed service)")),
+      meshConfigReloads_(stats_.counter("meshd_mesh_config_reloads_total", {},
+                                        "MeshConfig file changes applied (snapshot rebuilt)")),
+      meshConfigRejects_(stats_.counter("meshd_mesh_config_rejected_total", {},
+                                        "MeshConfig file changes rejected as invalid (the "
+                                        "previous MeshConfig keeps serving; see /debug/meshz)")) {
+  if (!options_.meshConfigFile.empty()) {
+    std::error_code ignored;
+    const std::filesystem::path absolute =
+        std::filesystem::absolute(options_.meshConfigFile, ignored);
+    if (!absolute.empty()) {
+      options_.meshConfigFile = absolute.lexically_normal();
+    }
+  }
+}
 
 ControlPlane::~ControlPlane() {
   store_.stopWatching();
+  meshConfigWatcher_.reset();
   if (xds_ != nullptr) {
     xds_->shutdown(std::chrono::milliseconds(0));
   }
 }
 
+model::MeshConfig ControlPlane::withFlags(model::MeshConfig mesh) const {
+  if (options_.autoMtls) {
+    mesh.enableAutoMtls = true;
+  }
+  return mesh;
+}
+
+absl::Status ControlPlane::loadMeshConfig() {
+  meshConfigLoaded_ = true;
+  if (options_.meshConfigFile.empty()) {
+    meshConfig_ = withFlags(meshdDefaults());
+    return absl::OkStatus();
+  }
+  std::vector<config::Diagnostic> problems;
+  const std::optional<model::MeshConfig> mesh = model::loadMeshConfigFile(
+      options_.meshConfigFile, meshdDefaults(), problems, &meshConfigText_);
+  meshConfigProblems_ = problems;
+  if (!mesh) {
+    return absl::InvalidArgumentError(
+        fmt::format("invalid MeshConfig:\n{}", joinDiagnostics(problems)));
+  }
+  logDiagnostics(problems);
+  meshConfig_ = withFlags(*mesh);
+  MESHD_LOG(logger(), info, "MeshConfig from {}: {}", options_.meshConfigFile.string(),
+            model::meshConfigJson(meshConfig_).dump());
+  return absl::OkStatus();
+}
+
+void ControlPlane::reloadMeshConfig() {
+  std::vector<config::Diagnostic> problems;
+  std::string text;
+  const std::optional<model::MeshConfig> mesh =
+      model::loadMeshConfigFile(options_.meshConfigFile, meshdDefaults(), problems, &text);
+  const bool lastReadFailed = config::hasErrors(meshConfigProblems_);
+  if (text == meshConfigText_ && mesh.has_value() != lastReadFailed) {
+    return; // another file in the directory changed, or the same content was written again
+  }
+  meshConfigText_ = std::move(text);
+  meshConfigProblems_ = problems;
+  logDiagnostics(problems);
+  if (!mesh) {
+    meshConfigRejects_.inc();
+    MESHD_LOG(logger(), err, "MeshConfig {} rejected; the previous MeshConfig keeps serving",
+              options_.meshConfigFile.string());
+    return;
+  }
+  model::MeshConfig next = withFlags(*mesh);
+  if (model::meshConfigJson(next) == model::meshConfigJson(meshConfig_)) {
+    return; // nothing meshd uses changed
+  }
+  meshConfig_ = std::move(next);
+  meshConfigReloads_.inc();
+  MESHD_LOG(logger(), info, "MeshConfig reloaded from {}: {}", options_.meshConfigFile.string(),
+            model::meshConfigJson(meshConfig_).dump());
+  configDirty_ = true;
+  debouncer_->request(xds::PushTargets::everyone());
+}
+
+nlohmann::json ControlPlane::meshz() const {
+  nlohmann::json problems = nlohmann::json::array();
+  for (const config::Diagnostic& diagnostic : meshConfigProblems_) {
+    problems.push_back(diagnostic.toString());
+  }
+  return {{"file", options_.meshConfigFile.string()},
+          {"autoMtlsFlag", options_.autoMtls},
+          {"meshConfig", model::meshConfigJson(meshConfig_)},
+          {"lastReadProblems", std::move(problems)}};
+}
+
 absl::Status ControlPlane::start() {
+  if (!meshConfigLoaded_) {
+    RETURN_IF_ERROR(loadMeshConfig());
+  }
   RETURN_IF_ERROR(store_.load());
   configMetrics_.updateAll();
   debouncer_ = std::make_unique<xds::PushDebouncer>(
@@ -89,6 +203,14 @@ absl::Status ControlPlane::start() {
   httpPort_ = bound.port();
 
   RETURN_IF_ERROR(store_.startWatching(main_));
+  if (!options_.meshConfigFile.empty()) {
+    // The directory, not the file: editors and Kubernetes ConfigMap mounts replace the file
+    // (rename into place, or swap a symlinked directory), which a watch on the file misses.
+    meshConfigWatcher_ = std::make_unique<config::DirectoryWatcher>(
+        main_, options_.meshConfigFile.parent_path(), 0,
+        [this](const std::vector<std::filesystem::path>&, bool) { reloadMeshConfig(); });
+    RETURN_IF_ERROR(meshConfigWatcher_->start());
+  }
   signals_ = std::make_unique<core::ShutdownSignals>(main_, [this](int) { shutdown(); });
   MESHD_LOG(logger(), info, "config in {}; xDS on {}:{}; HTTP on {}:{}",
             options_.configDir.string(), options_.listenAddress, xdsPort_, options_.listenAddress,
@@ -105,6 +227,9 @@ void ControlPlane::shutdown() {
   ready_ = false;
   http_.close();
   store_.stopWatching();
+  if (meshConfigWatcher_ != nullptr) {
+    meshConfigWatcher_->stop();
+  }
   if (xds_ != nullptr) {
     xds_->shutdown(options_.shutdownGrace);
   }
@@ -135,10 +260,8 @@ void ControlPlane::rebuildSnapshot() {
   if (full) {
     const std::vector<config::ConfigObject> objects = store_.list();
     objectCount = objects.size();
-    model::MeshConfig mesh;
-    mesh.enableAutoMtls = options_.autoMtls;
     std::vector<config::Diagnostic> diagnostics;
-    next = model::MeshSnapshot::build(objects, std::move(instances), mesh, diagnostics);
+    next = model::MeshSnapshot::build(objects, std::move(instances), meshConfig_, diagnostics);
     for (const config::Diagnostic& diagnostic : diagnostics) {
       MESHD_LOG(logger(), warn, "snapshot: {}", diagnostic.message);
     }
@@ -217,6 +340,10 @@ void ControlPlane::registerEndpoints() {
 }
 
 void ControlPlane::registerDebugEndpoints() {
+  http_.route("/debug/meshz",
+              "the MeshConfig in force (file, --auto-mtls, Istio's defaults) and the problems of "
+              "the file's last read",
+              [this](const core::AdminRequest&) { return jsonResponse(meshz()); });
   http_.route("/debug/syncz",
               "xDS streams: each proxy's subscriptions, ACKed versions, last NACK, and whether it "
               "holds what meshd would send now",

@@ -18,7 +18,9 @@
 
 #include "absl/status/status.h"
 #include "control/api/config_api.h"
+#include "control/config/store/directory_watcher.h"
 #include "control/config/store/file_config_store.h"
+#include "control/model/mesh_snapshot.h"
 #include "control/serve/mesh_resource_provider.h"
 #include "control/server/config_metrics.h"
 #include "control/server/instance_api.h"
@@ -42,8 +44,12 @@ struct ControlPlaneOptions {
   // build, never later than maxDelay after the first; 0: build at once.
   std::chrono::milliseconds debounceQuietPeriod{100};
   std::chrono::milliseconds debounceMaxDelay{1000};
-  // MeshConfig.enableAutoMtls (off until mesh-proxy speaks TLS).
+  // --auto-mtls: MeshConfig.enableAutoMtls on, whatever the MeshConfig file says. Without it the
+  // file decides, and without a file it is off (until mesh-proxy speaks TLS).
   bool autoMtls = false;
+  // Istio MeshConfig (YAML/JSON); empty: Istio's defaults. Watched: a valid edit rebuilds the
+  // snapshot, an invalid one is logged and the previous MeshConfig keeps serving.
+  std::filesystem::path meshConfigFile;
 };
 
 class ControlPlane {
@@ -54,6 +60,10 @@ public:
   ControlPlane(const ControlPlane&) = delete;
   ControlPlane& operator=(const ControlPlane&) = delete;
 
+  // Reads options.meshConfigFile (a no-op without one); an error names the file, line and field
+  // of each problem. start() calls it unless it was called already; call it first to tell a bad
+  // MeshConfig from other start failures.
+  absl::Status loadMeshConfig();
   // Loads the config directory, starts the xDS server and the HTTP port, watches the directory
   // and installs the signal handlers. Errors if a port cannot be bound or the directory used.
   absl::Status start();
@@ -78,6 +88,12 @@ private:
   // Pushes what a new snapshot changed: every stream after a full build; after an
   // endpoint-only one, the streams of proxies that see a changed service.
   void pushFor(const serve::SnapshotUpdate& update);
+  // On the main loop when the MeshConfig file's directory changed: re-reads the file and, if it
+  // changed and is valid, rebuilds the snapshot with it.
+  void reloadMeshConfig();
+  // The file's MeshConfig with the command line's overrides (--auto-mtls).
+  model::MeshConfig withFlags(model::MeshConfig mesh) const;
+  nlohmann::json meshz() const;
   void registerEndpoints();
   void registerDebugEndpoints();
   nlohmann::json syncz();
@@ -98,6 +114,15 @@ private:
   stats::Histogram snapshotBuildSeconds_;
   stats::SetGauge proxiesConnected_;
   stats::Counter pushesSkipped_;
+  // MeshConfig state, main loop only. meshConfigText_ is the file's text last read (valid or
+  // not), so that a write that changes nothing, or an editor's temporary file, rebuilds nothing.
+  bool meshConfigLoaded_ = false;
+  model::MeshConfig meshConfig_;
+  std::string meshConfigText_;
+  std::vector<config::Diagnostic> meshConfigProblems_; // of the last read
+  std::unique_ptr<config::DirectoryWatcher> meshConfigWatcher_;
+  stats::Counter meshConfigReloads_;
+  stats::Counter meshConfigRejects_;
   std::unique_ptr<core::ShutdownSignals> signals_;
   uint16_t xdsPort_ = 0;
   uint16_t httpPort_ = 0;

@@ -150,7 +150,10 @@ std::vector<ScopedHttpRoute> expandDelegates(const model::MeshSnapshot& snapshot
     const std::string ns = route.delegate->ns.empty() ? vs.key.ns : route.delegate->ns;
     const auto* delegate = snapshot.delegate(ns, route.delegate->name);
     if (delegate == nullptr || !delegate->spec.isDelegate() ||
-        !model::exportedTo(delegate->spec.exportTo, delegate->key.ns, vs.key.ns)) {
+        !model::exportedTo(delegate->spec.exportTo.empty()
+                               ? snapshot.mesh().defaultVirtualServiceExportTo
+                               : delegate->spec.exportTo,
+                           delegate->key.ns, vs.key.ns)) {
       continue; // Istio drops the root route when its delegate is missing or not visible
     }
     for (const config::HttpRoute& leaf : delegate->spec.http) {
