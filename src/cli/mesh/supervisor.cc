@@ -92,8 +92,8 @@ public:
     if (absl::Status status = start(); !status.ok()) {
       logLine(fmt::format("meshctl supervisor: {}", std::string(status.message())));
       failure_ = std::string(status.message());
-      writeStatus();
       teardown();
+      writeStatus(); // after the teardown, which removes the status: `up` reads the error here
       return 1;
     }
     ready_ = true;
