@@ -204,14 +204,10 @@ TEST_F(TrafficTasks, IngressRoutesByHostAndPath) {
 }
 
 TEST_F(TrafficTasks, ProxyStatusIsInSyncAfterSubsetsAreDeleted) {
-  GTEST_SKIP() << "known meshd bug: after a DestinationRule's subsets are deleted every proxy "
-                  "unsubscribes from their EDS clusters, meshd sends nothing (correct for "
-                  "state-of-the-world EDS), so the ACKed EDS version stays that of the old "
-                  "subscription while /debug/syncz computes the expected one over the new "
-                  "subscription: up_to_date stays false and 'meshctl proxy-status' exits 1 (and "
-                  "'meshctl up' on that mesh does not settle) until an endpoint change makes "
-                  "meshd push EDS again. Remove this skip once syncz compares what the proxy "
-                  "holds of its current subscription.";
+  // After a DestinationRule's subsets are deleted every proxy unsubscribes from their EDS
+  // clusters and meshd rightly sends nothing (state-of-the-world EDS): the ACKed EDS version still
+  // names the old subscription, and /debug/syncz must judge by what the proxy holds (this case
+  // found that it did not).
   {
     TaskConfig subsets(mesh(), {"tcp-echo/tcp-echo-all-v1.yaml"});
     ASSERT_TRUE(subsets.status().ok()) << subsets.status();

@@ -388,8 +388,14 @@ nlohmann::json ControlPlane::syncz() {
       const xds::TypeInfo& type = stream.types[j];
       const std::string expected =
           xds::subscriptionVersion(now->resources(type.typeUrl), type.wildcard, type.names);
-      const bool upToDate = type.lastAckedVersion == expected ||
-                            (type.lastAckedVersion.empty() && expected == xds::hexVersion(0));
+      // Up to date: the client ACKed what meshd would send now; or it ACKed everything it was
+      // sent and holds every resource of its (since changed) subscription at today's version.
+      const bool upToDate =
+          type.lastAckedVersion == expected ||
+          (type.lastAckedVersion.empty() && expected == xds::hexVersion(0)) ||
+          (!type.lastAckedVersion.empty() && type.lastAckedVersion == type.lastVersionSent &&
+           xds::holdsSubscription(now->resources(type.typeUrl), type.wildcard, type.names,
+                                  type.heldVersions));
       inSync = inSync && upToDate;
       body[i]["types"][j]["expected_version"] = expected;
       body[i]["types"][j]["up_to_date"] = upToDate;

@@ -45,6 +45,14 @@ public:
     }
   }
 
+  // Calls `visit(resource)` for every held resource (in no particular order).
+  template <class Visit>
+  void forEach(Visit visit) const {
+    for (const auto& [name, resource] : byName_) {
+      visit(*resource);
+    }
+  }
+
 private:
   static absl::string_view view(const std::string& name) {
     return absl::string_view(name.data(), name.size());

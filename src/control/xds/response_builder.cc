@@ -183,4 +183,30 @@ std::string subscriptionVersion(const ResourceMap* resources, bool wildcard,
   return hexVersion(hash);
 }
 
+bool holdsSubscription(const ResourceMap* resources, bool wildcard,
+                       const std::vector<std::string>& names,
+                       const std::map<std::string, std::string>& held) {
+  if (resources == nullptr) {
+    return true;
+  }
+  auto heldAtVersion = [&held](const Resource& resource) {
+    auto it = held.find(resource.name);
+    return it != held.end() && it->second == resource.version;
+  };
+  if (wildcard) {
+    for (const auto& [name, resource] : *resources) {
+      if (!heldAtVersion(*resource)) {
+        return false;
+      }
+    }
+    return held.size() == resources->size(); // nothing held that is gone (full-state types)
+  }
+  for (const std::string& name : names) {
+    if (auto it = resources->find(name); it != resources->end() && !heldAtVersion(*it->second)) {
+      return false;
+    }
+  }
+  return true;
+}
+
 } // namespace meshd::control::xds

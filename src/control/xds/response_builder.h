@@ -3,6 +3,7 @@
 // No I/O, no locks.
 #pragma once
 
+#include <map>
 #include <string>
 #include <vector>
 
@@ -35,5 +36,14 @@ bool buildDeltaResponse(TypeState& state, const ResourceMap* resources, const Ty
 // that is up to date has ACKed. Debug endpoints compare it with the ACKed version.
 std::string subscriptionVersion(const ResourceMap* resources, bool wildcard,
                                 const std::vector<std::string>& names);
+
+// Whether a client holding `held` (name → version) has every resource of its subscription at the
+// version in `resources`. A subscribed name that is not in `resources` does not count: SotW EDS
+// and RDS cannot say a resource is gone, so the client keeps it until nothing refers to it. This
+// is the verdict when the subscription changed without a response (the remaining resources were
+// already held), which leaves the client's last ACKed version naming its former subscription.
+bool holdsSubscription(const ResourceMap* resources, bool wildcard,
+                       const std::vector<std::string>& names,
+                       const std::map<std::string, std::string>& held);
 
 } // namespace meshd::control::xds

@@ -3,6 +3,7 @@
 #pragma once
 
 #include <cstdint>
+#include <map>
 #include <optional>
 #include <string>
 #include <vector>
@@ -31,6 +32,7 @@ struct TypeInfo {
   uint64_t acks = 0;
   uint64_t nacks = 0;
   size_t resourcesHeld = 0; // resources the client holds as far as the server knows
+  std::map<std::string, std::string> heldVersions; // those resources: name → version
 };
 
 struct StreamInfo {

@@ -230,6 +230,8 @@ StreamInfo StreamState::debugInfo() const {
     type.acks = state.acks;
     type.nacks = state.nacks;
     type.resourcesHeld = state.held.size();
+    state.held.forEach(
+        [&type](const Resource& resource) { type.heldVersions[resource.name] = resource.version; });
     info.types.push_back(std::move(type));
   }
   std::stable_sort(info.types.begin(), info.types.end(), [](const TypeInfo& a, const TypeInfo& b) {

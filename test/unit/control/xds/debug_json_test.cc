@@ -1,6 +1,11 @@
 // The debug state as JSON: node fields, per-type versions, sync flag and the last NACK.
 #include "control/xds/debug_json.h"
 
+#include <map>
+#include <memory>
+
+#include "control/xds/response_builder.h"
+
 #include "gtest/gtest.h"
 
 namespace meshd::control::xds {
@@ -43,6 +48,35 @@ TEST(DebugJsonTest, StreamWithAnAckedTypeAndANackedOne) {
   EXPECT_EQ(entry["types"][1]["last_nack"]["message"], "bad port");
   EXPECT_EQ(entry["types"][1]["last_nack"]["nonce"], "5");
   EXPECT_FALSE(entry["types"][0].contains("last_nack"));
+}
+
+} // namespace
+} // namespace meshd::control::xds
+
+namespace meshd::control::xds {
+namespace {
+
+ResourceMap resourcesAt(std::map<std::string, std::string> versions) {
+  ResourceMap out;
+  for (const auto& [name, version] : versions) {
+    out[name] = std::make_shared<const Resource>(Resource{name, version, {}});
+  }
+  return out;
+}
+
+TEST(HoldsSubscriptionTest, JudgesByWhatTheClientHolds) {
+  const ResourceMap now = resourcesAt({{"a", "1"}, {"b", "2"}});
+  // A client that unsubscribed from "c" and holds "a" at today's version: up to date, although
+  // the version it ACKed named {a, c}.
+  EXPECT_TRUE(holdsSubscription(&now, false, {"a"}, {{"a", "1"}, {"c", "9"}}));
+  EXPECT_FALSE(holdsSubscription(&now, false, {"a"}, {{"a", "0"}})) << "an older version";
+  EXPECT_FALSE(holdsSubscription(&now, false, {"a", "b"}, {{"a", "1"}})) << "b never sent";
+  EXPECT_TRUE(holdsSubscription(&now, false, {"a", "gone"}, {{"a", "1"}}))
+      << "a name meshd has no resource for does not count";
+  EXPECT_TRUE(holdsSubscription(&now, true, {}, {{"a", "1"}, {"b", "2"}}));
+  EXPECT_FALSE(holdsSubscription(&now, true, {}, {{"a", "1"}, {"b", "2"}, {"old", "1"}}))
+      << "wildcard: a resource that is gone is still held";
+  EXPECT_TRUE(holdsSubscription(nullptr, false, {"a"}, {}));
 }
 
 } // namespace
