@@ -160,6 +160,7 @@ void ControlPlane::reloadMeshConfig() {
   MESHD_LOG(logger(), info, "MeshConfig reloaded from {}: {}", options_.meshConfigFile.string(),
             model::meshConfigJson(meshConfig_).dump());
   configDirty_ = true;
+  rebuildPending_ = true;
   debouncer_->request(xds::PushTargets::everyone());
 }
 
@@ -243,14 +244,17 @@ void ControlPlane::configChanged(const std::vector<config::ConfigChange>& change
               change.key.toString(), change.resourceVersion);
   }
   configDirty_ = true;
+  rebuildPending_ = true;
   debouncer_->request(xds::PushTargets::everyone());
 }
 
 void ControlPlane::instancesChanged() {
+  rebuildPending_ = true;
   debouncer_->request(xds::PushTargets::everyone());
 }
 
 void ControlPlane::rebuildSnapshot() {
+  rebuildPending_ = false;
   const auto started = std::chrono::steady_clock::now();
   std::vector<registry::WorkloadInstance> instances = instances_.instances();
   const size_t instanceCount = instances.size();
@@ -378,6 +382,9 @@ void ControlPlane::registerDebugEndpoints() {
 nlohmann::json ControlPlane::syncz() {
   const std::vector<xds::StreamInfo> streams = xds_->streams();
   nlohmann::json body = xds::toJson(streams);
+  // A change meshd has taken but not yet built (the debounce) is in no proxy yet: every type
+  // is behind until the build.
+  const bool pending = rebuildPending_.load();
   for (size_t i = 0; i < streams.size(); ++i) {
     const xds::StreamInfo& stream = streams[i];
     const xds::SnapshotPtr now = provider_.snapshotFor(stream.node);
@@ -390,12 +397,13 @@ nlohmann::json ControlPlane::syncz() {
           xds::subscriptionVersion(now->resources(type.typeUrl), type.wildcard, type.names);
       // Up to date: the client ACKed what meshd would send now; or it ACKed everything it was
       // sent and holds every resource of its (since changed) subscription at today's version.
-      const bool upToDate =
+      const bool holdsCurrent =
           type.lastAckedVersion == expected ||
           (type.lastAckedVersion.empty() && expected == xds::hexVersion(0)) ||
           (!type.lastAckedVersion.empty() && type.lastAckedVersion == type.lastVersionSent &&
            xds::holdsSubscription(now->resources(type.typeUrl), type.wildcard, type.names,
                                   type.heldVersions));
+      const bool upToDate = holdsCurrent && !pending;
       inSync = inSync && upToDate;
       body[i]["types"][j]["expected_version"] = expected;
       body[i]["types"][j]["up_to_date"] = upToDate;
@@ -405,6 +413,7 @@ nlohmann::json ControlPlane::syncz() {
       }
     }
     body[i]["node_id"] = stream.node.id();
+    body[i]["rebuild_pending"] = pending;
     body[i]["in_sync"] = inSync;
     body[i]["last_nack_reason"] = lastNack;
   }

@@ -110,6 +110,8 @@ private:
   InstanceApi instances_;
   std::unique_ptr<xds::PushDebouncer> debouncer_; // main loop only
   bool configDirty_ = true;
+  // A config or instance change waits for its snapshot build (syncz: nobody is in sync yet).
+  std::atomic<bool> rebuildPending_{false};
   stats::Counter snapshotBuilds_;
   stats::Histogram snapshotBuildSeconds_;
   stats::SetGauge proxiesConnected_;
