@@ -227,7 +227,7 @@ const std::map<std::string, MessageRules>& supportedTable() {
       {"envoy.type.v3.Percent", {{"value"}, {}}},
       {"envoy.config.cluster.v3.CircuitBreakers.Thresholds",
        {{"priority", "max_connections", "max_pending_requests", "max_requests", "max_retries",
-         "retry_budget", "track_remaining"},
+         "retry_budget", "track_remaining", "max_connection_pools"},
         {}}},
       {"envoy.config.cluster.v3.CircuitBreakers.Thresholds.RetryBudget",
        {{"budget_percent", "min_retry_concurrency"}, {}}},
