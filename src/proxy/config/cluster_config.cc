@@ -198,6 +198,9 @@ buildCircuitBreakers(const envoy::config::cluster::v3::Cluster& cluster, const s
     if (t.has_max_retries()) {
       out.maxRetries = t.max_retries().value();
     }
+    if (t.has_max_connection_pools()) {
+      out.maxConnectionPools = t.max_connection_pools().value();
+    }
     if (t.has_retry_budget()) {
       RetryBudgetConfig budget;
       if (t.retry_budget().has_budget_percent()) {

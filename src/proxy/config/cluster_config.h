@@ -4,6 +4,7 @@
 
 #include <chrono>
 #include <cstdint>
+#include <limits>
 #include <optional>
 #include <string>
 #include <vector>
@@ -68,6 +69,8 @@ struct CircuitBreakerThresholds {
   uint32_t maxPendingRequests = 1024;
   uint32_t maxRequests = 1024;
   uint32_t maxRetries = 3;
+  // Connection pools (one per endpoint and worker here) open at once; Envoy's default: no limit.
+  uint32_t maxConnectionPools = std::numeric_limits<uint32_t>::max();
   // When set, it replaces maxRetries (as in Envoy, a retry_budget message enables it even empty).
   std::optional<RetryBudgetConfig> retryBudget;
   bool trackRemaining = false; // the circuit_breakers.default.remaining_* gauges

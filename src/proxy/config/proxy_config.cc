@@ -64,6 +64,9 @@ absl::StatusOr<ProxyConfig> buildProxyConfig(const Bootstrap& bootstrap) {
   if (bootstrap.has_admin()) {
     ASSIGN_OR_RETURN(out.adminAddress, toEndpoint(bootstrap.admin().address(), "admin.address"));
   }
+  if (bootstrap.has_overload_manager()) {
+    ASSIGN_OR_RETURN(out.overload, buildOverloadConfig(bootstrap.overload_manager()));
+  }
   const auto& resources = bootstrap.static_resources();
   for (int i = 0; i < resources.clusters_size(); ++i) {
     const std::string where = fmt::format("static_resources.clusters[{}]", i);

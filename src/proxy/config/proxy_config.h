@@ -16,6 +16,7 @@
 #include "boost/asio/ip/tcp.hpp"
 #include "proxy/config/bootstrap_loader.h"
 #include "proxy/config/cluster_config.h"
+#include "proxy/config/overload_config.h"
 #include "proxy/router/route_table.h"
 
 namespace meshd::proxy::config {
@@ -128,6 +129,7 @@ struct ProxyConfig {
   std::vector<ListenerConfig> listeners;
   std::map<std::string, ClusterConfig> clusters;
   std::optional<XdsConfig> xds;
+  std::optional<OverloadConfig> overload; // bootstrap overload_manager
   // Route configurations from RDS, by name (the connection managers' rdsName).
   std::map<std::string, std::shared_ptr<const router::RouteTable>> routeTables;
   Bootstrap bootstrap; // as given, for /config_dump

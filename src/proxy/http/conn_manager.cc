@@ -128,12 +128,15 @@ void HttpConnectionManager::onReadable(core::Buffer& input, bool eof) {
     closeConnection(); // the client ended the tunnel
     return;
   }
-  if (eof && !closing_ && !(stream_ && stream_->requestComplete)) {
-    if (parser_.inMessage() || (stream_ && !stream_->requestComplete)) {
-      // The client went away mid-request.
-      if (stream_) {
-        stream_->responseFlags |= kDownstreamConnectionTermination;
-      }
+  if (eof && !closing_) {
+    if (stream_) {
+      // The client went away (or half-closed: as Envoy's connection manager, which does not keep
+      // half-closed connections, that ends it) with a request in progress, whether still being
+      // sent, waiting for a pooled connection or for its response. The request is abandoned:
+      // closeConnection() takes a waiting one out of the pool's queue and resets an active one,
+      // so the upstream never sees a request nobody waits for.
+      stats_.httpDownstreamCxDestroyRemoteActiveRq.inc();
+      stream_->responseFlags |= kDownstreamConnectionTermination;
     }
     closeConnection();
   }
@@ -238,6 +241,20 @@ void HttpConnectionManager::onHead(HeaderMap&& headers, bool end_stream) {
     stream_->closeAfterResponse = true; // answered with Connection: close, then closed
   }
   prepareRequest(*stream_);
+  if (context_.overload != nullptr) {
+    using server::OverloadAction;
+    if (context_.overload->active(OverloadAction::kDisableHttpKeepalive) &&
+        !stream_->closeAfterResponse) {
+      stats_.httpDownstreamCxOverloadDisableKeepalive.inc();
+      stream_->closeAfterResponse = true;
+    }
+    if (context_.overload->active(OverloadAction::kStopAcceptingRequests)) {
+      // As Envoy: before any filter, the request is answered here and goes nowhere.
+      stats_.httpDownstreamRqOverloadClose.inc();
+      sendLocalReply(503, "envoy overloaded", kOverloadManager);
+      return;
+    }
+  }
   routeRequest(end_stream);
 }
 

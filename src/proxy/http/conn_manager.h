@@ -25,6 +25,7 @@
 #include "proxy/network/stream_socket.h"
 #include "proxy/router/shadow_request.h"
 #include "proxy/router/upstream_request.h"
+#include "proxy/server/overload_manager.h"
 #include "proxy/server/runtime.h"
 #include "proxy/upstream/cluster.h"
 #include "proxy/upstream/http_pool.h"
@@ -40,7 +41,8 @@ struct WorkerContext {
   upstream::WorkerLoadBalancers& balancers;
   upstream::HttpPool& pool;
   core::RandomGenerator& random;
-  router::ShadowRequests& shadows; // mirrored requests in flight on this worker
+  router::ShadowRequests& shadows;                   // mirrored requests in flight on this worker
+  const server::OverloadManager* overload = nullptr; // null: no overload_manager configured
 };
 
 class HttpConnectionManager : public network::StreamSocket::Handler,

@@ -23,6 +23,7 @@ std::string responseFlagsToString(uint32_t flags) {
       {kFaultInjected, "FI"},
       {kUpstreamOverflow, "UO"},
       {kRateLimited, "RL"},
+      {kOverloadManager, "OL"},
   };
   std::string out;
   for (const auto& [flag, name] : kNames) {

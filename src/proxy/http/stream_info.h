@@ -24,6 +24,7 @@ enum ResponseFlag : uint32_t {
   kFaultInjected = 1u << 13,                  // FI (fault filter abort)
   kUpstreamOverflow = 1u << 14,               // UO (circuit breaker)
   kRateLimited = 1u << 15,                    // RL (local rate limit)
+  kOverloadManager = 1u << 16,                // OL (overload manager action)
 };
 
 // "NR", "UF,URX", or "-" when no flag is set (Envoy's %RESPONSE_FLAGS% format).

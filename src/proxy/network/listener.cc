@@ -78,11 +78,34 @@ void WorkerAcceptor::close() {
   acceptor_.close(ignored);
 }
 
+void WorkerAcceptor::setPaused(bool paused) {
+  paused_ = paused;
+  if (paused) {
+    retryTimer_->disable();
+    boost::system::error_code ignored;
+    acceptor_.cancel(ignored); // the outstanding accept ends with operation_aborted
+  } else if (!accepting_ && acceptor_.is_open()) {
+    accept();
+  }
+}
+
 void WorkerAcceptor::accept() {
+  if (paused_ || accepting_) {
+    return;
+  }
+  accepting_ = true;
   acceptor_.async_accept(
       loop_.context(), [this, alive = alive_](const boost::system::error_code& error,
                                               boost::asio::ip::tcp::socket socket) {
-        if (!*alive || error == boost::asio::error::operation_aborted || !acceptor_.is_open()) {
+        if (!*alive) {
+          return;
+        }
+        accepting_ = false;
+        if (!acceptor_.is_open()) {
+          return;
+        }
+        if (error == boost::asio::error::operation_aborted) {
+          accept(); // cancelled by a pause, maybe lifted since; a no-op while still paused
           return;
         }
         if (error) {

@@ -30,6 +30,9 @@ public:
                  AcceptCallback on_accept);
   ~WorkerAcceptor();
   void close();
+  // While paused nothing is accepted: new connections wait in the kernel's backlog (Envoy's
+  // stop_accepting_connections). Loop thread only.
+  void setPaused(bool paused);
 
 private:
   void accept();
@@ -40,6 +43,8 @@ private:
   // Retries accepting after a failure such as EMFILE, instead of spinning on it.
   std::unique_ptr<core::Timer> retryTimer_;
   std::shared_ptr<bool> alive_ = std::make_shared<bool>(true);
+  bool paused_ = false;
+  bool accepting_ = false; // an async_accept is outstanding
 };
 
 } // namespace meshd::proxy::network

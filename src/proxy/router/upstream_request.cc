@@ -83,8 +83,10 @@ void UpstreamRequest::attempt() {
 void UpstreamRequest::onConnected(std::shared_ptr<upstream::HttpClient> client,
                                   upstream::HttpPool::Failure failure) {
   if (!client) {
-    fail(failure == upstream::HttpPool::Failure::kOverflow ? Failure::kOverflow
-                                                           : Failure::kConnect);
+    using PoolFailure = upstream::HttpPool::Failure;
+    fail(failure == PoolFailure::kOverflow       ? Failure::kOverflow
+         : failure == PoolFailure::kPoolOverflow ? Failure::kPoolOverflow
+                                                 : Failure::kConnect);
     return;
   }
   client_ = std::move(client);
@@ -229,7 +231,8 @@ bool UpstreamRequest::retryAllowed(Failure failure) const {
   case Failure::kReset:
   case Failure::kPerTryTimeout:
   case Failure::kProtocol: return (on & kAnyReset) != 0;
-  case Failure::kOverflow: return false;
+  case Failure::kOverflow:
+  case Failure::kPoolOverflow: return false;
   }
   return false;
 }
@@ -276,7 +279,7 @@ void UpstreamRequest::fail(Failure failure) {
   }
   if (failure == Failure::kProtocol) {
     cluster_->reportOutcome(host_.index, Outcome::kGatewayError);
-  } else if (failure != Failure::kOverflow) {
+  } else if (failure != Failure::kOverflow && failure != Failure::kPoolOverflow) {
     cluster_->reportOutcome(host_.index, Outcome::kLocalOriginFailure);
   }
   endAttempt(false);
@@ -304,6 +307,10 @@ void UpstreamRequest::fail(Failure failure) {
     return;
   case Failure::kOverflow:
     callbacks_.onUpstreamFailure(503, http::kUpstreamOverflow, kOverflow);
+    return;
+  case Failure::kPoolOverflow:
+    // As Envoy's router when the cluster gives it no connection pool.
+    callbacks_.onUpstreamFailure(503, http::kNoHealthyUpstream, "no healthy upstream");
     return;
   }
 }

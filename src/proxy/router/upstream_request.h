@@ -72,7 +72,7 @@ public:
   void resumeResponse();
 
 private:
-  enum class Failure { kConnect, kReset, kPerTryTimeout, kProtocol, kOverflow };
+  enum class Failure { kConnect, kReset, kPerTryTimeout, kProtocol, kOverflow, kPoolOverflow };
 
   void attempt();
   void onConnected(std::shared_ptr<upstream::HttpClient> client,

@@ -60,6 +60,15 @@ void trackConnection(network::ConnectionTracker& tracker, const Runtime& runtime
                                 }));
 }
 
+// One slot holding two (the global connection limit's and a connection_limit filter's).
+std::shared_ptr<void> holdBoth(std::shared_ptr<void> first, std::shared_ptr<void> second) {
+  if (!first) {
+    return second;
+  }
+  return std::make_shared<std::pair<std::shared_ptr<void>, std::shared_ptr<void>>>(
+      std::move(first), std::move(second));
+}
+
 } // namespace
 
 ProxyServer::ProxyServer(ServerOptions options)
@@ -121,6 +130,17 @@ absl::Status ProxyServer::start() {
       }
       cluster.hosts = std::move(*hosts);
     }
+  }
+  if (config->overload) {
+    overload_ = std::make_unique<OverloadManager>(*config->overload, store_);
+    // Measured before the first accept, so the first connection already sees the state.
+    overload_->refresh();
+    overload_->onActionChange([this](OverloadAction action, bool active) {
+      if (action == OverloadAction::kStopAcceptingConnections) {
+        setAcceptorsPaused(active);
+      }
+    });
+    overload_->start(main_);
   }
   if (absl::Status status = bindListeners(*config); !status.ok()) {
     return status;
@@ -325,6 +345,19 @@ void ProxyServer::onAccept(uint32_t worker, core::EventLoop& loop, const std::st
   if (error) {
     return; // already gone
   }
+  if (overload_ != nullptr) {
+    // An accept already under way when stop_accepting_connections turned on is closed here.
+    if (overload_->active(OverloadAction::kStopAcceptingConnections)) {
+      runtime->listenerStats.at(listener->name).downstreamCxOverloadReject.inc();
+      return;
+    }
+    // The global limit counts every listener's connections on every worker, from accept on.
+    info.limitSlot = overload_->tryAcquireConnection();
+    if (!info.limitSlot) {
+      runtime->listenerStats.at(listener->name).downstreamGlobalCxOverflow.inc();
+      return;
+    }
+  }
   if (listener->originalDst) {
     if (const auto original = network::originalDestination(socket.native_handle())) {
       info.localAddress = *original;
@@ -338,17 +371,18 @@ void ProxyServer::onAccept(uint32_t worker, core::EventLoop& loop, const std::st
       return; // closing the socket is the answer, as in Envoy
     }
     if (chain->connectionLimit) {
-      inspected.limitSlot = runtime->connectionLimiters.at(chain)->tryAcquire();
-      if (!inspected.limitSlot) {
+      std::shared_ptr<void> chainSlot = runtime->connectionLimiters.at(chain)->tryAcquire();
+      if (!chainSlot) {
         closeOverLimit(loop, std::move(accepted), chain->connectionLimit->delay);
         return;
       }
+      inspected.limitSlot = holdBoth(std::move(inspected.limitSlot), std::move(chainSlot));
     }
     WorkerState& state = *workerStates_[worker];
     if (chain->http) {
       auto connection = std::make_shared<http::HttpConnectionManager>(
           http::WorkerContext{loop, runtime_, state.balancers, state.pool, state.random,
-                              state.shadows},
+                              state.shadows, overload_.get()},
           std::move(accepted), runtime, *listener, *chain, inspected);
       trackConnection(state.connections, *runtime, *listener, connection);
       connection->start();
@@ -387,6 +421,17 @@ void ProxyServer::drainListeners() {
     workers_.loop(i).post([this, i] {
       for (auto& [name, acceptor] : workerStates_[i]->acceptors) {
         acceptor->close();
+      }
+    });
+  }
+}
+
+void ProxyServer::setAcceptorsPaused(bool paused) {
+  MESHD_LOG(logger(), warn, "overload: {} accepting connections", paused ? "stopped" : "resumed");
+  for (uint32_t i = 0; i < workers_.size(); ++i) {
+    workers_.loop(i).post([this, i, paused] {
+      for (auto& [name, acceptor] : workerStates_[i]->acceptors) {
+        acceptor->setPaused(paused);
       }
     });
   }

@@ -23,6 +23,7 @@
 #include "proxy/network/listener.h"
 #include "proxy/server/health_checks.h"
 #include "proxy/server/node_identity.h"
+#include "proxy/server/overload_manager.h"
 #include "proxy/server/runtime.h"
 #include "proxy/upstream/dns_cluster_refresher.h"
 #include "proxy/upstream/eds_file_watcher.h"
@@ -106,12 +107,16 @@ private:
   // /config_dump: the clusters, endpoints and routes held from ADS, with versions.
   void addDynamicConfig(envoy::admin::v3::ConfigDump& dump) const;
   void drainListeners();
+  // stop_accepting_connections turned on or off: every worker's acceptors pause or resume.
+  void setAcceptorsPaused(bool paused);
   int64_t activeDownstreamConnections() const;
 
   ServerOptions options_;
   std::chrono::steady_clock::time_point startedAt_;
   core::EventLoop main_{"main"};
   stats::Store store_;
+  // bootstrap overload_manager (null without one); workers read its action states.
+  std::unique_ptr<OverloadManager> overload_;
   // Declared before workers_ so it is destroyed after the workers' loops: objects left in a loop
   // (connections, requests) refer to their worker's state while they are torn down.
   std::vector<std::unique_ptr<WorkerState>> workerStates_;

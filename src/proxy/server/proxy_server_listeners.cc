@@ -199,15 +199,18 @@ void ProxyServer::startAccepting(BoundListener& bound) {
     return; // already handed over
   }
   for (uint32_t i = 0; i < workers_.size(); ++i) {
-    workers_.loop(i).post(
-        [this, i, fd = bound.fds[i], name = bound.name, endpoint = bound.endpoint] {
-          WorkerState& state = *workerStates_[i];
-          core::EventLoop& loop = workers_.loop(i);
-          state.acceptors[name] = std::make_unique<network::WorkerAcceptor>(
-              loop, fd, endpoint, [this, i, name, &loop](boost::asio::ip::tcp::socket socket) {
-                onAccept(i, loop, name, std::move(socket));
-              });
-        });
+    workers_.loop(i).post([this, i, fd = bound.fds[i], name = bound.name,
+                           endpoint = bound.endpoint] {
+      WorkerState& state = *workerStates_[i];
+      core::EventLoop& loop = workers_.loop(i);
+      state.acceptors[name] = std::make_unique<network::WorkerAcceptor>(
+          loop, fd, endpoint, [this, i, name, &loop](boost::asio::ip::tcp::socket socket) {
+            onAccept(i, loop, name, std::move(socket));
+          });
+      if (overload_ != nullptr && overload_->active(OverloadAction::kStopAcceptingConnections)) {
+        state.acceptors[name]->setPaused(true);
+      }
+    });
   }
   bound.fds.clear(); // owned by the workers' acceptors now
 }

@@ -18,6 +18,12 @@ ListenerStats ListenerStats::create(stats::Store& store, const config::ListenerC
           store.gauge("listener.downstream_cx_active", listenerTags, "Open downstream connections"),
       .noFilterChainMatch = store.counter("listener.no_filter_chain_match", listenerTags,
                                           "Connections closed because no filter chain matched"),
+      .downstreamGlobalCxOverflow = store.counter(
+          "listener.downstream_global_cx_overflow", listenerTags,
+          "Connections closed at accept by the overload manager's global connection limit"),
+      .downstreamCxOverloadReject =
+          store.counter("listener.downstream_cx_overload_reject", listenerTags,
+                        "Connections closed at accept while stop_accepting_connections is active"),
   };
   if (chain == nullptr) {
     return out;
@@ -67,6 +73,15 @@ ListenerStats ListenerStats::create(stats::Store& store, const config::ListenerC
                       "Connections closed after max_requests_per_connection requests");
     out.httpDownstreamRqIdleTimeout = store.counter("http.downstream_rq_idle_timeout", tags,
                                                     "Requests ended by the stream idle timeout");
+    out.httpDownstreamRqOverloadClose =
+        store.counter("http.downstream_rq_overload_close", tags,
+                      "Requests answered 503 while stop_accepting_requests is active");
+    out.httpDownstreamCxOverloadDisableKeepalive =
+        store.counter("http.downstream_cx_overload_disable_keepalive", tags,
+                      "Connections closed after a response while disable_http_keepalive is active");
+    out.httpDownstreamCxDestroyRemoteActiveRq =
+        store.counter("http.downstream_cx_destroy_remote_active_rq", tags,
+                      "Connections the client closed with a request in progress");
     out.httpFaultDelaysInjected =
         store.counter("http.fault.delays_injected", tags, "Requests delayed by the fault filter");
     out.httpFaultAbortsInjected =

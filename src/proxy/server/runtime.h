@@ -19,6 +19,8 @@ struct ListenerStats {
   stats::Counter downstreamCxTotal;
   stats::Gauge downstreamCxActive;
   stats::Counter noFilterChainMatch;
+  stats::Counter downstreamGlobalCxOverflow; // overload manager: global connection limit
+  stats::Counter downstreamCxOverloadReject; // overload manager: stop_accepting_connections
   // tcp_proxy (tag envoy_tcp_prefix)
   stats::Counter tcpDownstreamCxTotal;
   stats::Counter tcpIdleTimeout;
@@ -40,6 +42,10 @@ struct ListenerStats {
   stats::Counter httpDownstreamCxIdleTimeout;
   stats::Counter httpDownstreamCxMaxRequestsReached;
   stats::Counter httpDownstreamRqIdleTimeout;
+  stats::Counter httpDownstreamRqOverloadClose;            // stop_accepting_requests
+  stats::Counter httpDownstreamCxOverloadDisableKeepalive; // disable_http_keepalive
+  // The client closed its connection while a request was still in progress.
+  stats::Counter httpDownstreamCxDestroyRemoteActiveRq;
   stats::Counter httpFaultDelaysInjected; // fault filter
   stats::Counter httpFaultAbortsInjected;
   stats::Counter httpCorsOriginValid; // CORS filter: requests with an Origin it allows

@@ -41,6 +41,9 @@ ClusterStats ClusterStats::create(stats::Store& store, const std::string& cluste
                         "Requests failed by the max_pending_requests or max_requests breaker"),
       .rqRetryOverflow = store.counter("cluster.upstream_rq_retry_overflow", tags,
                                        "Retries not made because of the max_retries breaker"),
+      .cxPoolOverflow =
+          store.counter("cluster.upstream_cx_pool_overflow", tags,
+                        "Requests failed because the max_connection_pools breaker was hit"),
       .rqPendingTotal = store.counter("cluster.upstream_rq_pending_total", tags,
                                       "Requests that waited for a connection"),
       .rqPendingActive = store.gauge("cluster.upstream_rq_pending_active", tags,

@@ -38,6 +38,7 @@ struct ClusterStats {
   stats::Counter cxOverflow;
   stats::Counter rqPendingOverflow;
   stats::Counter rqRetryOverflow;
+  stats::Counter cxPoolOverflow;
   stats::Counter rqPendingTotal;
   stats::Gauge rqPendingActive;
   stats::Histogram rqTime; // milliseconds

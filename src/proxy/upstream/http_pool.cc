@@ -45,10 +45,22 @@ uint64_t HttpPool::acquire(const std::shared_ptr<const Cluster>& cluster,
     }
   }
   ResourceManager& resources = cluster->resources();
+  const Key key{cluster->name(), endpoint};
+  if (!poolSlots_.contains(key)) {
+    // A new pool. As in Envoy, a pool of another endpoint is not reclaimed for it: Envoy frees
+    // only an idle pool of the same host (another protocol or priority), and an endpoint has
+    // exactly one pool per worker here.
+    ResourceManager::Slot pool = resources.tryAcquire(ResourceManager::Kind::kConnectionPools);
+    if (!pool) {
+      cluster->stats().cxPoolOverflow.inc();
+      ready(nullptr, Failure::kPoolOverflow);
+      return 0;
+    }
+    poolSlots_.emplace(key, std::move(pool));
+  }
   ResourceManager::Slot slot = resources.tryAcquire(ResourceManager::Kind::kConnections);
   if (!slot) {
     cluster->stats().cxOverflow.inc();
-    const Key key{cluster->name(), endpoint};
     if (open_[key] == 0) {
       slot = resources.acquireOverLimit(ResourceManager::Kind::kConnections);
     } else {
@@ -93,10 +105,19 @@ void HttpPool::cancel(uint64_t pending_id) {
       found->cluster->stats().rqPendingActive.dec();
       queue.erase(found);
       if (queue.empty()) {
+        const Key key = it->first;
         waiters_.erase(it);
+        releasePoolIfUnused(key);
       }
       return;
     }
+  }
+}
+
+void HttpPool::releasePoolIfUnused(const Key& key) {
+  const auto open = open_.find(key);
+  if ((open == open_.end() || open->second == 0) && !waiters_.contains(key)) {
+    poolSlots_.erase(key);
   }
 }
 
@@ -106,6 +127,7 @@ void HttpPool::connectionClosed(const Key& key) {
   }
   const auto queue = waiters_.find(key);
   if (queue == waiters_.end()) {
+    releasePoolIfUnused(key);
     return;
   }
   // Room for one more connection (or none left for this endpoint): the oldest waiter opens it.

@@ -28,7 +28,8 @@ public:
   ~HttpPool();
 
   // Why acquire() gave no client.
-  enum class Failure { kNone, kConnect, kOverflow };
+  // kPoolOverflow: the endpoint has no pool on this worker and max_connection_pools is reached.
+  enum class Failure { kNone, kConnect, kOverflow, kPoolOverflow };
   using Ready = std::function<void(std::shared_ptr<HttpClient>, Failure)>;
   // Calls `ready(client, kNone)` with a connected client, or `ready(nullptr, why)`. May call back
   // before returning (an idle connection was available, or the breakers are full). Returns the id
@@ -67,6 +68,8 @@ private:
             ResourceManager::Slot slot, Ready ready);
   // A connection of `key` is gone: a waiter may open one now.
   void connectionClosed(const Key& key);
+  // The pool of `key` has no connection and no waiter left: its max_connection_pools slot goes.
+  void releasePoolIfUnused(const Key& key);
   // Hands `client` to the first request waiting for its endpoint; false when none waits.
   bool giveToWaiter(std::shared_ptr<HttpClient>& client);
   void forget(IdleClient& idle);
@@ -83,6 +86,9 @@ private:
   std::map<std::string, uint64_t> retired_;   // removed cluster -> its id watermark
   std::map<Key, uint32_t> open_;              // connections (connecting, busy or idle)
   std::map<Key, std::deque<Waiter>> waiters_; // pending requests, oldest first
+  // max_connection_pools: a pool is an endpoint of a cluster on this worker with connections
+  // (connecting, busy or idle) or waiters; it holds its cluster's slot until it has neither.
+  std::map<Key, ResourceManager::Slot> poolSlots_;
   uint64_t nextWaiterId_ = 1;
   // Connections outlive the pool at shutdown: their destruction hook checks this first.
   std::shared_ptr<bool> alive_ = std::make_shared<bool>(true);

@@ -27,11 +27,12 @@ ResourceManager::create(stats::Store& store, const std::string& cluster,
                         const CircuitBreakerThresholds& thresholds) {
   std::shared_ptr<ResourceManager> manager(new ResourceManager());
   const stats::Tags tags = {{"envoy_cluster_name", cluster}};
-  constexpr std::array<std::pair<const char*, const char*>, 4> kNames = {{
+  constexpr std::array<std::pair<const char*, const char*>, 5> kNames = {{
       {"cx_open", "remaining_cx"},
       {"rq_pending_open", "remaining_pending"},
       {"rq_open", "remaining_rq"},
       {"rq_retry_open", "remaining_retries"},
+      {"cx_pool_open", "remaining_cx_pools"},
   }};
   for (size_t i = 0; i < kNames.size(); ++i) {
     Resource& r = manager->resources_[i];
@@ -53,7 +54,8 @@ void ResourceManager::setThresholds(const CircuitBreakerThresholds& thresholds) 
   }
   useRetryBudget_ = thresholds.retryBudget.has_value();
   const uint32_t limits[] = {thresholds.maxConnections, thresholds.maxPendingRequests,
-                             thresholds.maxRequests, thresholds.maxRetries};
+                             thresholds.maxRequests, thresholds.maxRetries,
+                             thresholds.maxConnectionPools};
   for (size_t i = 0; i < resources_.size(); ++i) {
     resources_[i].max = limits[i];
     publish(resources_[i], resources_[i].count.load());

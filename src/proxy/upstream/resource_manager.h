@@ -23,7 +23,7 @@ using config::CircuitBreakerThresholds;
 
 class ResourceManager : public std::enable_shared_from_this<ResourceManager> {
 public:
-  enum class Kind { kConnections, kPending, kRequests, kRetries };
+  enum class Kind { kConnections, kPending, kRequests, kRetries, kConnectionPools };
 
   // One unit of a resource, given back on destruction. Empty when default-constructed.
   class Slot {
@@ -69,7 +69,7 @@ private:
   void publish(Resource& r, uint64_t count) const;
   void release(Kind kind);
 
-  std::array<Resource, 4> resources_;
+  std::array<Resource, 5> resources_;
   std::atomic<bool> trackRemaining_{false};
   // retry_budget, when configured (set by setThresholds on the main thread, read by workers).
   std::atomic<bool> useRetryBudget_{false};

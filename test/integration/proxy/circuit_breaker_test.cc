@@ -169,5 +169,61 @@ static_resources:
   EXPECT_EQ(held.request("GET", "/echo").status, 200) << "the open one carries on";
 }
 
+// max_connection_pools counts pools (here one per endpoint and worker, living while it has
+// connections, idle ones included, or waiters): with one allowed and two endpoints taken in turn,
+// the endpoint that got the pool first is served and the other gets Envoy's 503 with no pool.
+TEST(CircuitBreakerPoolsTest, MaxConnectionPoolsRefusesASecondEndpointsPool) {
+  HttpBackend first{"first"};
+  HttpBackend second{"second"};
+  MeshProxy proxy(httpBootstrap(catchAllRoutes(),
+                                {{"backend",
+                                  {first.port(), second.port()},
+                                  "lb_policy: ROUND_ROBIN\n" +
+                                      breakers("max_connection_pools: 1, track_remaining: true")}}),
+                  {"--concurrency", "1"});
+  ASSERT_TRUE(proxy.started()) << proxy.logs();
+  const uint16_t port = proxy.listenerPort("http");
+  HttpConnection client(port);
+  int served = 0;
+  int refused = 0;
+  for (int i = 0; i < 4; ++i) {
+    const auto response = client.request("GET", "/echo");
+    if (response.status == 200) {
+      ++served;
+    } else {
+      EXPECT_EQ(response.status, 503);
+      EXPECT_EQ(response.body, "no healthy upstream");
+      ++refused;
+    }
+  }
+  EXPECT_EQ(served, 2);
+  EXPECT_EQ(refused, 2);
+  // Every request went to the endpoint whose pool exists; the other never saw one.
+  EXPECT_TRUE((first.requestCount() == 2 && second.requestCount() == 0) ||
+              (first.requestCount() == 0 && second.requestCount() == 2))
+      << first.requestCount() << " " << second.requestCount();
+  EXPECT_EQ(statOf(proxy, "cluster.backend.upstream_cx_pool_overflow"), "2");
+  EXPECT_EQ(statOf(proxy, "cluster.backend.circuit_breakers.default.cx_pool_open"), "1");
+  EXPECT_EQ(statOf(proxy, "cluster.backend.circuit_breakers.default.remaining_cx_pools"), "0");
+}
+
+TEST(CircuitBreakerPoolsTest, EnoughConnectionPoolsServeEveryEndpoint) {
+  HttpBackend first{"first"};
+  HttpBackend second{"second"};
+  MeshProxy proxy(httpBootstrap(catchAllRoutes(), {{"backend",
+                                                    {first.port(), second.port()},
+                                                    "lb_policy: ROUND_ROBIN\n" +
+                                                        breakers("max_connection_pools: 2")}}),
+                  {"--concurrency", "1"});
+  ASSERT_TRUE(proxy.started()) << proxy.logs();
+  HttpConnection client(proxy.listenerPort("http"));
+  for (int i = 0; i < 4; ++i) {
+    EXPECT_EQ(client.request("GET", "/echo").status, 200);
+  }
+  EXPECT_EQ(first.requestCount(), 2u);
+  EXPECT_EQ(second.requestCount(), 2u);
+  EXPECT_EQ(statOf(proxy, "cluster.backend.upstream_cx_pool_overflow"), "0");
+}
+
 } // namespace
 } // namespace meshd::testing
