@@ -135,11 +135,11 @@ absl::StatusOr<HttpConnectionManagerConfig> buildHttpConnectionManager(
                                                           /*per_route=*/false));
       out.localRateLimitBeforeFault = !out.fault;
     } else {
-      return invalid(at, fmt::format("HTTP filter '{}' is not supported here (supported before "
-                                     "the router, once each: {}, {}, {})",
-                                     filter.name(), filters::kCorsFilterName,
-                                     filters::kFaultFilterName,
-                                     filters::kLocalRateLimitFilterName));
+      return invalid(at,
+                     fmt::format("HTTP filter '{}' is not supported here (supported before "
+                                 "the router, once each: {}, {}, {})",
+                                 filter.name(), filters::kCorsFilterName, filters::kFaultFilterName,
+                                 filters::kLocalRateLimitFilterName));
     }
   }
   if (!proto.server_name().empty()) {
