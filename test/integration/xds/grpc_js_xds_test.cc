@@ -416,7 +416,7 @@ TEST(GrpcJsXdsTest, TranslatedIstioConfigDrivesTheClient) {
   constexpr int kFirstCalls = 200;
   ProcessOptions client_options{{"node", (kScriptDir / "xds_echo_client.js").string(),
                                  "echo.default.svc.cluster.local:50051",
-                                 std::to_string(kFirstCalls), go_file.string(), "v2", "20"},
+                                 std::to_string(kFirstCalls), go_file.string(), "v2", "20", "10"},
                                 {{"GRPC_XDS_BOOTSTRAP", bootstrap.string()}}};
   if (const char* trace = std::getenv("MESHD_XDS_TRACE")) {
     client_options.extraEnv["GRPC_TRACE"] = trace;
