@@ -65,6 +65,14 @@ std::vector<WorkloadSpec> workloadsFromList(const nlohmann::json& list) {
   return out;
 }
 
+uint32_t fnv1a(std::string_view text) {
+  uint32_t hash = 2166136261u;
+  for (const char c : text) {
+    hash = (hash ^ static_cast<uint8_t>(c)) * 16777619u;
+  }
+  return hash;
+}
+
 std::string localPodAddress(int index) {
   return fmt::format("127.77.{}.{}", index / 254 + 1, index % 254 + 1);
 }
@@ -95,10 +103,7 @@ std::vector<ServiceAddress> servicesFromList(const nlohmann::json& list) {
 
 std::string allocateClusterIp(const std::string& ns, const std::string& name,
                               const std::set<std::string>& taken) {
-  uint32_t hash = 2166136261u; // FNV-1a of "<ns>/<name>"
-  for (const char c : ns + "/" + name) {
-    hash = (hash ^ static_cast<uint8_t>(c)) * 16777619u;
-  }
+  const uint32_t hash = fnv1a(ns + "/" + name);
   constexpr uint32_t kUsable = 65534; // 10.96.0.1 .. 10.96.255.254
   for (uint32_t step = 0; step < kUsable; ++step) {
     const uint32_t host = (hash + step) % kUsable + 1;

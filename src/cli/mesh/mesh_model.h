@@ -6,6 +6,7 @@
 #include <map>
 #include <set>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "nlohmann/json.hpp"
@@ -42,6 +43,9 @@ inline constexpr const char* kLocalGatewayAddress = "127.77.0.2";
 inline constexpr const char* kLocalEgressGatewayAddress = "127.77.0.3";
 std::string localPodAddress(int index);
 std::string localAppAddress(int index);
+
+// FNV-1a of `text`: stable names and addresses derived from paths and object names.
+uint32_t fnv1a(std::string_view text);
 
 // The name of a workload's replica `index` (0-based), like a pod's: "<workload>-<index>".
 std::string instanceName(const WorkloadSpec& workload, int index);

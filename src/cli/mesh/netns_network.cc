@@ -10,6 +10,7 @@
 #include <fstream>
 
 #include "cli/mesh/command_runner.h"
+#include "cli/mesh/spawn.h"
 #include "fmt/format.h"
 
 namespace meshd::cli::mesh {
@@ -24,18 +25,13 @@ void killProcessesIn(const std::string& netns) {
   if (::stat(nsFile.c_str(), &target) != 0) {
     return;
   }
-  std::error_code ec;
-  for (const auto& entry : std::filesystem::directory_iterator("/proc", ec)) {
-    const std::string name = entry.path().filename();
-    if (name.empty() || !std::all_of(name.begin(), name.end(), ::isdigit)) {
-      continue;
-    }
+  forEachProcess([&target](pid_t pid, const std::filesystem::path& dir) {
     struct stat own {};
-    if (::stat((entry.path() / "ns" / "net").c_str(), &own) == 0 && own.st_ino == target.st_ino &&
+    if (::stat((dir / "ns" / "net").c_str(), &own) == 0 && own.st_ino == target.st_ino &&
         own.st_dev == target.st_dev) {
-      ::kill(std::stoi(name), SIGKILL);
+      ::kill(pid, SIGKILL);
     }
-  }
+  });
 }
 
 } // namespace

@@ -212,10 +212,7 @@ bool stopProcess(pid_t pid, std::chrono::milliseconds grace) {
   return false;
 }
 
-size_t stopMarkedProcesses(std::string_view variable, const std::string& value,
-                           std::chrono::milliseconds grace) {
-  const std::string wanted = std::string(variable) + "=" + value;
-  std::vector<pid_t> marked;
+void forEachProcess(const std::function<void(pid_t, const std::filesystem::path&)>& visit) {
   std::error_code ec;
   for (const auto& entry : std::filesystem::directory_iterator("/proc", ec)) {
     const std::string name = entry.path().filename();
@@ -223,18 +220,26 @@ size_t stopMarkedProcesses(std::string_view variable, const std::string& value,
       continue;
     }
     const pid_t pid = static_cast<pid_t>(std::stol(name));
-    if (pid == ::getpid()) {
-      continue;
+    if (pid != ::getpid()) {
+      visit(pid, entry.path());
     }
-    std::ifstream environment(entry.path() / "environ", std::ios::binary);
+  }
+}
+
+size_t stopMarkedProcesses(std::string_view variable, const std::string& value,
+                           std::chrono::milliseconds grace) {
+  const std::string wanted = std::string(variable) + "=" + value;
+  std::vector<pid_t> marked;
+  forEachProcess([&](pid_t pid, const std::filesystem::path& dir) {
+    std::ifstream environment(dir / "environ", std::ios::binary);
     std::string entryText;
     while (std::getline(environment, entryText, '\0')) {
       if (entryText == wanted) {
         marked.push_back(pid);
-        break;
+        return;
       }
     }
-  }
+  });
   std::vector<std::thread> stoppers;
   for (const pid_t pid : marked) {
     stoppers.emplace_back([pid, grace] { stopProcess(pid, grace); });

@@ -6,6 +6,8 @@
 #include <sys/types.h>
 
 #include <chrono>
+#include <filesystem>
+#include <functional>
 #include <map>
 #include <optional>
 #include <string>
@@ -42,6 +44,9 @@ bool stopProcess(pid_t pid, std::chrono::milliseconds grace);
 
 // Whether a process with this pid exists (and is not a zombie).
 bool processAlive(pid_t pid);
+
+// Calls `visit(pid, "/proc/<pid>")` for every process but this one.
+void forEachProcess(const std::function<void(pid_t, const std::filesystem::path&)>& visit);
 
 // Stops (as stopProcess, all at once) every process whose environment has `variable=value`.
 // Returns how many there were.

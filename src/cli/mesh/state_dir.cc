@@ -8,6 +8,7 @@
 #include <sstream>
 #include <vector>
 
+#include "cli/mesh/mesh_model.h"
 #include "cli/mesh/spawn.h"
 #include "fmt/format.h"
 
@@ -33,11 +34,7 @@ std::string StateDir::mark() const {
 
 std::string StateDir::meshId() const {
   const std::string text = mark();
-  uint32_t hash = 2166136261u; // FNV-1a
-  for (const char c : text) {
-    hash = (hash ^ static_cast<uint8_t>(c)) * 16777619u;
-  }
-  return fmt::format("m{:06x}", hash & 0xffffffu);
+  return fmt::format("m{:06x}", fnv1a(text) & 0xffffffu);
 }
 
 pid_t StateDir::runningSupervisor() const {

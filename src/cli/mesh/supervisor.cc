@@ -247,6 +247,13 @@ private:
                        : pod.dir / "bootstrap.yaml";
   }
 
+  // Runs the process in the pod's network namespace, with the pod's /etc/hosts and resolv.conf.
+  static void insidePod(SpawnSpec& spec, const Pod& pod) {
+    spec.netns = pod.netns;
+    spec.hostsFile = (pod.dir / "hosts").string();
+    spec.resolvFile = (pod.dir / "resolv.conf").string();
+  }
+
   absl::Status startProxy(Pod& pod) {
     std::vector<std::string> argv = {(options_.binDir / "mesh-proxy").string(),
                                      "-c",
@@ -275,9 +282,7 @@ private:
     }
     SpawnSpec spec{.argv = argv, .logPath = (pod.dir / "proxy.log").string()};
     if (netnsMode()) {
-      spec.netns = pod.netns;
-      spec.hostsFile = (pod.dir / "hosts").string();
-      spec.resolvFile = (pod.dir / "resolv.conf").string();
+      insidePod(spec, pod);
       spec.uid = kProxyUid; // its own traffic is not captured
       spec.gid = kProxyGid;
     }
@@ -305,9 +310,7 @@ private:
                    .workingDir = pod.spec.workingDir,
                    .logPath = (pod.dir / "app.log").string()};
     if (netnsMode()) {
-      spec.netns = pod.netns;
-      spec.hostsFile = (pod.dir / "hosts").string();
-      spec.resolvFile = (pod.dir / "resolv.conf").string();
+      insidePod(spec, pod);
     }
     absl::StatusOr<pid_t> pid = spawnProcess(spec);
     if (!pid.ok()) {
