@@ -124,14 +124,14 @@ void Http2Connection::drain() {
   scheduleCheck();
 }
 
-void Http2Connection::close() {
+void Http2Connection::close(bool notify_streams) {
   if (closed_) {
     return;
   }
   if (socket_) {
     socket_->close();
   }
-  closed(true);
+  closed(notify_streams);
 }
 
 void Http2Connection::onReadable(core::Buffer& input, bool eof) {

@@ -57,8 +57,9 @@ public:
   bool draining() const { return draining_ || closed_; }
   // Takes no new streams and closes once its streams ended (cluster removed, shutdown).
   void drain();
-  // Closes at once; open streams end with a connection loss.
-  void close();
+  // Closes at once; open streams end with a connection loss (`notify_streams`), or silently at
+  // shutdown, when their owners may be gone already.
+  void close(bool notify_streams = true);
   size_t streams() const { return session_.activeStreams() + reserved_; }
   // Streams it may carry at once: min(server's limit, cluster's max_concurrent_streams); one
   // until the server's SETTINGS arrived, so that a server with a lower limit than the 100 a

@@ -26,7 +26,7 @@ void Http2Pool::closeAll() {
   for (auto& [key, pool] : pools) {
     for (auto& connection : pool.connections) {
       connection->setChangeHook({});
-      connection->close();
+      connection->close(false); // shutdown: the requests' owners may be gone already
     }
     for (auto& waiter : pool.waiters) {
       dropWaiter(waiter);

@@ -310,3 +310,50 @@ TEST(Http2UpstreamProtocolTest, DownstreamProtocolKeepsHttp1ForHttp1Clients) {
 
 } // namespace
 } // namespace meshd::testing
+
+namespace meshd::testing {
+namespace {
+
+TEST_F(Http2UpstreamTest, CircuitBreakersCountConnectionsAndPendingRequests) {
+  // One connection of two streams; one more request may wait; the next overflows.
+  ASSERT_NO_FATAL_FAILURE(
+      start(http2Options("max_concurrent_streams: 2") +
+            "\ncircuit_breakers: { thresholds: [ { max_connections: 1, max_pending_requests: 1 } "
+            "] }"));
+  ASSERT_EQ(fetchGet(port_, "/bytes/1").status, 200); // connected, the server's SETTINGS known
+  std::vector<std::unique_ptr<HttpConnection>> busy;
+  for (int i = 0; i < 2; ++i) {
+    busy.push_back(std::make_unique<HttpConnection>(port_));
+    ASSERT_TRUE(busy.back()->send(rawRequest("GET", "/delay/500")));
+  }
+  ASSERT_TRUE(statReaches(*proxy_, "cluster.backend.upstream_rq_active", "2"));
+  HttpConnection waiting(port_);
+  ASSERT_TRUE(waiting.send(rawRequest("GET", "/bytes/5")));
+  ASSERT_TRUE(statReaches(*proxy_, "cluster.backend.upstream_rq_pending_active", "1"));
+  const auto overflowed = fetchGet(port_, "/bytes/6");
+  EXPECT_EQ(overflowed.status, 503);
+  EXPECT_EQ(overflowed.body,
+            "upstream connect error or disconnect/reset before headers. reset reason: overflow");
+  for (auto& client : busy) {
+    EXPECT_EQ(client->read().status, 200);
+  }
+  const auto served = waiting.read();
+  EXPECT_EQ(served.status, 200);
+  EXPECT_EQ(served.body, "xxxxx");
+  EXPECT_EQ(stat("upstream_cx_total"), "1");
+  EXPECT_EQ(stat("upstream_rq_pending_total"), "1");
+  EXPECT_EQ(stat("upstream_rq_pending_overflow"), "1");
+  EXPECT_EQ(stat("upstream_rq_pending_active"), "0");
+}
+
+TEST_F(Http2UpstreamTest, IdleConnectionsCloseAfterTheIdleTimeout) {
+  ASSERT_NO_FATAL_FAILURE(start(http2Options("", "idle_timeout: 0.3s")));
+  ASSERT_EQ(fetchGet(port_, "/bytes/1").status, 200);
+  EXPECT_EQ(stat("upstream_cx_active"), "1");
+  EXPECT_TRUE(statReaches(*proxy_, "cluster.backend.upstream_cx_active", "0"));
+  ASSERT_EQ(fetchGet(port_, "/bytes/1").status, 200);
+  EXPECT_EQ(stat("upstream_cx_total"), "2");
+}
+
+} // namespace
+} // namespace meshd::testing
