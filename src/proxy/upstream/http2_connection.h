@@ -52,6 +52,10 @@ public:
   void sessionActivity() { scheduleCheck(); }
 
   bool connecting() const { return !connected_ && !closed_; }
+  // Connecting, or connected and waiting for the server's SETTINGS (its stream limit).
+  bool awaitingSettings() const {
+    return !closed_ && !draining_ && (!connected_ || !session_.peerSettingsReceived());
+  }
   bool closed() const { return closed_; }
   // No new streams: GOAWAY received, max_requests_per_connection reached, or being closed.
   bool draining() const { return draining_ || closed_; }
@@ -72,6 +76,7 @@ public:
 private:
   // StreamSocket::Handler
   void onReadable(core::Buffer& input, bool eof) override;
+  void onWriteDrained() override { session_.resumeOutput(); }
   void onSocketError() override;
   // SessionCallbacks
   void onOutput(core::Buffer& data) override;
