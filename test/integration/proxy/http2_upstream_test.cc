@@ -86,6 +86,15 @@ protected:
   std::string stat(const std::string& name) const {
     return statOf(*proxy_, "cluster.backend." + name);
   }
+  // The proxy exits cleanly and without a sanitizer report (ASan/UBSan builds).
+  void TearDown() override {
+    if (proxy_ && proxy_->started()) {
+      EXPECT_EQ(proxy_->process().stop(), 0) << proxy_->logs();
+      const std::string logs = proxy_->logs();
+      EXPECT_EQ(logs.find("Sanitizer"), std::string::npos) << logs;
+      EXPECT_EQ(logs.find("runtime error:"), std::string::npos) << logs;
+    }
+  }
   std::string url(const std::string& path) const {
     return fmt::format("http://127.0.0.1:{}{}", port_, path);
   }
