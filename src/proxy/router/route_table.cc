@@ -106,6 +106,7 @@ absl::StatusOr<HeaderMatch> buildHeaderMatch(const HeaderMatcher& m, const std::
   HeaderMatch out;
   out.name = toLower(m.name());
   out.invert = m.invert_match();
+  out.treatMissingAsEmpty = m.treat_missing_header_as_empty();
   switch (m.header_match_specifier_case()) {
   case HeaderMatcher::kStringMatch: {
     out.kind = HeaderMatch::Kind::kString;
@@ -307,6 +308,10 @@ absl::Status buildAction(const envoy::config::route::v3::Route& proto, Route& ro
       case P::kCookie:
         hash.kind = HashPolicy::Kind::kCookie;
         hash.name = policy.cookie().name();
+        if (policy.cookie().has_ttl()) {
+          hash.cookieTtl = std::chrono::seconds(policy.cookie().ttl().seconds());
+        }
+        hash.cookiePath = policy.cookie().path();
         break;
       case P::kConnectionProperties: hash.kind = HashPolicy::Kind::kSourceIp; break;
       case P::kQueryParameter:
