@@ -291,6 +291,24 @@ TEST_F(Http2UpstreamTest, ConnectionLostMidResponseResetsTheClient) {
   EXPECT_EQ(stat("upstream_cx_total"), "2");
 }
 
+TEST_F(Http2UpstreamTest, ConnectionLostBeforeTheHeadIsRetriedWithResetPolicy) {
+  ASSERT_NO_FATAL_FAILURE(start(http2Options(), "retry_policy: { retry_on: reset, num_retries: 1, "
+                                                "retry_back_off: { base_interval: 0.01s } }"));
+  const auto response = fetchGet(port_, "/close-once/a");
+  EXPECT_EQ(response.status, 200);
+  EXPECT_EQ(response.body, "after-close");
+  EXPECT_EQ(stat("upstream_rq_retry"), "1");
+  EXPECT_EQ(stat("upstream_cx_total"), "2");
+}
+
+TEST_F(Http2UpstreamTest, ConnectionLostBeforeTheHeadWithoutRetryIs503UC) {
+  ASSERT_NO_FATAL_FAILURE(start(http2Options()));
+  const auto response = fetchGet(port_, "/close-once/b");
+  EXPECT_EQ(response.status, 503);
+  EXPECT_EQ(response.body, "upstream connect error or disconnect/reset before headers. reset "
+                           "reason: connection termination");
+}
+
 TEST_F(Http2UpstreamTest, ConnectFailureIs503UF) {
   const uint16_t closed_port = pickFreePort();
   ASSERT_NO_FATAL_FAILURE(start(http2Options(), "", closed_port));
