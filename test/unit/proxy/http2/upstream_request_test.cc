@@ -59,8 +59,8 @@ public:
     void onClose(const http::http2::StreamClose&) override {}
   };
 
-  explicit ServerConnection(tcp::socket socket)
-      : socket(std::make_shared<network::StreamSocket>(std::move(socket), this)), session(*this) {
+  explicit ServerConnection(tcp::socket accepted)
+      : socket(std::make_shared<network::StreamSocket>(std::move(accepted), this)), session(*this) {
     this->socket->start();
     session.start();
   }
