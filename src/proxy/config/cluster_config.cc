@@ -22,15 +22,32 @@ absl::Status applyProtocolOptions(const envoy::config::cluster::v3::Cluster& clu
     if (name != kHttpProtocolOptions || !any.UnpackTo(&options)) {
       return invalid(at, fmt::format("only {} is supported", kHttpProtocolOptions));
     }
-    if (options.has_explicit_http_config() &&
-        !options.explicit_http_config().has_http_protocol_options()) {
-      return invalid(at + ".explicit_http_config", "mesh-proxy speaks HTTP/1.1 to upstreams");
+    if (options.has_explicit_http_config()) {
+      const auto& config = options.explicit_http_config();
+      if (config.has_http2_protocol_options()) {
+        out.upstreamProtocol = UpstreamProtocol::kHttp2;
+        ASSIGN_OR_RETURN(out.http2,
+                         buildHttp2Options(config.http2_protocol_options(),
+                                           at + ".explicit_http_config.http2_protocol_options"));
+      } else if (!config.has_http_protocol_options()) {
+        return invalid(at + ".explicit_http_config",
+                       "needs http_protocol_options or http2_protocol_options");
+      }
     }
-    // use_downstream_protocol_config (Istio's passthrough and sniffed clusters): every downstream
-    // speaks HTTP/1.1 to mesh-proxy today, so the upstream protocol is HTTP/1.1 too.
-    if (options.has_use_downstream_protocol_config() &&
-        !options.use_downstream_protocol_config().has_http_protocol_options()) {
-      return invalid(at + ".use_downstream_protocol_config", "needs http_protocol_options");
+    // use_downstream_protocol_config (Istio's passthrough and sniffed clusters): HTTP/2 upstream
+    // requests only for HTTP/2 downstream ones, and only when HTTP/2 is configured.
+    if (options.has_use_downstream_protocol_config()) {
+      const auto& config = options.use_downstream_protocol_config();
+      if (!config.has_http_protocol_options()) {
+        return invalid(at + ".use_downstream_protocol_config", "needs http_protocol_options");
+      }
+      if (config.has_http2_protocol_options()) {
+        out.upstreamProtocol = UpstreamProtocol::kDownstream;
+        ASSIGN_OR_RETURN(
+            out.http2,
+            buildHttp2Options(config.http2_protocol_options(),
+                              at + ".use_downstream_protocol_config.http2_protocol_options"));
+      }
     }
     const auto& common = options.common_http_protocol_options();
     if (common.has_max_headers_count()) {

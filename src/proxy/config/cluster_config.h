@@ -13,6 +13,7 @@
 #include "boost/asio/ip/tcp.hpp"
 #include "envoy/config/cluster/v3/cluster.pb.h"
 #include "proxy/config/health_check_config.h"
+#include "proxy/config/http2_options.h"
 
 namespace meshd::proxy::config {
 
@@ -54,6 +55,10 @@ enum class LbPolicy { kRoundRobin, kLeastRequest, kRandom, kRingHash, kMaglev, k
 enum class ClusterType { kStatic, kStrictDns, kLogicalDns, kEds, kOriginalDst };
 // dns_lookup_family. kAuto: IPv6 addresses when the name has any, else IPv4 (Envoy's AUTO).
 enum class DnsLookupFamily { kAuto, kV4Only, kV6Only, kV4Preferred, kAll };
+// The protocol of upstream requests (HttpProtocolOptions): explicit_http_config's HTTP/1.1 or
+// HTTP/2 (cleartext, prior knowledge), or use_downstream_protocol_config's "as the downstream
+// request came" (HTTP/2 only when both protocols are configured).
+enum class UpstreamProtocol { kHttp1, kHttp2, kDownstream };
 
 // circuit_breakers.thresholds[].retry_budget: concurrent retries limited to a share of the
 // cluster's active requests instead of the fixed max_retries. Envoy's defaults.
@@ -121,6 +126,8 @@ struct ClusterConfig {
   // connection carries at most `maxRequestsPerConnection` requests (zero: no limit).
   std::chrono::milliseconds idleTimeout{std::chrono::hours(1)};
   uint32_t maxRequestsPerConnection = 0;
+  UpstreamProtocol upstreamProtocol = UpstreamProtocol::kHttp1;
+  Http2Options http2; // the HTTP/2 settings of upstream connections, when they speak HTTP/2
   std::vector<HostConfig> hosts; // DNS clusters: empty until the names resolve
   // STRICT_DNS and LOGICAL_DNS.
   std::vector<DnsTarget> dnsTargets;

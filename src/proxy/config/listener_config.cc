@@ -167,6 +167,17 @@ absl::StatusOr<HttpConnectionManagerConfig> buildHttpConnectionManager(
   if (proto.has_stream_idle_timeout()) {
     out.streamIdleTimeout = toMillis(proto.stream_idle_timeout());
   }
+  using Hcm =
+      envoy::extensions::filters::network::http_connection_manager::v3::HttpConnectionManager;
+  switch (proto.codec_type()) {
+  case Hcm::HTTP1: out.codecType = CodecType::kHttp1; break;
+  case Hcm::HTTP2: out.codecType = CodecType::kHttp2; break;
+  default: out.codecType = CodecType::kAuto; break;
+  }
+  if (proto.has_http2_protocol_options()) {
+    ASSIGN_OR_RETURN(out.http2, buildHttp2Options(proto.http2_protocol_options(),
+                                                  where + ".http2_protocol_options"));
+  }
   return out;
 }
 

@@ -35,8 +35,13 @@ struct TcpProxyConfig {
 };
 
 // envoy.filters.network.http_connection_manager, with the router as its (only) HTTP filter.
+// codec_type: AUTO tells HTTP/2 (its connection preface) from HTTP/1.1 on each connection.
+enum class CodecType { kAuto, kHttp1, kHttp2 };
+
 struct HttpConnectionManagerConfig {
   std::string statPrefix;
+  CodecType codecType = CodecType::kAuto;
+  Http2Options http2;                               // http2_protocol_options
   std::shared_ptr<const router::RouteTable> routes; // inline route_config; null with RDS
   std::string rdsName;                              // rds.route_config_name (over ADS)
   std::string serverName = "envoy";                 // Envoy's default `server` header

@@ -355,6 +355,10 @@ void UpstreamRequest::onResponseBody(std::string_view data) {
   callbacks_.onUpstreamBody(data);
 }
 
+void UpstreamRequest::onResponseTrailers(http::HeaderMap&& trailers) {
+  callbacks_.onUpstreamTrailers(std::move(trailers));
+}
+
 void UpstreamRequest::onResponseComplete() {
   const auto elapsed =
       std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - sentAt_);

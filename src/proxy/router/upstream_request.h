@@ -30,6 +30,9 @@ public:
     virtual ~Callbacks() = default;
     virtual void onUpstreamHead(http::HeaderMap&& headers, bool end_stream) = 0;
     virtual void onUpstreamBody(std::string_view data) = 0;
+    // Response trailers, between the last body bytes and onUpstreamComplete. An HTTP/1.1
+    // downstream has no use for them (the default drops them).
+    virtual void onUpstreamTrailers(http::HeaderMap&& /*trailers*/) {}
     virtual void onUpstreamComplete() = 0;
     // Before the head: answer with `status`/`body` and set `flag`; after it: reset downstream.
     virtual void onUpstreamFailure(int status, uint32_t flag, std::string_view body) = 0;
@@ -51,6 +54,9 @@ public:
     bool attemptCountInRequest = false;
     bool attemptCountInResponse = false;
     bool requestBodyChunked = false;
+    // The downstream request came over HTTP/2: a use_downstream_protocol_config cluster gets it
+    // over HTTP/2 too.
+    bool downstreamHttp2 = false;
     uint32_t bufferLimitBytes = 1 << 20;
     std::optional<RetryPolicy> retry;
   };
@@ -92,6 +98,7 @@ private:
   // HttpClient::ResponseHandler
   void onResponseHead(http::HeaderMap&& headers, bool end_stream) override;
   void onResponseBody(std::string_view data) override;
+  void onResponseTrailers(http::HeaderMap&& trailers) override;
   void onResponseComplete() override;
   void onResponseError(bool protocol_error) override;
   void onRequestDrained() override;

@@ -27,6 +27,9 @@ public:
     virtual ~ResponseHandler() = default;
     virtual void onResponseHead(http::HeaderMap&& headers, bool end_stream) = 0;
     virtual void onResponseBody(std::string_view data) = 0;
+    // Trailers (HTTP/2, e.g. gRPC's grpc-status), after the last body bytes and before
+    // onResponseComplete. Handlers that have no use for them keep this default.
+    virtual void onResponseTrailers(http::HeaderMap&& /*trailers*/) {}
     virtual void onResponseComplete() = 0;
     // The connection failed or was reset, or the response was malformed (502).
     virtual void onResponseError(bool protocol_error) = 0;

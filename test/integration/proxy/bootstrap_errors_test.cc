@@ -113,8 +113,9 @@ INSTANTIATE_TEST_SUITE_P(
     typed_extension_protocol_options:
       envoy.extensions.upstreams.http.v3.HttpProtocolOptions:
         "@type": type.googleapis.com/envoy.extensions.upstreams.http.v3.HttpProtocolOptions
-        explicit_http_config: { http2_protocol_options: {} })"),
-             "explicit_http_config.http2_protocol_options: field is not supported by mesh-proxy"},
+        explicit_http_config: { http2_protocol_options: { initial_stream_window_size: 100 } })"),
+             "explicit_http_config.http2_protocol_options.initial_stream_window_size: must be "
+             "between 65535 and 2147483647"},
         Case{"TwoTerminalFilters",
              replace(kValid, "      - name: envoy.filters.network.tcp_proxy",
                      std::string("      - name: first\n        typed_config:\n          ") +
