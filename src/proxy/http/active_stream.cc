@@ -221,10 +221,22 @@ void ActiveStream::onUpstreamBody(std::string_view data) {
   }
 }
 
-void ActiveStream::onUpstreamComplete() {
+void ActiveStream::onUpstreamTrailers(HeaderMap&& trailers) {
   if (!done_) {
-    encodeData("", true);
+    responseTrailers_ = std::move(trailers);
   }
+}
+
+void ActiveStream::onUpstreamComplete() {
+  if (done_) {
+    return;
+  }
+  if (!responseTrailers_) {
+    encodeData("", true);
+    return;
+  }
+  done_ = true; // the connection disposes of this stream from inside the call
+  encoder_.encodeTrailers(std::move(*responseTrailers_));
 }
 
 void ActiveStream::onUpstreamFailure(int status, uint32_t flag, std::string_view body) {

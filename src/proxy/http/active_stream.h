@@ -53,6 +53,10 @@ public:
 
   bool responseStarted() const { return responseStarted_; }
   bool hasUpstream() const { return upstream_ != nullptr; }
+  // Request body bytes handed over that the upstream has not taken yet (0 once answered).
+  size_t pendingRequestBytes() const {
+    return upstream_ && !done_ ? upstream_->pendingRequestBytes() : 0;
+  }
   bool done() const { return done_; }
   void addResponseFlag(uint32_t flag) override { responseFlags_ |= flag; }
 
@@ -60,6 +64,7 @@ private:
   // UpstreamRequest::Callbacks
   void onUpstreamHead(HeaderMap&& headers, bool end_stream) override;
   void onUpstreamBody(std::string_view data) override;
+  void onUpstreamTrailers(HeaderMap&& trailers) override;
   void onUpstreamComplete() override;
   void onUpstreamFailure(int status, uint32_t flag, std::string_view body) override;
   void onUpstreamRequestDrained() override;
@@ -113,7 +118,8 @@ private:
   std::shared_ptr<const upstream::Cluster> cluster_;
   const router::WeightedCluster* weightedCluster_ = nullptr;
   std::unique_ptr<router::UpstreamRequest> upstream_;
-  std::unique_ptr<core::Timer> faultDelay_; // an injected delay (fault filter) under way
+  std::optional<HeaderMap> responseTrailers_; // sent when the upstream response completes
+  std::unique_ptr<core::Timer> faultDelay_;   // an injected delay (fault filter) under way
   std::string corsOrigin_; // allowed by the route's CORS policy: its response says so
   // x-ratelimit-* headers the local rate limit filter adds to the response.
   std::vector<std::pair<std::string, std::string>> rateLimitHeaders_;

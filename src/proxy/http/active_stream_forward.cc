@@ -136,6 +136,7 @@ router::UpstreamRequest::Options ActiveStream::upstreamOptions(const router::Rou
   options.attemptCountInRequest = virtualHost_->includeRequestAttemptCount;
   options.attemptCountInResponse = virtualHost_->includeAttemptCountInResponse;
   options.requestBodyChunked = requestChunked_;
+  options.downstreamHttp2 = encoder_.http2();
   options.bufferLimitBytes = connection_.listener.perConnectionBufferLimitBytes;
   options.retry = action.retryPolicy;
   return options;

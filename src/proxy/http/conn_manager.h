@@ -1,13 +1,14 @@
 // HttpConnectionManager (Envoy's envoy.filters.network.http_connection_manager) for one downstream
 // connection: it owns the socket and what the connection's requests share (ConnectionContext),
-// counts the connection, and hands the bytes to the codec's connection, which parses them into
-// requests (ActiveStream) and frames their responses.
+// counts the connection, picks the codec (codec_type; AUTO: HTTP/2 when the first bytes are its
+// connection preface, i.e. h2c with prior knowledge) and hands the bytes to that codec's
+// connection, which parses them into requests (ActiveStream) and frames their responses.
 #pragma once
 
 #include <memory>
 
 #include "proxy/http/connection_context.h"
-#include "proxy/http/http1_connection.h"
+#include "proxy/http/server_connection.h"
 #include "proxy/network/connection_info.h"
 #include "proxy/network/connection_tracker.h"
 #include "proxy/network/stream_socket.h"
@@ -39,9 +40,14 @@ private:
   void onWriteDrained() override;
   void onSocketError() override;
 
+  // AUTO: true once the first bytes told the protocol (or when more are needed: false).
+  bool pickCodec(const core::Buffer& input, bool eof);
+  void useHttp2();
+
   ConnectionContext context_;
   std::shared_ptr<network::StreamSocket> socket_;
-  std::unique_ptr<Http1ServerConnection> http1_;
+  std::unique_ptr<ServerConnection> codec_;
+  bool sniffing_ = false;           // AUTO, and the first bytes have not told the protocol yet
   std::shared_ptr<void> limitSlot_; // connection_limit
   network::ConnectionTracker::Registration tracking_;
 };

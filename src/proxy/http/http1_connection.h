@@ -14,11 +14,13 @@
 #include "proxy/http/http1/message_parser.h"
 #include "proxy/http/idle_timers.h"
 #include "proxy/http/response_encoder.h"
+#include "proxy/http/server_connection.h"
 #include "proxy/network/stream_socket.h"
 
 namespace meshd::proxy::http {
 
-class Http1ServerConnection : public http1::MessageParser::Callbacks,
+class Http1ServerConnection : public ServerConnection,
+                              public http1::MessageParser::Callbacks,
                               public ResponseEncoder,
                               public IdleTimers::Callbacks {
 public:
@@ -26,14 +28,13 @@ public:
   Http1ServerConnection(ConnectionContext& context, network::StreamSocket& socket);
   ~Http1ServerConnection() override;
 
-  // The connection is open: its idle timeout runs.
-  void start();
-  void onReadable(core::Buffer& input, bool eof);
-  void onWriteDrained();
-  void onSocketError();
-  // A draining listener's time is up: an idle connection (or a tunnel) closes now; one with a
-  // request in flight closes after its response.
-  void endDrain();
+  // ServerConnection
+  void start() override;
+  void onReadable(core::Buffer& input, bool eof) override;
+  void onWriteDrained() override;
+  void onSocketError() override;
+  // A tunnel closes at once too.
+  void endDrain() override;
 
 private:
   // What HTTP/1 framing needs to know of the exchange in progress.
