@@ -181,6 +181,9 @@ void Http2ServerStream::responseEnded() {
     counted_ = false;
     connection_.context().stats.httpDownstreamRqActive.dec();
   }
+  // What the client still sends of its request is read and dropped from now on; bytes held for
+  // an upstream that is gone must not keep its windows shut.
+  consumeTaken();
 }
 
 void Http2ServerStream::reset(uint32_t error_code) {
