@@ -178,11 +178,12 @@ absl::StatusOr<RetryPolicy> buildRetryPolicy(const envoy::config::route::v3::Ret
       out.retryOn |= RetryPolicy::kRetriable4xx;
     } else if (token == "retriable-status-codes") {
       out.retryOn |= RetryPolicy::kRetriableStatusCodes;
-    } else if (token == "refused-stream" || token == "cancelled" || token == "unavailable" ||
-               token == "deadline-exceeded" || token == "resource-exhausted" ||
-               token == "internal" || token == "envoy-ratelimited" ||
-               token == "http3-post-connect-failure") {
-      // HTTP/2 and gRPC conditions: an HTTP/1 upstream never produces them.
+    } else if (token == "refused-stream") {
+      out.retryOn |= RetryPolicy::kRefusedStream;
+    } else if (token == "cancelled" || token == "unavailable" || token == "deadline-exceeded" ||
+               token == "resource-exhausted" || token == "internal" ||
+               token == "envoy-ratelimited" || token == "http3-post-connect-failure") {
+      // gRPC conditions: not evaluated (gRPC status retries are not supported yet).
     } else if (!token.empty()) {
       return invalid(where + ".retry_on", fmt::format("unknown retry condition '{}'", token));
     }

@@ -103,7 +103,7 @@ struct HashPolicy {
   bool terminal = false;
 };
 
-// envoy.config.route.v3.RetryPolicy (the conditions HTTP/1 upstreams can produce).
+// envoy.config.route.v3.RetryPolicy (the conditions HTTP/1 and HTTP/2 upstreams can produce).
 struct RetryPolicy {
   enum On : uint32_t {
     k5xx = 1u << 0,            // any 5xx, or no response at all (connect failure, reset, timeout)
@@ -112,6 +112,7 @@ struct RetryPolicy {
     kReset = 1u << 3,          // no response: reset, disconnect, per-try timeout
     kRetriable4xx = 1u << 4,   // 409
     kRetriableStatusCodes = 1u << 5,
+    kRefusedStream = 1u << 6, // an HTTP/2 upstream refused the stream (REFUSED_STREAM, GOAWAY)
   };
   uint32_t retryOn = 0;
   uint32_t numRetries = 1;

@@ -14,6 +14,10 @@ constexpr std::string_view kConnectionTermination =
     "termination";
 constexpr std::string_view kProtocolError =
     "upstream connect error or disconnect/reset before headers. reset reason: protocol error";
+constexpr std::string_view kRemoteReset =
+    "upstream connect error or disconnect/reset before headers. reset reason: remote reset";
+constexpr std::string_view kRefusedStream = "upstream connect error or disconnect/reset before "
+                                            "headers. reset reason: remote refused stream reset";
 constexpr std::string_view kOverflow =
     "upstream connect error or disconnect/reset before headers. reset reason: overflow";
 } // namespace
@@ -66,21 +70,32 @@ void UpstreamRequest::attempt() {
   headSent_ = false;
   hostActive_ = true;
   balancers_.requestStarted(*cluster_, host_.index);
-  pendingId_ = pool_.acquire(cluster_, host_.address,
-                             [this, alive = alive_](std::shared_ptr<upstream::HttpClient> client,
-                                                    upstream::HttpPool::Failure failure) {
-                               if (!*alive) {
-                                 if (client) {
-                                   client->close();
-                                 }
-                                 return;
-                               }
-                               pendingId_ = 0;
-                               onConnected(std::move(client), failure);
-                             });
+  using Protocol = upstream::HttpPool::Protocol;
+  pendingId_ = pool_.acquire(
+      cluster_, host_.address,
+      [this, alive = alive_](std::shared_ptr<upstream::HttpExchange> client,
+                             upstream::HttpPool::Failure failure) {
+        if (!*alive) {
+          if (client) {
+            client->abort();
+          }
+          return;
+        }
+        pendingId_ = 0;
+        onConnected(std::move(client), failure);
+      },
+      useHttp2() ? Protocol::kHttp2 : Protocol::kHttp1);
 }
 
-void UpstreamRequest::onConnected(std::shared_ptr<upstream::HttpClient> client,
+bool UpstreamRequest::useHttp2() const {
+  using config::UpstreamProtocol;
+  const UpstreamProtocol protocol = cluster_->config().upstreamProtocol;
+  const bool wanted = protocol == UpstreamProtocol::kHttp2 ||
+                      (protocol == UpstreamProtocol::kDownstream && options_.downstreamHttp2);
+  return wanted && !headers_.has("upgrade") && headers_.method() != "CONNECT";
+}
+
+void UpstreamRequest::onConnected(std::shared_ptr<upstream::HttpExchange> client,
                                   upstream::HttpPool::Failure failure) {
   if (!client) {
     using PoolFailure = upstream::HttpPool::Failure;
@@ -229,8 +244,10 @@ bool UpstreamRequest::retryAllowed(Failure failure) const {
   switch (failure) {
   case Failure::kConnect: return (on & (kAnyReset | RetryPolicy::kConnectFailure)) != 0;
   case Failure::kReset:
+  case Failure::kRemoteReset:
   case Failure::kPerTryTimeout:
   case Failure::kProtocol: return (on & kAnyReset) != 0;
+  case Failure::kRefusedStream: return (on & (kAnyReset | RetryPolicy::kRefusedStream)) != 0;
   case Failure::kOverflow:
   case Failure::kPoolOverflow: return false;
   }
@@ -302,6 +319,12 @@ void UpstreamRequest::fail(Failure failure) {
   case Failure::kReset:
     callbacks_.onUpstreamFailure(503, http::kUpstreamConnectionTermination, kConnectionTermination);
     return;
+  case Failure::kRemoteReset:
+    callbacks_.onUpstreamFailure(503, http::kUpstreamRemoteReset, kRemoteReset);
+    return;
+  case Failure::kRefusedStream:
+    callbacks_.onUpstreamFailure(503, http::kUpstreamRemoteReset, kRefusedStream);
+    return;
   case Failure::kProtocol:
     callbacks_.onUpstreamFailure(502, http::kUpstreamProtocolError, kProtocolError);
     return;
@@ -370,6 +393,16 @@ void UpstreamRequest::onResponseComplete() {
 
 void UpstreamRequest::onResponseError(bool protocol_error) {
   fail(protocol_error ? Failure::kProtocol : Failure::kReset);
+}
+
+void UpstreamRequest::onResponseReset(upstream::ResetReason reason) {
+  using Reason = upstream::ResetReason;
+  switch (reason) {
+  case Reason::kConnectionTermination: fail(Failure::kReset); return;
+  case Reason::kRemoteReset: fail(Failure::kRemoteReset); return;
+  case Reason::kRefusedStream: fail(Failure::kRefusedStream); return;
+  case Reason::kProtocolError: fail(Failure::kProtocol); return;
+  }
 }
 
 void UpstreamRequest::onRequestDrained() {

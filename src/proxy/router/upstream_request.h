@@ -22,8 +22,7 @@
 namespace meshd::proxy::router {
 
 // Destroyed through EventLoop::deferredDelete: its callbacks often end the request that runs them.
-class UpstreamRequest : public upstream::HttpClient::ResponseHandler,
-                        public core::DeferredDeletable {
+class UpstreamRequest : public upstream::ResponseHandler, public core::DeferredDeletable {
 public:
   class Callbacks {
   public:
@@ -78,11 +77,23 @@ public:
   void resumeResponse();
 
 private:
-  enum class Failure { kConnect, kReset, kPerTryTimeout, kProtocol, kOverflow, kPoolOverflow };
+  enum class Failure {
+    kConnect,
+    kReset,         // the connection ended under the request (UC)
+    kRemoteReset,   // the HTTP/2 server reset the stream (UR)
+    kRefusedStream, // the HTTP/2 server refused the stream: it was not processed (UR)
+    kPerTryTimeout,
+    kProtocol,
+    kOverflow,
+    kPoolOverflow,
+  };
 
   void attempt();
-  void onConnected(std::shared_ptr<upstream::HttpClient> client,
+  void onConnected(std::shared_ptr<upstream::HttpExchange> client,
                    upstream::HttpPool::Failure failure);
+  // HTTP/2 for this request: the cluster wants it (or wants the downstream's protocol and the
+  // request came over HTTP/2), and it is not an upgrade or CONNECT (which need HTTP/1.1 here).
+  bool useHttp2() const;
   void startTimeouts();
   void startRouteTimeout();
   void endAttempt(bool reuse);
@@ -95,12 +106,13 @@ private:
   // Then: the next attempt after the backoff.
   void startRetry();
 
-  // HttpClient::ResponseHandler
+  // upstream::ResponseHandler
   void onResponseHead(http::HeaderMap&& headers, bool end_stream) override;
   void onResponseBody(std::string_view data) override;
   void onResponseTrailers(http::HeaderMap&& trailers) override;
   void onResponseComplete() override;
   void onResponseError(bool protocol_error) override;
+  void onResponseReset(upstream::ResetReason reason) override;
   void onRequestDrained() override;
 
   core::EventLoop& loop_;
@@ -116,7 +128,7 @@ private:
   bool requestEnded_;
   Options options_;
   Callbacks& callbacks_;
-  std::shared_ptr<upstream::HttpClient> client_;
+  std::shared_ptr<upstream::HttpExchange> client_;
   core::Buffer pendingBody_; // arrived before this attempt's connection was ready
   core::Buffer replayBody_;  // everything sent so far, kept while a retry could need it
   bool replayable_;          // the body fits the buffer limit (or there is none)

@@ -11,6 +11,10 @@ ClusterStats ClusterStats::create(stats::Store& store, const std::string& cluste
   const stats::Tags tags = {{"envoy_cluster_name", cluster_name}};
   ClusterStats out{
       .cxTotal = store.counter("cluster.upstream_cx_total", tags, "Upstream connections opened"),
+      .cxHttp1Total = store.counter("cluster.upstream_cx_http1_total", tags,
+                                    "Upstream HTTP/1.1 connections opened"),
+      .cxHttp2Total = store.counter("cluster.upstream_cx_http2_total", tags,
+                                    "Upstream HTTP/2 connections opened"),
       .cxConnectFail =
           store.counter("cluster.upstream_cx_connect_fail", tags, "Upstream connection failures"),
       .cxConnectTimeout = store.counter("cluster.upstream_cx_connect_timeout", tags,
@@ -48,6 +52,10 @@ ClusterStats ClusterStats::create(stats::Store& store, const std::string& cluste
                                       "Requests that waited for a connection"),
       .rqPendingActive = store.gauge("cluster.upstream_rq_pending_active", tags,
                                      "Requests waiting for a connection"),
+      .rqRxReset = store.counter("cluster.upstream_rq_rx_reset", tags,
+                                 "HTTP/2 upstream streams reset by the upstream"),
+      .rqTxReset = store.counter("cluster.upstream_rq_tx_reset", tags,
+                                 "HTTP/2 upstream streams reset by mesh-proxy"),
       .rqTime = store.histogram("cluster.upstream_rq_time", tags, stats::defaultDurationBucketsMs(),
                                 "Upstream request time in milliseconds"),
   };

@@ -20,6 +20,8 @@ namespace meshd::proxy::upstream {
 
 struct ClusterStats {
   stats::Counter cxTotal;
+  stats::Counter cxHttp1Total;
+  stats::Counter cxHttp2Total;
   stats::Counter cxConnectFail;
   stats::Counter cxConnectTimeout;
   stats::Counter cxNoneHealthy;
@@ -41,7 +43,9 @@ struct ClusterStats {
   stats::Counter cxPoolOverflow;
   stats::Counter rqPendingTotal;
   stats::Gauge rqPendingActive;
-  stats::Histogram rqTime; // milliseconds
+  stats::Counter rqRxReset; // HTTP/2 streams the upstream reset
+  stats::Counter rqTxReset; // HTTP/2 streams we reset
+  stats::Histogram rqTime;  // milliseconds
 
   static ClusterStats create(stats::Store& store, const std::string& cluster_name);
 };

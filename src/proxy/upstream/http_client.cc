@@ -26,6 +26,7 @@ HttpClient::~HttpClient() {
 
 void HttpClient::connect(std::function<void(bool)> done) {
   cluster_->stats().cxTotal.inc();
+  cluster_->stats().cxHttp1Total.inc();
   auto raw = std::make_shared<boost::asio::ip::tcp::socket>(loop_.context());
   std::weak_ptr<HttpClient> weak = weak_from_this();
   connectTimer_ = loop_.createTimer([raw, weak] {

@@ -14,28 +14,16 @@
 #include "proxy/http/http1/message_parser.h"
 #include "proxy/network/stream_socket.h"
 #include "proxy/upstream/cluster.h"
+#include "proxy/upstream/http_exchange.h"
 
 namespace meshd::proxy::upstream {
 
-class HttpClient : public network::StreamSocket::Handler,
+class HttpClient : public HttpExchange,
+                   public network::StreamSocket::Handler,
                    public http::http1::MessageParser::Callbacks,
                    public std::enable_shared_from_this<HttpClient> {
 public:
-  // Receives one response. Exactly one of onResponseComplete / onResponseError ends it.
-  class ResponseHandler {
-  public:
-    virtual ~ResponseHandler() = default;
-    virtual void onResponseHead(http::HeaderMap&& headers, bool end_stream) = 0;
-    virtual void onResponseBody(std::string_view data) = 0;
-    // Trailers (HTTP/2, e.g. gRPC's grpc-status), after the last body bytes and before
-    // onResponseComplete. Handlers that have no use for them keep this default.
-    virtual void onResponseTrailers(http::HeaderMap&& /*trailers*/) {}
-    virtual void onResponseComplete() = 0;
-    // The connection failed or was reset, or the response was malformed (502).
-    virtual void onResponseError(bool protocol_error) = 0;
-    // The request's bytes have all been written (back-pressure for request bodies).
-    virtual void onRequestDrained() {}
-  };
+  using ResponseHandler = upstream::ResponseHandler;
 
   HttpClient(core::EventLoop& loop, std::shared_ptr<const Cluster> cluster,
              config::Endpoint endpoint);
@@ -46,16 +34,17 @@ public:
 
   // Starts a request. `body_chunked`: the body is sent as chunks (its length is unknown).
   void sendHead(const http::HeaderMap& headers, bool end_stream, bool body_chunked,
-                ResponseHandler* handler);
-  void sendBody(std::string_view data, bool end_stream);
-  size_t bytesQueued() const { return socket_ ? socket_->bytesQueued() : 0; }
-  void pauseReading();
-  void resumeReading();
+                ResponseHandler* handler) override;
+  void sendBody(std::string_view data, bool end_stream) override;
+  size_t bytesQueued() const override { return socket_ ? socket_->bytesQueued() : 0; }
+  void pauseReading() override;
+  void resumeReading() override;
+  bool http2() const override { return false; }
 
   // Half-closes the upstream (a tunnel whose client finished sending).
   void shutdownWrite();
   // The handler is going away mid-exchange: the connection cannot be reused.
-  void abort();
+  void abort() override;
   // True when the last exchange completed cleanly, the server allows another and the cluster's
   // max_requests_per_connection is not reached.
   bool reusable() const {

@@ -6,7 +6,8 @@
 namespace meshd::proxy::upstream {
 
 HttpPool::HttpPool(core::EventLoop& loop, const core::TimeSource& time)
-    : loop_(loop), time_(time), expiryTimer_(loop.createTimer([this] { closeExpired(); })) {}
+    : loop_(loop), time_(time), expiryTimer_(loop.createTimer([this] { closeExpired(); })),
+      http2_(loop) {}
 
 HttpPool::~HttpPool() {
   *alive_ = false;
@@ -23,12 +24,16 @@ void HttpPool::closeAll() {
     }
   }
   idle_.clear();
+  http2_.closeAll();
   // The timer belongs to the loop, which may go away before the pool: the pool is closed for good.
   expiryTimer_.reset();
 }
 
 uint64_t HttpPool::acquire(const std::shared_ptr<const Cluster>& cluster,
-                           const config::Endpoint& endpoint, Ready ready) {
+                           const config::Endpoint& endpoint, Ready ready, Protocol protocol) {
+  if (protocol == Protocol::kHttp2) {
+    return http2_.acquire(cluster, endpoint, std::move(ready), nextWaiterId_++);
+  }
   const auto byCluster = idle_.find(cluster->name());
   const auto it = byCluster == idle_.end() ? decltype(byCluster->second.end()){}
                                            : byCluster->second.find(endpoint);
@@ -97,6 +102,9 @@ void HttpPool::open(const std::shared_ptr<const Cluster>& cluster, const config:
 }
 
 void HttpPool::cancel(uint64_t pending_id) {
+  if (http2_.cancel(pending_id)) {
+    return;
+  }
   for (auto it = waiters_.begin(); it != waiters_.end(); ++it) {
     auto& queue = it->second;
     const auto found = std::find_if(queue.begin(), queue.end(),
@@ -179,7 +187,13 @@ void HttpPool::forget(IdleClient& idle) {
   loop_.post([doomed = std::move(idle.client)] {});
 }
 
-void HttpPool::release(std::shared_ptr<HttpClient> client) {
+void HttpPool::release(std::shared_ptr<HttpExchange> exchange) {
+  std::shared_ptr<HttpClient> client = std::dynamic_pointer_cast<HttpClient>(exchange);
+  if (!client) {
+    // An HTTP/2 stream: it ends (on the loop's next turn: its callbacks may be running).
+    loop_.post([doomed = std::move(exchange)] {});
+    return;
+  }
   const auto retired = retired_.find(client->cluster().name());
   const bool keep = client->reusable() &&
                     (retired == retired_.end() || client->cluster().id() >= retired->second);
@@ -256,6 +270,7 @@ void HttpPool::closeExpired() {
 
 void HttpPool::closeCluster(const std::string& cluster, uint64_t watermark) {
   retired_[cluster] = watermark;
+  http2_.closeCluster(cluster);
   const auto found = idle_.find(cluster);
   if (found == idle_.end()) {
     return;

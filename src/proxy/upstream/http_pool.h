@@ -1,4 +1,6 @@
-// HttpPool: one worker's HTTP/1.1 connections, per cluster name and endpoint. A request takes an
+// HttpPool: one worker's upstream connections, per cluster name and endpoint. HTTP/2 requests go
+// to Http2Pool (http2_pool.h: streams multiplexed on few connections); the rest of this comment
+// is about HTTP/1.1 connections. A request takes an
 // idle connection when there is one (keep-alive reuse, most recently used first) or opens a new
 // one; a connection that finished its exchange cleanly comes back. Idle connections closed by the
 // server are dropped, and ones idle longer than their cluster's idle_timeout are closed.
@@ -17,7 +19,9 @@
 
 #include "core/event_loop.h"
 #include "core/time_source.h"
+#include "proxy/upstream/http2_pool.h"
 #include "proxy/upstream/http_client.h"
+#include "proxy/upstream/http_exchange.h"
 
 namespace meshd::proxy::upstream {
 
@@ -27,19 +31,22 @@ public:
                     const core::TimeSource& time = core::RealTimeSource::instance());
   ~HttpPool();
 
-  // Why acquire() gave no client.
-  // kPoolOverflow: the endpoint has no pool on this worker and max_connection_pools is reached.
-  enum class Failure { kNone, kConnect, kOverflow, kPoolOverflow };
-  using Ready = std::function<void(std::shared_ptr<HttpClient>, Failure)>;
-  // Calls `ready(client, kNone)` with a connected client, or `ready(nullptr, why)`. May call back
-  // before returning (an idle connection was available, or the breakers are full). Returns the id
-  // of the pending request when it has to wait (for cancel()), else 0.
+  // Why acquire() gave no exchange (http_exchange.h).
+  using Failure = AcquireFailure;
+  using Ready = std::function<void(std::shared_ptr<HttpExchange>, Failure)>;
+  enum class Protocol { kHttp1, kHttp2 };
+  // Calls `ready(exchange, kNone)` with a connected HTTP/1.1 client or an HTTP/2 stream, or
+  // `ready(nullptr, why)`. May call back before returning (an idle connection or a stream was
+  // available, or the breakers are full). Returns the id of the request when it has to wait (for
+  // cancel()), else 0.
   uint64_t acquire(const std::shared_ptr<const Cluster>& cluster, const config::Endpoint& endpoint,
-                   Ready ready);
+                   Ready ready, Protocol protocol = Protocol::kHttp1);
   // The request waiting as `pending_id` went away: it leaves the queue.
   void cancel(uint64_t pending_id);
-  // Returns a client after its exchange; kept only if reusable.
-  void release(std::shared_ptr<HttpClient> client);
+  // Returns an exchange that ended cleanly: an HTTP/1.1 client is kept only if reusable; an
+  // HTTP/2 stream just ends (its connection stays in the pool).
+  void release(std::shared_ptr<HttpExchange> exchange);
+  size_t http2ConnectionCount() const { return http2_.connectionCount(); }
 
   size_t idleCount() const;
   // Closes the idle connections of a cluster that went away; busy ones close when their exchange
@@ -92,6 +99,7 @@ private:
   uint64_t nextWaiterId_ = 1;
   // Connections outlive the pool at shutdown: their destruction hook checks this first.
   std::shared_ptr<bool> alive_ = std::make_shared<bool>(true);
+  Http2Pool http2_;
 };
 
 } // namespace meshd::proxy::upstream

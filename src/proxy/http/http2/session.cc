@@ -378,6 +378,12 @@ int Session::onFrameRecv(nghttp2_session*, const nghttp2_frame* frame, void* use
       stream->resetByPeer = true;
     }
     break;
+  case NGHTTP2_SETTINGS:
+    if ((frame->hd.flags & NGHTTP2_FLAG_ACK) == 0) {
+      session.peerSettings_ = true;
+      session.callbacks_.onPeerSettings();
+    }
+    break;
   case NGHTTP2_GOAWAY:
     session.goAwayReceived_ = true;
     session.callbacks_.onGoAway(frame->goaway.last_stream_id, frame->goaway.error_code);

@@ -56,6 +56,8 @@ public:
   // The peer sent GOAWAY: streams above `last_stream_id` were not processed (they are closed
   // with REFUSED_STREAM); no new streams may be opened on this connection.
   virtual void onGoAway(int32_t /*last_stream_id*/, uint32_t /*error_code*/) {}
+  // The peer's SETTINGS arrived (its limits, e.g. peerMaxConcurrentStreams, are known now).
+  virtual void onPeerSettings() {}
   // The session will do nothing more: after a connection error (GOAWAY sent), after a graceful
   // shutdown whose streams ended, or when both sides are done. Write the output, then close.
   virtual void onSessionDone() = 0;
@@ -109,6 +111,7 @@ public:
   bool done() const { return done_; }
   // The peer's SETTINGS_MAX_CONCURRENT_STREAMS (nghttp2's assumption before its SETTINGS came).
   uint32_t peerMaxConcurrentStreams() const;
+  bool peerSettingsReceived() const { return peerSettings_; }
   const SessionSettings& settings() const { return settings_; }
   // Bytes received on streams (open or closed) and not consumed or discarded yet (bounded by the
   // connection window).
@@ -201,6 +204,7 @@ private:
   bool goAwayReceived_ = false;
   bool failed_ = false;
   bool done_ = false;
+  bool peerSettings_ = false;
   bool flushing_ = false;
   bool floodDetected_ = false; // nghttp2 must not be asked to send anything more
 };
