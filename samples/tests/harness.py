@@ -45,10 +45,12 @@ def wait_for(predicate, timeout_seconds, what):
 class App:
     """One sample application process. `relative_path` is under samples/."""
 
-    def __init__(self, relative_path, args=(), env=None, port=None, http=True, ready_log=None):
+    def __init__(self, relative_path, args=(), env=None, port=None, http=True, ready_log=None,
+                 interpreter=None):
         """`port` is passed as the first argument: a free one when None, a string as given
         (tcp-echo takes "P1,P2"), nothing when 0. Readiness: `ready_log` appearing in the log
-        if given, else /health answering 200 (`http`), else the (first) port accepting."""
+        if given, else /health answering 200 (`http`), else the (first) port accepting. `interpreter`: what runs the script
+        (python3 unless given, e.g. "node")."""
         if port is None:
             port = free_port()
         self.port = int(str(port).split(",")[0])
@@ -60,7 +62,7 @@ class App:
         child_env["PYTHONUNBUFFERED"] = "1"
         child_env.update(env or {})
         script = os.path.join(SAMPLES_DIR, relative_path)
-        argv = [sys.executable, script] + ([str(port)] if port != 0 else []) + list(args)
+        argv = [interpreter or sys.executable, script] + ([str(port)] if port != 0 else []) + list(args)
         self.process = subprocess.Popen(argv, env=child_env, stdout=self._log,
                                         stderr=subprocess.STDOUT, cwd=os.path.dirname(script))
         wait_for(self._ready, START_TIMEOUT_SECONDS, f"{relative_path} to start")

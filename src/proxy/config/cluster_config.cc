@@ -64,6 +64,29 @@ absl::Status applyProtocolOptions(const envoy::config::cluster::v3::Cluster& clu
   return absl::OkStatus();
 }
 
+absl::StatusOr<SlowStartConfig>
+buildSlowStart(const envoy::config::cluster::v3::Cluster::SlowStartConfig& proto,
+               const std::string& where) {
+  SlowStartConfig out;
+  out.window = toMillis(proto.slow_start_window());
+  if (out.window.count() <= 0) {
+    return invalid(where + ".slow_start_window", "must be positive");
+  }
+  if (proto.has_aggression()) {
+    out.aggression = proto.aggression().default_value();
+    if (!(out.aggression > 0)) {
+      return invalid(where + ".aggression", "must be greater than 0");
+    }
+  }
+  if (proto.has_min_weight_percent()) {
+    out.minWeightPercent = proto.min_weight_percent().value();
+    if (out.minWeightPercent < 0 || out.minWeightPercent > 100) {
+      return invalid(where + ".min_weight_percent", "must be between 0 and 100");
+    }
+  }
+  return out;
+}
+
 // STRICT_DNS and LOGICAL_DNS: refresh, lookup family and resolvers.
 absl::Status applyDnsOptions(const envoy::config::cluster::v3::Cluster& cluster,
                              const std::string& where, ClusterConfig& out) {
@@ -342,6 +365,19 @@ absl::StatusOr<ClusterConfig> buildCluster(const envoy::config::cluster::v3::Clu
   if (cluster.has_per_connection_buffer_limit_bytes()) {
     out.perConnectionBufferLimitBytes = cluster.per_connection_buffer_limit_bytes().value();
   }
+  if (cluster.upstream_connection_options().has_tcp_keepalive()) {
+    const auto& keepalive = cluster.upstream_connection_options().tcp_keepalive();
+    TcpKeepalive& to = out.tcpKeepalive.emplace();
+    if (keepalive.has_keepalive_probes()) {
+      to.probes = keepalive.keepalive_probes().value();
+    }
+    if (keepalive.has_keepalive_time()) {
+      to.timeSeconds = keepalive.keepalive_time().value();
+    }
+    if (keepalive.has_keepalive_interval()) {
+      to.intervalSeconds = keepalive.keepalive_interval().value();
+    }
+  }
   ASSIGN_OR_RETURN(out.circuitBreakers, buildCircuitBreakers(cluster, where));
   if (cluster.has_outlier_detection()) {
     ASSIGN_OR_RETURN(out.outlierDetection, buildOutlierDetection(cluster.outlier_detection(),
@@ -394,6 +430,19 @@ absl::StatusOr<ClusterConfig> buildCluster(const envoy::config::cluster::v3::Clu
     if (out.leastRequestChoiceCount < 2) {
       return invalid(where + ".least_request_lb_config.choice_count", "must be at least 2");
     }
+  }
+  if (cluster.round_robin_lb_config().has_slow_start_config()) {
+    ASSIGN_OR_RETURN(out.slowStart,
+                     buildSlowStart(cluster.round_robin_lb_config().slow_start_config(),
+                                    where + ".round_robin_lb_config.slow_start_config"));
+  } else if (cluster.least_request_lb_config().has_slow_start_config()) {
+    ASSIGN_OR_RETURN(out.slowStart,
+                     buildSlowStart(cluster.least_request_lb_config().slow_start_config(),
+                                    where + ".least_request_lb_config.slow_start_config"));
+  }
+  if (out.slowStart && out.lbPolicy != LbPolicy::kRoundRobin &&
+      out.lbPolicy != LbPolicy::kLeastRequest) {
+    return invalid(where + ".lb_policy", "slow start needs ROUND_ROBIN or LEAST_REQUEST");
   }
   if (cluster.ring_hash_lb_config().has_minimum_ring_size()) {
     out.ringHashMinimumSize = cluster.ring_hash_lb_config().minimum_ring_size().value();

@@ -60,6 +60,24 @@ enum class DnsLookupFamily { kAuto, kV4Only, kV6Only, kV4Preferred, kAll };
 // request came" (HTTP/2 only when both protocols are configured).
 enum class UpstreamProtocol { kHttp1, kHttp2, kDownstream };
 
+// upstream_connection_options.tcp_keepalive: SO_KEEPALIVE on upstream connections; unset fields
+// keep the system's values.
+struct TcpKeepalive {
+  std::optional<uint32_t> probes;
+  std::optional<uint32_t> timeSeconds;     // idle time before the first probe
+  std::optional<uint32_t> intervalSeconds; // between probes
+  bool operator==(const TcpKeepalive&) const = default;
+};
+
+// slow_start_config of ROUND_ROBIN / LEAST_REQUEST: a host that joined the cluster less than
+// `window` ago gets weight * max(minWeightPercent/100, (max(age_s, 1) / window_s)^(1/aggression)).
+struct SlowStartConfig {
+  std::chrono::milliseconds window{0};
+  double aggression = 1.0;        // Envoy's default
+  double minWeightPercent = 10.0; // Envoy's default
+  bool operator==(const SlowStartConfig&) const = default;
+};
+
 // circuit_breakers.thresholds[].retry_budget: concurrent retries limited to a share of the
 // cluster's active requests instead of the fixed max_retries. Envoy's defaults.
 struct RetryBudgetConfig {
@@ -113,11 +131,13 @@ struct ClusterConfig {
   std::string name;
   std::chrono::milliseconds connectTimeout{5000};   // Envoy's default
   uint32_t perConnectionBufferLimitBytes = 1 << 20; // Envoy's default (1 MiB)
+  std::optional<TcpKeepalive> tcpKeepalive;
   ClusterType type = ClusterType::kStatic;
   LbPolicy lbPolicy = LbPolicy::kRoundRobin;
   // ORIGINAL_DST: take the destination from x-envoy-original-dst-host (use_http_header).
   bool originalDstUseHttpHeader = false;
   uint32_t leastRequestChoiceCount = 2;
+  std::optional<SlowStartConfig> slowStart;
   uint64_t ringHashMinimumSize = 1024;
   uint64_t ringHashMaximumSize = 8 * 1024 * 1024;
   uint64_t maglevTableSize = 65537;

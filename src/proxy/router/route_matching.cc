@@ -125,7 +125,13 @@ std::optional<uint64_t> RouteAction::requestHash(const http::HeaderMap& headers,
 }
 
 bool HeaderMatch::matches(const http::HeaderMap& headers) const {
-  const std::optional<std::string> value = headers.getJoined(name);
+  std::optional<std::string> value = headers.getJoined(name);
+  if (!value && !treatMissingAsEmpty) {
+    return kind == Kind::kPresent && present == invert;
+  }
+  if (!value) {
+    value.emplace();
+  }
   bool result = false;
   switch (kind) {
   case Kind::kPresent: result = value.has_value() == present; break;

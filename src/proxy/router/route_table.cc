@@ -106,6 +106,7 @@ absl::StatusOr<HeaderMatch> buildHeaderMatch(const HeaderMatcher& m, const std::
   HeaderMatch out;
   out.name = toLower(m.name());
   out.invert = m.invert_match();
+  out.treatMissingAsEmpty = m.treat_missing_header_as_empty();
   switch (m.header_match_specifier_case()) {
   case HeaderMatcher::kStringMatch: {
     out.kind = HeaderMatch::Kind::kString;

@@ -45,6 +45,9 @@ struct HeaderMatch {
   int64_t rangeStart = 0; // [start, end)
   int64_t rangeEnd = 0;
   bool invert = false;
+  // treat_missing_header_as_empty: an absent header is matched as "". Without it, an absent
+  // header fails every match but a presence one, whatever `invert` says (Envoy's semantics).
+  bool treatMissingAsEmpty = false;
   bool matches(const http::HeaderMap& headers) const;
 };
 

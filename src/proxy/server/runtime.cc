@@ -133,8 +133,8 @@ const config::ListenerConfig* Runtime::listener(const std::string& name) const {
 std::shared_ptr<const Runtime>
 Runtime::build(config::ProxyConfig config,
                const std::map<std::string, boost::asio::ip::tcp::endpoint>& bound_listeners,
-               stats::Store& store, const Runtime* previous,
-               const OutlierDetectorFactory* outliers) {
+               stats::Store& store, const Runtime* previous, const OutlierDetectorFactory* outliers,
+               const core::TimeSource& time) {
   auto runtime = std::make_shared<Runtime>();
   runtime->generation = previous != nullptr ? previous->generation + 1 : 1;
   for (auto& [name, cluster] : config.clusters) {
@@ -152,6 +152,15 @@ Runtime::build(config::ProxyConfig config,
     }
     if (!shared.outlierDetector && cluster.outlierDetection && outliers != nullptr) {
       shared.outlierDetector = (*outliers)(name, *cluster.outlierDetection);
+    }
+    if (cluster.slowStart) {
+      // A host keeps the time it first joined while it stays; a new one joins now.
+      const upstream::Cluster* before =
+          previous != nullptr && old != previous->clusters.end() ? old->second.get() : nullptr;
+      for (const auto& host : cluster.hosts) {
+        const auto joined = before != nullptr ? before->joinedAt(host.address) : std::nullopt;
+        shared.hostJoinTimes.push_back(joined.value_or(time.monotonicNow()));
+      }
     }
     if (shared.outlierDetector) {
       for (auto& host : cluster.hosts) {

@@ -9,6 +9,7 @@
 #include <unordered_map>
 
 #include "core/stats/store.h"
+#include "core/time_source.h"
 #include "proxy/config/proxy_config.h"
 #include "proxy/filters/network/connection_limit/connection_limiter.h"
 #include "proxy/upstream/cluster.h"
@@ -98,7 +99,8 @@ struct Runtime {
   build(config::ProxyConfig config,
         const std::map<std::string, boost::asio::ip::tcp::endpoint>& bound_listeners,
         stats::Store& store, const Runtime* previous = nullptr,
-        const OutlierDetectorFactory* outliers = nullptr);
+        const OutlierDetectorFactory* outliers = nullptr,
+        const core::TimeSource& time = core::RealTimeSource::instance());
 };
 
 } // namespace meshd::proxy::server

@@ -1,7 +1,9 @@
 // Cluster stats and round-robin picking (cluster.h).
 #include "proxy/upstream/cluster.h"
 
+#include <algorithm>
 #include <atomic>
+#include <cmath>
 
 #include "fmt/format.h"
 
@@ -69,7 +71,13 @@ ClusterStats ClusterStats::create(stats::Store& store, const std::string& cluste
 Cluster::Cluster(config::ClusterConfig config, stats::Store& store, Shared shared)
     : config_(std::move(config)), stats_(ClusterStats::create(store, config_.name)),
       selection_(config_), id_(nextId()), resources_(std::move(shared.resources)),
-      outlierDetector_(std::move(shared.outlierDetector)) {
+      outlierDetector_(std::move(shared.outlierDetector)),
+      joinTimes_(std::move(shared.hostJoinTimes)) {
+  if (config_.slowStart) {
+    for (const auto joined : joinTimes_) {
+      slowStartEnds_ = std::max(slowStartEnds_, joined + config_.slowStart->window);
+    }
+  }
   if (outlierDetector_) {
     outlierHosts_ = outlierDetector_->hostsFor(config_.hosts);
   }
@@ -78,6 +86,31 @@ Cluster::Cluster(config::ClusterConfig config, stats::Store& store, Shared share
   } else {
     resources_ = ResourceManager::create(store, config_.name, config_.circuitBreakers);
   }
+}
+
+std::optional<core::MonotonicTime> Cluster::joinedAt(const config::Endpoint& address) const {
+  for (size_t i = 0; i < config_.hosts.size() && i < joinTimes_.size(); ++i) {
+    if (config_.hosts[i].address == address) {
+      return joinTimes_[i];
+    }
+  }
+  return std::nullopt;
+}
+
+double Cluster::slowStartFactor(size_t host, core::MonotonicTime now) const {
+  if (!config_.slowStart) {
+    return 1.0;
+  }
+  const auto& slowStart = *config_.slowStart;
+  const double age = std::chrono::duration<double>(now - joinedAt(host)).count();
+  const double window = std::chrono::duration<double>(slowStart.window).count();
+  if (age >= window) {
+    return 1.0;
+  }
+  const double timeFactor = std::max(age, 1.0) / window;
+  return std::clamp(std::max(slowStart.minWeightPercent / 100.0,
+                             std::pow(timeFactor, 1.0 / slowStart.aggression)),
+                    1e-6, 1.0);
 }
 
 namespace {

@@ -11,6 +11,7 @@
 #include <unordered_map>
 
 #include "core/stats/store.h"
+#include "core/time_source.h"
 #include "proxy/config/proxy_config.h"
 #include "proxy/upstream/load_balancer.h"
 #include "proxy/upstream/outlier_detector.h"
@@ -57,6 +58,8 @@ public:
   struct Shared {
     std::shared_ptr<ResourceManager> resources;
     std::shared_ptr<OutlierDetector> outlierDetector;
+    // Slow start: when each of config.hosts joined the cluster (by index; empty: long ago).
+    std::vector<core::MonotonicTime> hostJoinTimes;
   };
   Cluster(config::ClusterConfig config, stats::Store& store, Shared shared = {});
 
@@ -76,6 +79,19 @@ public:
   // Outlier detection (null without outlier_detection): report outcomes for config().hosts[i].
   OutlierDetector* outlierDetector() const { return outlierDetector_.get(); }
   const std::shared_ptr<OutlierDetector>& sharedOutlierDetector() const { return outlierDetector_; }
+  // When config().hosts[host] joined the cluster (slow start); the clock's epoch when unknown.
+  core::MonotonicTime joinedAt(size_t host) const {
+    return host < joinTimes_.size() ? joinTimes_[host] : core::MonotonicTime{};
+  }
+  // The join time of the host at `address`, if it is one of this cluster's.
+  std::optional<core::MonotonicTime> joinedAt(const config::Endpoint& address) const;
+  // Slow start: whether some host is still in its window at `now` (the balancers then scale
+  // weights per pick; after it, they use the static weights).
+  bool inSlowStart(core::MonotonicTime now) const {
+    return config_.slowStart && now < slowStartEnds_;
+  }
+  // The factor in (0, 1] slow start applies to config().hosts[host]'s weight at `now`.
+  double slowStartFactor(size_t host, core::MonotonicTime now) const;
   void reportOutcome(size_t host, OutlierDetector::Outcome outcome) const {
     if (outlierDetector_ && host < outlierHosts_.size()) {
       outlierDetector_->report(outlierHosts_[host], config_.hosts[host].address, outcome);
@@ -90,6 +106,8 @@ private:
   std::shared_ptr<ResourceManager> resources_;
   std::shared_ptr<OutlierDetector> outlierDetector_;
   std::vector<std::shared_ptr<OutlierDetector::Host>> outlierHosts_; // by config_.hosts index
+  std::vector<core::MonotonicTime> joinTimes_;                       // by config_.hosts index
+  core::MonotonicTime slowStartEnds_{};
 
   static uint64_t nextId();
 };

@@ -3,6 +3,7 @@
 
 #include "core/logging.h"
 #include "proxy/http/http1/serializer.h"
+#include "proxy/network/upstream_socket.h"
 
 namespace meshd::proxy::upstream {
 
@@ -28,6 +29,7 @@ void HttpClient::connect(std::function<void(bool)> done) {
   cluster_->stats().cxTotal.inc();
   cluster_->stats().cxHttp1Total.inc();
   auto raw = std::make_shared<boost::asio::ip::tcp::socket>(loop_.context());
+  network::openUpstreamSocket(*raw, endpoint_, cluster_->config());
   std::weak_ptr<HttpClient> weak = weak_from_this();
   connectTimer_ = loop_.createTimer([raw, weak] {
     if (auto self = weak.lock()) {

@@ -215,6 +215,35 @@ size_t WorkerLoadBalancers::weightedRandom(const PriorityLevel& level) {
                              cumulative.begin());
 }
 
+const std::vector<uint64_t>& WorkerLoadBalancers::slowStartWeights(const Cluster& cluster,
+                                                                   const PriorityLevel& level,
+                                                                   core::MonotonicTime now) {
+  // Fixed point with 1/1000 of a weight unit, so a 10% share of weight 1 still counts.
+  constexpr double kScale = 1000.0;
+  slowStartWeights_.resize(level.hosts().size());
+  for (size_t p = 0; p < level.hosts().size(); ++p) {
+    const double factor = cluster.slowStartFactor(level.hosts()[p], now);
+    slowStartWeights_[p] =
+        std::max<uint64_t>(1, static_cast<uint64_t>(level.weights()[p] * factor * kScale));
+  }
+  return slowStartWeights_;
+}
+
+size_t WorkerLoadBalancers::weightedRandom(const std::vector<uint64_t>& weights) {
+  uint64_t total = 0;
+  for (const uint64_t weight : weights) {
+    total += weight;
+  }
+  uint64_t point = random_.uniform(total);
+  for (size_t p = 0; p < weights.size(); ++p) {
+    if (point < weights[p]) {
+      return p;
+    }
+    point -= weights[p];
+  }
+  return weights.size() - 1;
+}
+
 std::optional<PickedHost> WorkerLoadBalancers::pick(const Cluster& cluster,
                                                     const PickContext& context) {
   if (cluster.config().type == config::ClusterType::kOriginalDst) {
@@ -240,9 +269,26 @@ std::optional<PickedHost> WorkerLoadBalancers::pick(const Cluster& cluster,
     return std::nullopt;
   }
   size_t position = 0;
+  const core::MonotonicTime now =
+      cluster.config().slowStart ? time_.monotonicNow() : core::MonotonicTime{};
+  const bool slowStart = cluster.inSlowStart(now);
   switch (cluster.config().lbPolicy) {
   case config::LbPolicy::kRoundRobin: {
     LevelState& s = state(cluster).levels[l];
+    if (slowStart) {
+      // Smooth weighted round robin over the weights slow start scales for now.
+      const auto& weights = slowStartWeights(cluster, level, now);
+      int64_t total = 0;
+      for (size_t i = 0; i < n; ++i) {
+        s.current[i] += static_cast<int64_t>(weights[i]);
+        total += static_cast<int64_t>(weights[i]);
+        if (s.current[i] > s.current[position]) {
+          position = i;
+        }
+      }
+      s.current[position] -= total;
+      break;
+    }
     if (level.uniformWeights()) {
       position = s.next++ % n;
       break;
@@ -260,9 +306,12 @@ std::optional<PickedHost> WorkerLoadBalancers::pick(const Cluster& cluster,
   }
   case config::LbPolicy::kLeastRequest: {
     LevelState& s = state(cluster).levels[l];
-    position = weightedRandom(level);
+    const std::vector<uint64_t>* scaled =
+        slowStart ? &slowStartWeights(cluster, level, now) : nullptr;
+    auto draw = [&] { return scaled != nullptr ? weightedRandom(*scaled) : weightedRandom(level); };
+    position = draw();
     for (uint32_t c = 1; c < cluster.config().leastRequestChoiceCount; ++c) {
-      const size_t candidate = weightedRandom(level);
+      const size_t candidate = draw();
       if (s.active[candidate] < s.active[position]) {
         position = candidate;
       }

@@ -17,6 +17,7 @@
 #include <vector>
 
 #include "core/random.h"
+#include "core/time_source.h"
 #include "proxy/config/proxy_config.h"
 
 namespace meshd::proxy::upstream {
@@ -104,7 +105,9 @@ struct PickedHost {
 // One worker's balancing state for every cluster.
 class WorkerLoadBalancers {
 public:
-  explicit WorkerLoadBalancers(core::RandomGenerator& random) : random_(random) {}
+  explicit WorkerLoadBalancers(core::RandomGenerator& random,
+                               const core::TimeSource& time = core::RealTimeSource::instance())
+      : random_(random), time_(time) {}
 
   std::optional<PickedHost> pick(const Cluster& cluster, const PickContext& context = {});
   // LEAST_REQUEST bookkeeping: a request to `host` started / finished on this worker.
@@ -123,8 +126,14 @@ private:
   };
   State& state(const Cluster& cluster);
   size_t weightedRandom(const PriorityLevel& level);
+  // Slow start: the level's weights scaled for `now`, into slowStartWeights_.
+  const std::vector<uint64_t>& slowStartWeights(const Cluster& cluster, const PriorityLevel& level,
+                                                core::MonotonicTime now);
+  size_t weightedRandom(const std::vector<uint64_t>& weights);
 
   core::RandomGenerator& random_;
+  const core::TimeSource& time_;
+  std::vector<uint64_t> slowStartWeights_;        // scratch, reused across picks
   std::unordered_map<std::string, State> states_; // by cluster name
 };
 

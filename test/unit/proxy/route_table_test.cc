@@ -103,6 +103,7 @@ virtual_hosts:
   - { name: inverted, match: { prefix: /, headers: [{ name: x-inv, string_match: { exact: "no" }, invert_match: true }] }, route: { cluster: c } }
   - { name: method, match: { prefix: /, headers: [{ name: ":method", string_match: { exact: POST } }] }, route: { cluster: c } }
   - { name: legacy, match: { prefix: /, headers: [{ name: x-legacy, exact_match: old }] }, route: { cluster: c } }
+  - { name: inverted-or-missing, match: { prefix: /, headers: [{ name: x-inv2, string_match: { exact: "no" }, invert_match: true, treat_missing_header_as_empty: true }] }, route: { cluster: c } }
 )");
   EXPECT_EQ(routeName(*table, request("h", "/", {{"end-user", "jason"}})), "exact");
   EXPECT_EQ(routeName(*table, request("h", "/", {{"x-p", "abc"}})), "prefix");
@@ -112,8 +113,12 @@ virtual_hosts:
   EXPECT_EQ(routeName(*table, request("h", "/", {{"x-i", "mixed"}})), "icase");
   EXPECT_EQ(routeName(*table, request("h", "/", {{"x-present", ""}})), "present");
   EXPECT_EQ(routeName(*table, request("h", "/", {{"x-n", "15"}})), "range");
-  EXPECT_EQ(routeName(*table, request("h", "/", {{"x-n", "20"}})), "inverted"); // end exclusive
-  EXPECT_EQ(routeName(*table, request("h", "/", {{"x-inv", "no"}})), "");
+  // The range's end is exclusive; an absent header fails an inverted string match (Envoy), but
+  // matches one that treats it as empty.
+  EXPECT_EQ(routeName(*table, request("h", "/", {{"x-n", "20"}})), "inverted-or-missing");
+  EXPECT_EQ(routeName(*table, request("h", "/", {{"x-inv", "yes"}})), "inverted");
+  EXPECT_EQ(routeName(*table, request("h", "/", {{"x-inv", "no"}})), "inverted-or-missing");
+  EXPECT_EQ(routeName(*table, request("h", "/", {{"x-inv", "no"}, {"x-inv2", "no"}})), "");
   EXPECT_EQ(routeName(*table, request("h", "/", {{"x-legacy", "old"}, {"x-inv", "no"}})), "legacy");
   http::HeaderMap post = request("h", "/", {{"x-inv", "no"}});
   post.set(":method", "POST");

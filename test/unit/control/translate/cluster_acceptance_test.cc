@@ -20,9 +20,6 @@ std::string knownUnsupported(const Cluster& cluster) {
   if (cluster.has_transport_socket() || cluster.transport_socket_matches_size() > 0) {
     return "transport_socket";
   }
-  if (cluster.has_upstream_connection_options()) {
-    return "upstream_connection_options";
-  }
   for (const auto& [name, any] : cluster.typed_extension_protocol_options()) {
     envoy::extensions::upstreams::http::v3::HttpProtocolOptions options;
     if (any.UnpackTo(&options) &&
@@ -30,10 +27,6 @@ std::string knownUnsupported(const Cluster& cluster) {
          options.has_upstream_http_protocol_options())) {
       return "HttpProtocolOptions";
     }
-  }
-  if (cluster.round_robin_lb_config().has_slow_start_config() ||
-      cluster.least_request_lb_config().has_slow_start_config()) {
-    return "slow_start_config";
   }
   return "";
 }

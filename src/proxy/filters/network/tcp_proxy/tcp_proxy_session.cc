@@ -5,6 +5,7 @@
 #include <array>
 
 #include "core/logging.h"
+#include "proxy/network/upstream_socket.h"
 
 namespace meshd::proxy::filters {
 namespace {
@@ -108,6 +109,7 @@ void TcpProxySession::connect() {
   }
   cluster_->stats().cxTotal.inc();
   connectTimer_->enable(cluster_->config().connectTimeout);
+  network::openUpstreamSocket(upstream_, endpoint->address, cluster_->config());
   upstream_.async_connect(endpoint->address, [self = shared_from_this(), host = endpoint->index](
                                                  const boost::system::error_code& error) {
     self->connectTimer_->disable();
