@@ -5,6 +5,7 @@
 #include <string>
 #include <string_view>
 
+#include "core/logging.h"
 #include "proxy/http/http1_connection.h"
 #include "proxy/http/http2_connection.h"
 
@@ -13,6 +14,11 @@ namespace {
 
 // RFC 9113 §3.4: what an HTTP/2 client sends first.
 constexpr std::string_view kHttp2Preface = "PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n";
+
+spdlog::logger& logger() {
+  static spdlog::logger& instance = log::get("http");
+  return instance;
+}
 
 } // namespace
 
@@ -61,6 +67,7 @@ HttpConnectionManager::~HttpConnectionManager() {
 }
 
 void HttpConnectionManager::start() {
+  MESHD_LOG(logger(), trace, "HTTP connection from {}", context_.peerAddress);
   socket_->start(shared_from_this());
   codec_->start();
 }
@@ -81,6 +88,7 @@ bool HttpConnectionManager::pickCodec(const core::Buffer& input, bool eof) {
 }
 
 void HttpConnectionManager::useHttp2() {
+  MESHD_LOG(logger(), debug, "HTTP/2 connection from {}", context_.peerAddress);
   context_.stats.httpDownstreamCxHttp2Total.inc();
   codec_ = std::make_unique<Http2ServerConnection>(context_, *socket_);
   codec_->start();

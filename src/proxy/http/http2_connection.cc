@@ -100,6 +100,8 @@ void Http2ServerConnection::shutdownGracefully() {
     return;
   }
   shutdownRequested_ = true;
+  MESHD_LOG(logger(), debug, "HTTP/2 connection from {}: GOAWAY, {} open streams",
+            context_.peerAddress, streams_.size());
   if (!session_.goingAway()) {
     session_.shutdownGracefully();
   }
@@ -114,6 +116,7 @@ http2::StreamHandler* Http2ServerConnection::onNewStream(int32_t stream_id) {
   if (closing_) {
     return nullptr;
   }
+  MESHD_LOG(logger(), debug, "HTTP/2 stream {} from {}", stream_id, context_.peerAddress);
   auto stream = std::make_unique<Http2ServerStream>(*this, stream_id);
   Http2ServerStream* handler = stream.get();
   streams_[stream_id] = std::move(stream);
@@ -175,6 +178,7 @@ void Http2ServerConnection::onSessionDone() {
   }
   closing_ = true;
   idleTimer_.stop();
+  MESHD_LOG(logger(), debug, "HTTP/2 connection from {} done", context_.peerAddress);
   socket_.closeAfterFlush();
 }
 

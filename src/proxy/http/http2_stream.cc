@@ -92,6 +92,9 @@ void Http2ServerStream::consumeTaken() {
 }
 
 void Http2ServerStream::onClose(const http2::StreamClose& close) {
+  MESHD_LOG(logger(), debug, "stream {} closed (error {}{}{})", id_, close.errorCode,
+            close.resetByPeer ? ", reset by the client" : "",
+            close.connectionLost ? ", connection lost" : "");
   gone_ = true;
   ConnectionContext& context = connection_.context();
   if (active_ && !active_->done()) {
@@ -126,6 +129,8 @@ void Http2ServerStream::encodeHead(HeaderMap& headers, bool end_stream) {
   if (gone_) {
     return;
   }
+  MESHD_LOG(logger(), debug, "stream {}: response {}{}", id_, headers.status(),
+            end_stream ? " (no body)" : "");
   if (const absl::Status status = connection_.session().respond(id_, headers, end_stream);
       !status.ok()) {
     MESHD_LOG(logger(), debug, "stream {}: response head not sent ({}); resetting", id_,
