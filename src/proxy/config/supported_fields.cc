@@ -184,7 +184,7 @@ const std::map<std::string, MessageRules>& supportedTable() {
       {"envoy.config.route.v3.RouteAction.HashPolicy",
        {{"header", "cookie", "connection_properties", "query_parameter", "terminal"}, {}}},
       {"envoy.config.route.v3.RouteAction.HashPolicy.Header", {{"header_name"}, {}}},
-      {"envoy.config.route.v3.RouteAction.HashPolicy.Cookie", {{"name"}, {}}},
+      {"envoy.config.route.v3.RouteAction.HashPolicy.Cookie", {{"name", "ttl", "path"}, {}}},
       {"envoy.config.route.v3.RouteAction.HashPolicy.ConnectionProperties", {{"source_ip"}, {}}},
       {"envoy.config.route.v3.RouteAction.HashPolicy.QueryParameter", {{"name"}, {}}},
       {"envoy.config.route.v3.WeightedCluster", {{"clusters", "total_weight"}, {}}},

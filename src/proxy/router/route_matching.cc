@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <charconv>
 
+#include "fmt/format.h"
 #include "proxy/router/route_table.h"
 #include "proxy/upstream/load_balancer.h"
 
@@ -37,6 +38,18 @@ bool StringMatch::matches(std::string_view input) const {
 
 namespace {
 
+// The set-cookie value of a cookie a hash policy made up.
+std::string generatedCookie(const HashPolicy& policy, std::string_view value) {
+  std::string out = fmt::format("{}=\"{}\"", policy.name, value);
+  if (policy.cookieTtl->count() > 0) {
+    out += fmt::format("; Max-Age={}", policy.cookieTtl->count());
+  }
+  if (!policy.cookiePath.empty()) {
+    out += fmt::format("; Path={}", policy.cookiePath);
+  }
+  return out + "; HttpOnly";
+}
+
 std::optional<std::string_view> cookieValue(std::string_view cookies, std::string_view name) {
   while (!cookies.empty()) {
     const size_t semicolon = cookies.find(';');
@@ -46,7 +59,11 @@ std::optional<std::string_view> cookieValue(std::string_view cookies, std::strin
     }
     const size_t eq = pair.find('=');
     if (eq != std::string_view::npos && pair.substr(0, eq) == name) {
-      return pair.substr(eq + 1);
+      std::string_view value = pair.substr(eq + 1);
+      if (value.size() >= 2 && value.front() == '"' && value.back() == '"') {
+        value = value.substr(1, value.size() - 2); // a quoted value (RFC 6265 §4.1.1)
+      }
+      return value;
     }
     cookies =
         semicolon == std::string_view::npos ? std::string_view() : cookies.substr(semicolon + 1);
@@ -87,7 +104,8 @@ bool RetryPolicy::retriableStatus(int status) const {
 }
 
 std::optional<uint64_t> RouteAction::requestHash(const http::HeaderMap& headers,
-                                                 std::string_view source_ip) const {
+                                                 std::string_view source_ip,
+                                                 std::optional<std::string>* set_cookie) const {
   std::optional<uint64_t> combined;
   for (const auto& policy : hashPolicies) {
     std::optional<std::string> input;
@@ -98,6 +116,12 @@ std::optional<uint64_t> RouteAction::requestHash(const http::HeaderMap& headers,
         if (const auto value = cookieValue(*cookies, policy.name)) {
           input = std::string(*value);
         }
+      }
+      if (!input && policy.cookieTtl && set_cookie != nullptr && !source_ip.empty()) {
+        // As Envoy: the new cookie's value comes from the source address, so the client's later
+        // requests (which carry it) hash like this one.
+        input = fmt::format("{:016x}", upstream::hash64(source_ip));
+        *set_cookie = generatedCookie(policy, *input);
       }
       break;
     case HashPolicy::Kind::kSourceIp:

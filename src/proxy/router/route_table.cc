@@ -308,6 +308,10 @@ absl::Status buildAction(const envoy::config::route::v3::Route& proto, Route& ro
       case P::kCookie:
         hash.kind = HashPolicy::Kind::kCookie;
         hash.name = policy.cookie().name();
+        if (policy.cookie().has_ttl()) {
+          hash.cookieTtl = std::chrono::seconds(policy.cookie().ttl().seconds());
+        }
+        hash.cookiePath = policy.cookie().path();
         break;
       case P::kConnectionProperties: hash.kind = HashPolicy::Kind::kSourceIp; break;
       case P::kQueryParameter:

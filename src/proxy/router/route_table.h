@@ -104,6 +104,11 @@ struct HashPolicy {
   enum class Kind { kHeader, kCookie, kSourceIp, kQueryParameter } kind = Kind::kHeader;
   std::string name; // header, cookie or query parameter name
   bool terminal = false;
+  // Cookie policies with a `ttl`: a request without the cookie gets one made from its source
+  // address (and hashed by it), sent back in the response's set-cookie with this Max-Age (0: a
+  // session cookie) and `cookiePath`.
+  std::optional<std::chrono::seconds> cookieTtl;
+  std::string cookiePath;
 };
 
 // envoy.config.route.v3.RetryPolicy (the conditions HTTP/1 and HTTP/2 upstreams can produce).
@@ -157,8 +162,10 @@ struct RouteAction {
 
   // The request's hash under hashPolicies (combined in order, stopping after a terminal policy
   // that produced a value); nullopt when no policy applies.
-  std::optional<uint64_t> requestHash(const http::HeaderMap& headers,
-                                      std::string_view source_ip) const;
+  // `set_cookie`, when given, receives the set-cookie value of a cookie the hash made up (a cookie
+  // policy with a ttl whose cookie the request lacks).
+  std::optional<uint64_t> requestHash(const http::HeaderMap& headers, std::string_view source_ip,
+                                      std::optional<std::string>* set_cookie = nullptr) const;
 };
 
 struct Route {

@@ -111,14 +111,17 @@ void UpstreamRequest::onConnected(std::shared_ptr<upstream::HttpExchange> client
   sentAt_ = std::chrono::steady_clock::now();
   // A retry replays everything the client has sent so far.
   const core::Buffer& body = attempts_ == 1 ? pendingBody_ : replayBody_;
-  const bool endNow = requestEnded_ && body.empty();
+  const bool endNow = requestEnded_ && body.empty() && !requestTrailers_;
   if (options_.attemptCountInRequest) {
     headers_.set("x-envoy-attempt-count", std::to_string(attempts_));
   }
   client_->sendHead(headers_, endNow, options_.requestBodyChunked, this);
   headSent_ = true;
   if (!body.empty()) {
-    client_->sendBody(body.toString(), requestEnded_);
+    client_->sendBody(body.toString(), requestEnded_ && !requestTrailers_);
+  }
+  if (requestTrailers_) {
+    client_->sendTrailers(*requestTrailers_);
   }
   pendingBody_.clear();
   if (requestEnded_) {
@@ -148,6 +151,19 @@ void UpstreamRequest::sendBody(std::string_view data, bool end_stream) {
   if (end_stream) {
     startTimeouts();
   }
+}
+
+void UpstreamRequest::sendTrailers(http::HeaderMap trailers) {
+  requestEnded_ = true;
+  requestTrailers_ = std::move(trailers);
+  if (!headSent_ || !client_) {
+    if (started_) {
+      startRouteTimeout(); // sent with the head once the connection is ready
+    }
+    return;
+  }
+  client_->sendTrailers(*requestTrailers_);
+  startTimeouts();
 }
 
 size_t UpstreamRequest::pendingRequestBytes() const {

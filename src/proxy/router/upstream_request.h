@@ -71,6 +71,9 @@ public:
   // Abandons the request now: its connection is closed before anything still queued is sent.
   void cancel() { finish(false); }
   void sendBody(std::string_view data, bool end_stream);
+  // Ends the request with trailers (from an HTTP/2 or gRPC client): sent as such to an HTTP/2
+  // upstream; an HTTP/1.1 upstream gets the end of the body only.
+  void sendTrailers(http::HeaderMap trailers);
   // Bytes waiting to reach the upstream (buffered here or queued on the socket).
   size_t pendingRequestBytes() const;
   void pauseResponse();
@@ -131,7 +134,8 @@ private:
   std::shared_ptr<upstream::HttpExchange> client_;
   core::Buffer pendingBody_; // arrived before this attempt's connection was ready
   core::Buffer replayBody_;  // everything sent so far, kept while a retry could need it
-  bool replayable_;          // the body fits the buffer limit (or there is none)
+  std::optional<http::HeaderMap> requestTrailers_; // end the request (and every retry) with them
+  bool replayable_; // the body fits the buffer limit (or there is none)
   uint32_t retriesLeft_ = 0;
   uint32_t attempts_ = 0;
   bool headSent_ = false;

@@ -124,14 +124,14 @@ void Http2Connection::drain() {
   scheduleCheck();
 }
 
-void Http2Connection::close() {
+void Http2Connection::close(bool notify_streams) {
   if (closed_) {
     return;
   }
   if (socket_) {
     socket_->close();
   }
-  closed(true);
+  closed(notify_streams);
 }
 
 void Http2Connection::onReadable(core::Buffer& input, bool eof) {
@@ -150,6 +150,13 @@ void Http2Connection::onSocketError() {
 void Http2Connection::onOutput(core::Buffer& data) {
   if (socket_ && socket_->open()) {
     socket_->write(data);
+    // The cluster's per_connection_buffer_limit_bytes bounds what waits in the socket: above it
+    // the session stops producing frames, and request bodies wait in their streams' queues
+    // (which back-pressures the clients).
+    const uint32_t limit = cluster_->config().perConnectionBufferLimitBytes;
+    if (limit > 0 && socket_->bytesQueued() > limit) {
+      session_.pauseOutput(); // resumed by onWriteDrained
+    }
   } else {
     data.clear();
   }

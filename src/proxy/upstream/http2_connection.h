@@ -52,13 +52,18 @@ public:
   void sessionActivity() { scheduleCheck(); }
 
   bool connecting() const { return !connected_ && !closed_; }
+  // Connecting, or connected and waiting for the server's SETTINGS (its stream limit).
+  bool awaitingSettings() const {
+    return !closed_ && !draining_ && (!connected_ || !session_.peerSettingsReceived());
+  }
   bool closed() const { return closed_; }
   // No new streams: GOAWAY received, max_requests_per_connection reached, or being closed.
   bool draining() const { return draining_ || closed_; }
   // Takes no new streams and closes once its streams ended (cluster removed, shutdown).
   void drain();
-  // Closes at once; open streams end with a connection loss.
-  void close();
+  // Closes at once; open streams end with a connection loss (`notify_streams`), or silently at
+  // shutdown, when their owners may be gone already.
+  void close(bool notify_streams = true);
   size_t streams() const { return session_.activeStreams() + reserved_; }
   // Streams it may carry at once: min(server's limit, cluster's max_concurrent_streams); one
   // until the server's SETTINGS arrived, so that a server with a lower limit than the 100 a
@@ -71,6 +76,7 @@ public:
 private:
   // StreamSocket::Handler
   void onReadable(core::Buffer& input, bool eof) override;
+  void onWriteDrained() override { session_.resumeOutput(); }
   void onSocketError() override;
   // SessionCallbacks
   void onOutput(core::Buffer& data) override;

@@ -26,7 +26,7 @@ void Http2Pool::closeAll() {
   for (auto& [key, pool] : pools) {
     for (auto& connection : pool.connections) {
       connection->setChangeHook({});
-      connection->close();
+      connection->close(false); // shutdown: the requests' owners may be gone already
     }
     for (auto& waiter : pool.waiters) {
       dropWaiter(waiter);
@@ -64,9 +64,10 @@ std::shared_ptr<Http2Connection> Http2Pool::withRoom(const EndpointPool& pool) {
 bool Http2Pool::connectingRoom(const EndpointPool& pool) {
   size_t room = 0;
   for (const auto& connection : pool.connections) {
-    if (connection->connecting()) {
-      room +=
+    if (connection->awaitingSettings()) {
+      const size_t expected =
           std::min(kAssumedStreamLimit, connection->cluster().config().http2.maxConcurrentStreams);
+      room += expected - std::min(expected, connection->streams());
     }
   }
   return room > pool.waiters.size();

@@ -67,7 +67,8 @@ private:
   // A connection of `key` could not be made: with no other connection, its waiters fail.
   void connectFailed(const Key& key);
   static std::shared_ptr<Http2Connection> withRoom(const EndpointPool& pool);
-  // Streams the connections still being established can take beyond the waiters already queued.
+  // Streams the connections still being established (or waiting for the server's SETTINGS) are
+  // expected to take beyond the waiters already queued.
   static bool connectingRoom(const EndpointPool& pool);
   void dropWaiter(Waiter& waiter);
   void releaseIfUnused(const Key& key);

@@ -44,6 +44,13 @@ void Http2Stream::sendBody(std::string_view data, bool end_stream) {
   }
 }
 
+void Http2Stream::sendTrailers(const http::HeaderMap& trailers) {
+  if (open_) {
+    connection_->session().sendTrailers(id_, trailers);
+    connection_->sessionActivity();
+  }
+}
+
 size_t Http2Stream::bytesQueued() const {
   return open_ ? connection_->session().queuedBytes(id_) : 0;
 }

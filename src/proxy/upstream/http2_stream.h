@@ -25,6 +25,7 @@ public:
   void sendHead(const http::HeaderMap& headers, bool end_stream, bool body_chunked,
                 ResponseHandler* handler) override;
   void sendBody(std::string_view data, bool end_stream) override;
+  void sendTrailers(const http::HeaderMap& trailers) override;
   size_t bytesQueued() const override;
   void pauseReading() override { paused_ = true; }
   void resumeReading() override;

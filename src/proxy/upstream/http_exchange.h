@@ -54,6 +54,8 @@ public:
   virtual void sendHead(const http::HeaderMap& headers, bool end_stream, bool body_chunked,
                         ResponseHandler* handler) = 0;
   virtual void sendBody(std::string_view data, bool end_stream) = 0;
+  // Ends the request with trailers. HTTP/1.1 cannot carry them here: the body just ends.
+  virtual void sendTrailers(const http::HeaderMap& /*trailers*/) { sendBody({}, true); }
   // Request bytes not yet taken by the connection (back-pressure on the downstream).
   virtual size_t bytesQueued() const = 0;
   // Stop / resume taking response bytes (the downstream cannot keep up).

@@ -10,6 +10,8 @@
 //   /goaway-once/KEY      the first request with KEY gets GOAWAY with a last stream id below its
 //                         own (it was not processed); later ones are answered
 //   /close-after-head     a head, some body, then the connection is destroyed
+//   /close-once/KEY       the first request with KEY has its connection destroyed before any
+//                         response; later ones are answered
 //   /stats                JSON {sessions, streams}: connections and streams seen so far
 // Every response carries x-session (the connection's number) and x-stream (its stream id).
 'use strict';
@@ -67,6 +69,14 @@ server.on('stream', (stream, headers) => {
       } else {
         goawaySeen.add(path);
         stream.session.goaway(http2.constants.NGHTTP2_NO_ERROR, Math.max(0, stream.id - 2));
+      }
+    } else if (path.startsWith('/close-once/')) {
+      if (goawaySeen.has(path)) {
+        stream.respond(base);
+        stream.end('after-close');
+      } else {
+        goawaySeen.add(path);
+        stream.session.destroy();
       }
     } else if (path === '/close-after-head') {
       stream.respond(base);

@@ -86,6 +86,15 @@ protected:
   std::string stat(const std::string& name) const {
     return statOf(*proxy_, "cluster.backend." + name);
   }
+  // The proxy exits cleanly and without a sanitizer report (ASan/UBSan builds).
+  void TearDown() override {
+    if (proxy_ && proxy_->started()) {
+      EXPECT_EQ(proxy_->process().stop(), 0) << proxy_->logs();
+      const std::string logs = proxy_->logs();
+      EXPECT_EQ(logs.find("Sanitizer"), std::string::npos) << logs;
+      EXPECT_EQ(logs.find("runtime error:"), std::string::npos) << logs;
+    }
+  }
   std::string url(const std::string& path) const {
     return fmt::format("http://127.0.0.1:{}{}", port_, path);
   }
@@ -282,6 +291,24 @@ TEST_F(Http2UpstreamTest, ConnectionLostMidResponseResetsTheClient) {
   EXPECT_EQ(stat("upstream_cx_total"), "2");
 }
 
+TEST_F(Http2UpstreamTest, ConnectionLostBeforeTheHeadIsRetriedWithResetPolicy) {
+  ASSERT_NO_FATAL_FAILURE(start(http2Options(), "retry_policy: { retry_on: reset, num_retries: 1, "
+                                                "retry_back_off: { base_interval: 0.01s } }"));
+  const auto response = fetchGet(port_, "/close-once/a");
+  EXPECT_EQ(response.status, 200);
+  EXPECT_EQ(response.body, "after-close");
+  EXPECT_EQ(stat("upstream_rq_retry"), "1");
+  EXPECT_EQ(stat("upstream_cx_total"), "2");
+}
+
+TEST_F(Http2UpstreamTest, ConnectionLostBeforeTheHeadWithoutRetryIs503UC) {
+  ASSERT_NO_FATAL_FAILURE(start(http2Options()));
+  const auto response = fetchGet(port_, "/close-once/b");
+  EXPECT_EQ(response.status, 503);
+  EXPECT_EQ(response.body, "upstream connect error or disconnect/reset before headers. reset "
+                           "reason: connection termination");
+}
+
 TEST_F(Http2UpstreamTest, ConnectFailureIs503UF) {
   const uint16_t closed_port = pickFreePort();
   ASSERT_NO_FATAL_FAILURE(start(http2Options(), "", closed_port));
@@ -306,6 +333,53 @@ TEST(Http2UpstreamProtocolTest, DownstreamProtocolKeepsHttp1ForHttp1Clients) {
   EXPECT_EQ(response.status, 200);
   EXPECT_EQ(statOf(proxy, "cluster.backend.upstream_cx_http1_total"), "1");
   EXPECT_EQ(statOf(proxy, "cluster.backend.upstream_cx_http2_total"), "0");
+}
+
+} // namespace
+} // namespace meshd::testing
+
+namespace meshd::testing {
+namespace {
+
+TEST_F(Http2UpstreamTest, CircuitBreakersCountConnectionsAndPendingRequests) {
+  // One connection of two streams; one more request may wait; the next overflows.
+  ASSERT_NO_FATAL_FAILURE(
+      start(http2Options("max_concurrent_streams: 2") +
+            "\ncircuit_breakers: { thresholds: [ { max_connections: 1, max_pending_requests: 1 } "
+            "] }"));
+  ASSERT_EQ(fetchGet(port_, "/bytes/1").status, 200); // connected, the server's SETTINGS known
+  std::vector<std::unique_ptr<HttpConnection>> busy;
+  for (int i = 0; i < 2; ++i) {
+    busy.push_back(std::make_unique<HttpConnection>(port_));
+    ASSERT_TRUE(busy.back()->send(rawRequest("GET", "/delay/500")));
+  }
+  ASSERT_TRUE(statReaches(*proxy_, "cluster.backend.upstream_rq_active", "2"));
+  HttpConnection waiting(port_);
+  ASSERT_TRUE(waiting.send(rawRequest("GET", "/bytes/5")));
+  ASSERT_TRUE(statReaches(*proxy_, "cluster.backend.upstream_rq_pending_active", "1"));
+  const auto overflowed = fetchGet(port_, "/bytes/6");
+  EXPECT_EQ(overflowed.status, 503);
+  EXPECT_EQ(overflowed.body,
+            "upstream connect error or disconnect/reset before headers. reset reason: overflow");
+  for (auto& client : busy) {
+    EXPECT_EQ(client->read().status, 200);
+  }
+  const auto served = waiting.read();
+  EXPECT_EQ(served.status, 200);
+  EXPECT_EQ(served.body, "xxxxx");
+  EXPECT_EQ(stat("upstream_cx_total"), "1");
+  EXPECT_EQ(stat("upstream_rq_pending_total"), "1");
+  EXPECT_EQ(stat("upstream_rq_pending_overflow"), "1");
+  EXPECT_EQ(stat("upstream_rq_pending_active"), "0");
+}
+
+TEST_F(Http2UpstreamTest, IdleConnectionsCloseAfterTheIdleTimeout) {
+  ASSERT_NO_FATAL_FAILURE(start(http2Options("", "idle_timeout: 0.3s")));
+  ASSERT_EQ(fetchGet(port_, "/bytes/1").status, 200);
+  EXPECT_EQ(stat("upstream_cx_active"), "1");
+  EXPECT_TRUE(statReaches(*proxy_, "cluster.backend.upstream_cx_active", "0"));
+  ASSERT_EQ(fetchGet(port_, "/bytes/1").status, 200);
+  EXPECT_EQ(stat("upstream_cx_total"), "2");
 }
 
 } // namespace

@@ -5,6 +5,7 @@
 #include <map>
 
 #include "core/stats/store.h"
+#include "fmt/format.h"
 #include "proxy/router/route_table.h"
 #include "proxy/upstream/cluster.h"
 #include "gtest/gtest.h"
@@ -231,6 +232,35 @@ TEST(HashPolicyTest, InputsCombineAndTerminalStops) {
   router::RouteAction query;
   query.hashPolicies = {{router::HashPolicy::Kind::kQueryParameter, "a", false}};
   EXPECT_EQ(query.requestHash(headers, ""), hash64("1"));
+}
+
+TEST(HashPolicyTest, CookieWithTtlIsMadeUpOnceAndHashesAlike) {
+  router::RouteAction action;
+  router::HashPolicy sticky{router::HashPolicy::Kind::kCookie, "sticky", false};
+  sticky.cookieTtl = std::chrono::seconds(3600);
+  sticky.cookiePath = "/app";
+  action.hashPolicies = {sticky};
+  http::HeaderMap first;
+  std::optional<std::string> setCookie;
+  const auto made = action.requestHash(first, "10.1.2.3", &setCookie);
+  ASSERT_TRUE(made.has_value());
+  ASSERT_TRUE(setCookie.has_value());
+  const std::string value = fmt::format("{:016x}", hash64("10.1.2.3"));
+  EXPECT_EQ(*setCookie, "sticky=\"" + value + "\"; Max-Age=3600; Path=/app; HttpOnly");
+  // The client sends it back (quoted, as it came): same hash, no new cookie, whatever its address.
+  http::HeaderMap second;
+  second.add("cookie", "sticky=\"" + value + "\"");
+  std::optional<std::string> again;
+  EXPECT_EQ(action.requestHash(second, "10.9.9.9", &again), made);
+  EXPECT_FALSE(again.has_value());
+  // Without a ttl nothing is made up; a zero ttl makes a session cookie.
+  action.hashPolicies[0].cookieTtl.reset();
+  EXPECT_EQ(action.requestHash(first, "10.1.2.3", &again), std::nullopt);
+  EXPECT_FALSE(again.has_value());
+  action.hashPolicies[0].cookieTtl = std::chrono::seconds(0);
+  action.hashPolicies[0].cookiePath.clear();
+  action.requestHash(first, "10.1.2.3", &again);
+  EXPECT_EQ(again, "sticky=\"" + value + "\"; HttpOnly");
 }
 
 } // namespace

@@ -172,7 +172,11 @@ virtual_hosts:
   const auto& istio = *vhost.routes[0].route.retryPolicy;
   EXPECT_TRUE(istio.avoidPreviousHosts);
   EXPECT_EQ(istio.hostSelectionMaxAttempts, 5u);
+  EXPECT_EQ(istio.retryOn, router::RetryPolicy::kConnectFailure |
+                               router::RetryPolicy::kRefusedStream |
+                               router::RetryPolicy::kRetriableStatusCodes);
   const auto& plain = *vhost.routes[1].route.retryPolicy;
+  EXPECT_EQ(plain.retryOn & router::RetryPolicy::kRefusedStream, 0u);
   EXPECT_FALSE(plain.avoidPreviousHosts);
   EXPECT_EQ(plain.hostSelectionMaxAttempts, 1u); // Envoy: "retrying once" when unset
 }

@@ -202,6 +202,14 @@ void Session::goAway(uint32_t error_code) {
                         nullptr, 0);
 }
 
+void Session::resumeOutput() {
+  if (!outputPaused_) {
+    return;
+  }
+  CallScope scope(*this);
+  outputPaused_ = false;
+}
+
 void Session::closeAllStreams() {
   done_ = true;
   auto streams = std::move(streams_);
@@ -272,7 +280,8 @@ void Session::flush() {
   flushing_ = true;
   ++depth_; // calls made from callbacks below do not flush recursively
   core::Buffer out;
-  while (!floodDetected_) {
+  // After a connection error the GOAWAY goes out even while paused: the session ends with it.
+  while (!floodDetected_ && (!outputPaused_ || failed_)) {
     const uint8_t* data = nullptr;
     const ssize_t n = nghttp2_session_mem_send(session_, &data);
     if (n < 0) {

@@ -97,6 +97,14 @@ public:
   // them): they stop counting against the windows. resetStream does this too.
   void discard(int32_t stream_id);
 
+  // Socket back-pressure: while paused no frames are produced (onOutput is not called), so DATA
+  // stays in the streams' send queues (queuedBytes, onSendDrained tell the stream owners) instead
+  // of piling up in the socket's buffer. Pause above the socket's high watermark, resume when
+  // it drained.
+  void pauseOutput() { outputPaused_ = true; }
+  void resumeOutput();
+  bool outputPaused() const { return outputPaused_; }
+
   // GOAWAY with the last stream we processed; no new streams are accepted, the open ones finish,
   // then the session is done. With an error code (connection error) the session ends at once.
   void goAway(uint32_t error_code = NGHTTP2_NO_ERROR);
@@ -205,6 +213,7 @@ private:
   bool failed_ = false;
   bool done_ = false;
   bool peerSettings_ = false;
+  bool outputPaused_ = false;
   bool flushing_ = false;
   bool floodDetected_ = false; // nghttp2 must not be asked to send anything more
 };

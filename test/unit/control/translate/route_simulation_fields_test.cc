@@ -609,6 +609,14 @@ TEST(RouteSimulationHash, CookieHash) {
   EXPECT_EQ(out.hashPolicies[0].name, "session");
 }
 
+TEST(RouteSimulationHash, CookieWithTtlAndPathIsMadeUpForNewClients) {
+  auto sim = withHash("{consistentHash: {httpCookie: {name: session, path: /app, ttl: 600s}}}", "");
+  Outcome out = sim.send(req());
+  ASSERT_EQ(out.hashPolicies.size(), 1u);
+  EXPECT_EQ(out.hashPolicies[0].cookieTtl, std::chrono::seconds(600));
+  EXPECT_EQ(out.hashPolicies[0].cookiePath, "/app");
+}
+
 // --- which VirtualService routes a host -------------------------------------------------------
 
 TEST(RouteSimulationHosts, OldestVirtualServiceWinsOnSidecars) {

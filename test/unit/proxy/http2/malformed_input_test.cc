@@ -85,6 +85,16 @@ public:
     }
   }
 
+  nghttp2_session* raw() { return session_; }
+  // Appends what the client has to send to `out` without delivering it.
+  void collect(core::Buffer& out) {
+    const uint8_t* data = nullptr;
+    ssize_t n = 0;
+    while ((n = nghttp2_session_mem_send(session_, &data)) > 0) {
+      out.add(std::string_view(reinterpret_cast<const char*>(data), static_cast<size_t>(n)));
+    }
+  }
+
   std::map<int32_t, uint32_t> closed;
   std::vector<int32_t> headers;
   std::optional<uint32_t> goAwayError;
@@ -203,6 +213,53 @@ TEST_F(MalformedInputTest, ConnectionLevelProtocolErrorSendsGoAway) {
   client.exchange(server, end); // delivers the server's last output
   ASSERT_TRUE(client.goAwayError);
   EXPECT_EQ(*client.goAwayError, NGHTTP2_PROTOCOL_ERROR);
+}
+
+TEST_F(MalformedInputTest, PingFloodEndsTheSession) {
+  RawClient client;
+  client.exchange(server, end);
+  // Thousands of PINGs in one read: their ACKs would queue without bound (nghttp2's outbound
+  // ACK limit is 1000).
+  for (int i = 0; i < 3000; ++i) {
+    nghttp2_submit_ping(client.raw(), NGHTTP2_FLAG_NONE, nullptr);
+  }
+  client.exchange(server, end);
+  EXPECT_TRUE(end.done);
+  EXPECT_TRUE(server.goingAway());
+}
+
+// Opens `count` streams and resets each at once, all in one read. The HEADERS must be on the wire
+// before the RST_STREAM (nghttp2 drops both when the HEADERS are still unsent).
+void openAndReset(RawClient& client, ServerSession& server, int count) {
+  core::Buffer attack;
+  for (int i = 0; i < count; ++i) {
+    const int32_t id = client.submit(validRequest("/r"));
+    ASSERT_GT(id, 0);
+    client.collect(attack);
+    nghttp2_submit_rst_stream(client.raw(), NGHTTP2_FLAG_NONE, id, NGHTTP2_CANCEL);
+    client.collect(attack);
+  }
+  server.receive(attack);
+}
+
+TEST_F(MalformedInputTest, RapidResetEndsTheSession) {
+  RawClient client;
+  client.exchange(server, end);
+  // Far above nghttp2's reset rate limit (a burst of 1000, then 33 per second).
+  openAndReset(client, server, 1500);
+  client.exchange(server, end);
+  EXPECT_TRUE(end.done);
+  ASSERT_TRUE(client.goAwayError);
+  EXPECT_NE(*client.goAwayError, NGHTTP2_NO_ERROR);
+}
+
+TEST_F(MalformedInputTest, ResetsBelowTheBurstAreServed) {
+  RawClient client;
+  client.exchange(server, end);
+  openAndReset(client, server, 900);
+  client.exchange(server, end);
+  EXPECT_FALSE(end.done);
+  EXPECT_FALSE(client.goAwayError);
 }
 
 } // namespace

@@ -375,3 +375,27 @@ TEST(Http2SessionTest, MalformedResponseResetsTheStreamOnTheClient) {
 
 } // namespace
 } // namespace meshd::proxy::http::http2
+
+namespace meshd::proxy::http::http2 {
+namespace {
+
+TEST(Http2SessionTest, PausedOutputKeepsDataInTheStreamQueue) {
+  SessionPair pair;
+  testing::RecordingHandler& stream =
+      pair.request(testing::requestHeaders("POST", "/slow-socket"), false);
+  pair.pump();
+  pair.client.pauseOutput();
+  EXPECT_TRUE(pair.client.sendData(stream.streamId, std::string(1000, 'q'), true));
+  pair.pump();
+  EXPECT_TRUE(pair.clientEnd.output.empty());
+  EXPECT_EQ(pair.client.queuedBytes(stream.streamId), 1000u);
+  EXPECT_EQ(pair.serverEnd.stream(stream.streamId).body, "");
+  pair.client.resumeOutput();
+  pair.pump();
+  EXPECT_EQ(pair.client.queuedBytes(stream.streamId), 0u);
+  EXPECT_EQ(pair.serverEnd.stream(stream.streamId).body, std::string(1000, 'q'));
+  EXPECT_TRUE(pair.serverEnd.stream(stream.streamId).dataEnded);
+}
+
+} // namespace
+} // namespace meshd::proxy::http::http2
