@@ -156,8 +156,18 @@ void ActiveStream::decodeData(std::string_view data, bool end_stream) {
   }
 }
 
-void ActiveStream::decodeTrailers() {
-  decodeData("", true);
+void ActiveStream::decodeTrailers(HeaderMap&& trailers) {
+  if (!upstream_ || done_ || !upgrade_.empty()) {
+    decodeData("", true);
+    return;
+  }
+  requestComplete_ = true;
+  for (const auto& weak : shadows_) {
+    if (const auto shadow = weak.lock()) {
+      shadow->sendBody("", true);
+    }
+  }
+  upstream_->sendTrailers(std::move(trailers));
 }
 
 void ActiveStream::onUpstreamRequestDrained() {

@@ -34,8 +34,9 @@ public:
   // "websocket") an HTTP/1 request asks for; it is refused with 403 unless enabled.
   void decodeHeaders(HeaderMap&& headers, bool end_stream, std::string upgrade = {});
   void decodeData(std::string_view data, bool end_stream);
-  // The request's trailers end its body (they are not forwarded).
-  void decodeTrailers();
+  // The request's trailers end it: an HTTP/2 upstream gets them, an HTTP/1.1 one the end of the
+  // body (mirrors too).
+  void decodeTrailers(HeaderMap&& trailers);
   // The connection can take response bytes again.
   void onResponseDrained();
   // The client went away or reset the stream: the upstream request is abandoned.

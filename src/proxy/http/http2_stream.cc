@@ -74,9 +74,9 @@ void Http2ServerStream::onData(std::string_view data, bool end_stream) {
   consumeTaken();
 }
 
-void Http2ServerStream::onTrailers(HeaderMap&& /*trailers*/) {
+void Http2ServerStream::onTrailers(HeaderMap&& trailers) {
   if (active_) {
-    active_->decodeTrailers();
+    active_->decodeTrailers(std::move(trailers));
   }
 }
 
