@@ -39,10 +39,14 @@ constexpr uint8_t kGoAwayFrame = 0x7;
 constexpr uint8_t kEndStream = 0x1;
 constexpr uint8_t kEndHeaders = 0x4;
 
-// A GET as one HEADERS frame of HPACK literal fields (no indexing, no Huffman; short strings).
-inline std::string getRequest(uint32_t stream_id, const std::string& path, uint16_t port) {
+constexpr uint8_t kDataFrame = 0x0;
+
+// A request head as one HEADERS frame of HPACK literal fields (no indexing, no Huffman; short
+// strings); `end_stream`: no body follows.
+inline std::string requestHead(uint32_t stream_id, const std::string& method,
+                               const std::string& path, uint16_t port, bool end_stream) {
   std::string block;
-  for (const auto& [name, value] : HeaderList{{":method", "GET"},
+  for (const auto& [name, value] : HeaderList{{":method", method},
                                               {":scheme", "http"},
                                               {":path", path},
                                               {":authority", fmt::format("127.0.0.1:{}", port)}}) {
@@ -52,7 +56,12 @@ inline std::string getRequest(uint32_t stream_id, const std::string& path, uint1
     block += static_cast<char>(value.size());
     block += value;
   }
-  return frame(kHeadersFrame, kEndHeaders | kEndStream, stream_id, block);
+  return frame(kHeadersFrame, end_stream ? kEndHeaders | kEndStream : kEndHeaders, stream_id,
+               block);
+}
+
+inline std::string getRequest(uint32_t stream_id, const std::string& path, uint16_t port) {
+  return requestHead(stream_id, "GET", path, port, true);
 }
 
 struct Frame {

@@ -405,5 +405,25 @@ TEST_F(Http2DownstreamTest, ClientResetCancelsTheUpstreamRequestOnly) {
   EXPECT_TRUE(statReaches(*proxy_, "http.ingress.downstream_rq_active", "0"));
 }
 
+// A body without content-length (DATA frames until END_STREAM) goes to an HTTP/1.1 upstream
+// chunked, each frame as it comes.
+TEST_F(Http2DownstreamTest, BodyWithoutContentLengthIsChunkedUpstream) {
+  ASSERT_NO_FATAL_FAILURE(start(catchAllRoutes()));
+  HttpConnection raw(port_);
+  ASSERT_TRUE(raw.send(std::string(kPreface) + frame(kSettingsFrame, 0, 0, "") +
+                       requestHead(1, "POST", "/mirror", port_, false) +
+                       frame(kDataFrame, 0, 1, "first part, ")));
+  ASSERT_TRUE(raw.send(frame(kDataFrame, kEndStream, 1, "second part")));
+  const std::vector<Frame> frames = readFrames(raw.fd(), [](const Frame& seen) {
+    return seen.streamId == 1 && (seen.flags & kEndStream) != 0;
+  });
+  EXPECT_TRUE(hasFrame(frames, kHeadersFrame, 1));
+  ASSERT_EQ(backend_.requestCount(), 1u);
+  const RecordedRequest request = backend_.requests()[0];
+  EXPECT_TRUE(request.chunked);
+  EXPECT_FALSE(request.has("content-length"));
+  EXPECT_EQ(request.body, "first part, second part");
+}
+
 } // namespace
 } // namespace meshd::testing
