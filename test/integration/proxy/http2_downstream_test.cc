@@ -34,11 +34,14 @@ using namespace std::chrono_literals;
 
 class Http2DownstreamTest : public ::testing::Test {
 protected:
+  // `bootstrap_extra`: top-level bootstrap YAML (an overload_manager).
   void start(const std::string& route_config, const std::string& hcm_extra = "",
-             const std::string& http_filters = "", std::vector<ClusterSpec> extra_clusters = {}) {
+             const std::string& http_filters = "", std::vector<ClusterSpec> extra_clusters = {},
+             const std::string& bootstrap_extra = "") {
     std::vector<ClusterSpec> clusters = {{"backend", {backend_.port()}}};
     clusters.insert(clusters.end(), extra_clusters.begin(), extra_clusters.end());
-    const std::string bootstrap = httpBootstrap(route_config, clusters, hcm_extra, http_filters);
+    const std::string bootstrap =
+        httpBootstrap(route_config, clusters, hcm_extra, http_filters) + bootstrap_extra;
     proxy_ = std::make_unique<MeshProxy>(bootstrap);
     ASSERT_TRUE(proxy_->started()) << proxy_->logs() << "\n" << bootstrap;
     port_ = proxy_->listenerPort("http");
@@ -423,6 +426,53 @@ TEST_F(Http2DownstreamTest, BodyWithoutContentLengthIsChunkedUpstream) {
   EXPECT_TRUE(request.chunked);
   EXPECT_FALSE(request.has("content-length"));
   EXPECT_EQ(request.body, "first part, second part");
+}
+
+// An overload_manager whose fixed_heap monitor (a one-byte limit: always over it) triggers
+// `action`.
+std::string alwaysOverloaded(const std::string& action) {
+  return fmt::format(R"(
+overload_manager:
+  refresh_interval: 0.1s
+  resource_monitors:
+  - name: envoy.resource_monitors.fixed_heap
+    typed_config:
+      "@type": type.googleapis.com/envoy.extensions.resource_monitors.fixed_heap.v3.FixedHeapConfig
+      max_heap_size_bytes: 1
+  actions:
+  - name: {}
+    triggers:
+    - name: envoy.resource_monitors.fixed_heap
+      threshold: {{ value: 0.5 }}
+)",
+                     action);
+}
+
+TEST_F(Http2DownstreamTest, OverloadStopAcceptingRequestsAnswersEachStream503) {
+  ASSERT_NO_FATAL_FAILURE(
+      start(catchAllRoutes(), "", "", {},
+            alwaysOverloaded("envoy.overload_actions.stop_accepting_requests")));
+  const CurlResult result =
+      h2({"-o", "/dev/null", "-w", "%{http_code} %{http_version}", url("/echo")});
+  EXPECT_EQ(result.output, "503 2") << result.errors;
+  EXPECT_EQ(stat("http.ingress.downstream_rq_overload_close"), "1");
+  EXPECT_EQ(backend_.requestCount(), 0u);
+}
+
+// disable_http_keepalive: where HTTP/1.1 says Connection: close, HTTP/2 serves the stream, sends
+// GOAWAY and closes.
+TEST_F(Http2DownstreamTest, OverloadDisableKeepaliveEndsTheConnectionWithGoAway) {
+  ASSERT_NO_FATAL_FAILURE(start(catchAllRoutes(), "", "", {},
+                                alwaysOverloaded("envoy.overload_actions.disable_http_keepalive")));
+  HttpConnection raw(port_);
+  ASSERT_TRUE(raw.send(std::string(kPreface) + frame(kSettingsFrame, 0, 0, "") +
+                       getRequest(1, "/echo", port_)));
+  const std::vector<Frame> frames = readFrames(raw.fd(), [](const Frame&) { return false; });
+  EXPECT_TRUE(hasFrame(frames, kHeadersFrame, 1));
+  EXPECT_TRUE(hasFrame(frames, kGoAwayFrame));
+  EXPECT_TRUE(raw.waitForClose(1s));
+  EXPECT_EQ(stat("http.ingress.downstream_cx_overload_disable_keepalive"), "1");
+  EXPECT_EQ(backend_.requestCount(), 1u);
 }
 
 } // namespace
