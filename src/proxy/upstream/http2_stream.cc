@@ -27,26 +27,32 @@ void Http2Stream::sendHead(const http::HeaderMap& headers, bool end_stream, bool
                            ResponseHandler* handler) {
   handler_ = handler;
   reserved_ = false;
+  ++inCall_;
   auto id = connection_->openStream(headers, end_stream, *this);
+  --inCall_;
   if (!id.ok()) {
     // Not from inside the caller's sendHead: it is still setting up the exchange.
     failLater(ResetReason::kConnectionTermination);
     return;
   }
   id_ = *id;
-  open_ = true;
+  open_ = !closed_; // the session may have ended it already (then a failure is on its way)
 }
 
 void Http2Stream::sendBody(std::string_view data, bool end_stream) {
   if (open_) {
+    ++inCall_;
     connection_->session().sendData(id_, data, end_stream);
+    --inCall_;
     connection_->sessionActivity();
   }
 }
 
 void Http2Stream::sendTrailers(const http::HeaderMap& trailers) {
   if (open_) {
+    ++inCall_;
     connection_->session().sendTrailers(id_, trailers);
+    --inCall_;
     connection_->sessionActivity();
   }
 }
@@ -122,6 +128,7 @@ void Http2Stream::complete() {
 
 void Http2Stream::onClose(const http::http2::StreamClose& close) {
   open_ = false;
+  closed_ = true;
   if (held_ > 0) {
     connection_->session().discard(id_);
     held_ = 0;
@@ -142,6 +149,12 @@ void Http2Stream::onClose(const http::http2::StreamClose& close) {
   }
   if (close.resetByPeer) {
     connection_->cluster().stats().rqRxReset.inc();
+  }
+  if (inCall_ > 0) {
+    // The connection failed while the owner was sending: it is not ready for the news yet.
+    handler_ = handler;
+    failLater(reason);
+    return;
   }
   handler->onResponseReset(reason);
 }

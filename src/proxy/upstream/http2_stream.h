@@ -49,9 +49,11 @@ private:
   ResponseHandler* handler_ = nullptr;
   int32_t id_ = 0; // 0: not opened
   bool reserved_ = true;
-  bool open_ = false; // the session still knows the stream (and calls us)
+  bool open_ = false;   // the session still knows the stream (and calls us)
+  bool closed_ = false; // the session reported its end
   bool paused_ = false;
   bool drainPosted_ = false;
+  int inCall_ = 0;  // inside the owner's sendHead/sendBody/sendTrailers: report failures later
   size_t held_ = 0; // received while paused, consumed on resume
   std::shared_ptr<bool> alive_ = std::make_shared<bool>(true);
 };

@@ -170,4 +170,39 @@ absl::Status checkReceivedField(std::string_view name, std::string_view value, M
   return absl::OkStatus();
 }
 
+void normalizeReceivedHead(HeaderMap& headers, MessageKind kind) {
+  if (headers.count("cookie") > 1) {
+    std::string joined;
+    for (const auto& [name, value] : headers.entries()) {
+      if (name == "cookie") {
+        if (!joined.empty()) {
+          joined.append("; ");
+        }
+        joined.append(value);
+      }
+    }
+    headers.set("cookie", joined);
+  }
+  if (kind == MessageKind::kRequest && !headers.has(":authority")) {
+    if (const auto host = headers.get("host"); host) {
+      const std::string authority(*host);
+      headers.remove("host");
+      // Pseudo-headers stay in front of the regular fields.
+      HeaderMap reordered;
+      bool added = false;
+      for (const auto& [name, value] : headers.entries()) {
+        if (!added && (name.empty() || name[0] != ':')) {
+          reordered.add(":authority", authority);
+          added = true;
+        }
+        reordered.add(name, value);
+      }
+      if (!added) {
+        reordered.add(":authority", authority);
+      }
+      headers = std::move(reordered);
+    }
+  }
+}
+
 } // namespace meshd::proxy::http::http2

@@ -52,4 +52,9 @@ bool isConnectionSpecific(std::string_view name, std::string_view value);
 // is malformed (reset with PROTOCOL_ERROR).
 absl::Status checkReceivedField(std::string_view name, std::string_view value, MessageKind kind);
 
+// Prepares a received, valid head for the rest of the proxy: cookie crumbs (HTTP/2 may split
+// Cookie into several fields, RFC 9113 §8.2.3) are joined into one field with "; ", as an
+// HTTP/1.1 hop needs; a request without :authority takes it from Host (§8.3.1).
+void normalizeReceivedHead(HeaderMap& headers, MessageKind kind);
+
 } // namespace meshd::proxy::http::http2

@@ -423,6 +423,8 @@ void Session::headersComplete(Stream& stream, const nghttp2_frame& frame) {
     }
   }
   stream.headReceived = true;
+  normalizeReceivedHead(headers,
+                        role_ == Role::kServer ? MessageKind::kRequest : MessageKind::kResponse);
   if (role_ == Role::kServer) {
     stream.handler = acceptStream(stream.id);
     if (stream.handler == nullptr) {

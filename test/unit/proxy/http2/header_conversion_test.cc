@@ -98,5 +98,26 @@ TEST(Http2HeaderConversionTest, ReceivedFieldChecks) {
   EXPECT_FALSE(checkReceivedField("x-a", "a\rb", MessageKind::kRequest).ok());
 }
 
+TEST(Http2HeaderConversionTest, ReceivedCookieCrumbsAreJoinedAndHostBecomesAuthority) {
+  HeaderMap head;
+  head.add(":method", "GET");
+  head.add(":path", "/");
+  head.add(":scheme", "http");
+  head.add("cookie", "a=1");
+  head.add("host", "svc.test");
+  head.add("cookie", "b=2");
+  normalizeReceivedHead(head, MessageKind::kRequest);
+  EXPECT_EQ(head.count("cookie"), 1u);
+  EXPECT_EQ(head.get("cookie"), "a=1; b=2");
+  EXPECT_EQ(head.authority(), "svc.test");
+  EXPECT_FALSE(head.has("host"));
+  EXPECT_EQ(head.entries()[3].first, ":authority"); // with the other pseudo-headers
+  HeaderMap with_authority;
+  with_authority.add(":authority", "a.test");
+  with_authority.add("host", "b.test");
+  normalizeReceivedHead(with_authority, MessageKind::kRequest);
+  EXPECT_EQ(with_authority.authority(), "a.test");
+}
+
 } // namespace
 } // namespace meshd::proxy::http::http2
