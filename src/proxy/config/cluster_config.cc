@@ -60,6 +60,9 @@ absl::Status applyProtocolOptions(const envoy::config::cluster::v3::Cluster& clu
     if (common.has_max_requests_per_connection()) {
       out.maxRequestsPerConnection = common.max_requests_per_connection().value();
     }
+    if (common.has_max_connection_duration()) {
+      out.maxConnectionDuration = toMillis(common.max_connection_duration());
+    }
   }
   return absl::OkStatus();
 }

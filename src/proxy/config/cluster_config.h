@@ -146,6 +146,9 @@ struct ClusterConfig {
   // connection carries at most `maxRequestsPerConnection` requests (zero: no limit).
   std::chrono::milliseconds idleTimeout{std::chrono::hours(1)};
   uint32_t maxRequestsPerConnection = 0;
+  // common_http_protocol_options.max_connection_duration: a connection older than this takes no
+  // new request and closes once idle (zero: no limit).
+  std::chrono::milliseconds maxConnectionDuration{0};
   UpstreamProtocol upstreamProtocol = UpstreamProtocol::kHttp1;
   Http2Options http2; // the HTTP/2 settings of upstream connections, when they speak HTTP/2
   std::vector<HostConfig> hosts; // DNS clusters: empty until the names resolve

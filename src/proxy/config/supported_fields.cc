@@ -105,7 +105,9 @@ const std::map<std::string, MessageRules>& supportedTable() {
       {"envoy.extensions.filters.network.http_connection_manager.v3.HttpFilter",
        {{"name", "typed_config"}, {}}},
       {"envoy.config.core.v3.HttpProtocolOptions",
-       {{"max_headers_count", "idle_timeout", "max_requests_per_connection"}, {}}},
+       {{"max_headers_count", "idle_timeout", "max_requests_per_connection",
+         "max_connection_duration"},
+        {}}},
       {"envoy.extensions.filters.network.http_connection_manager.v3.HttpConnectionManager."
        "UpgradeConfig",
        {{"upgrade_type", "enabled"}, {}}},

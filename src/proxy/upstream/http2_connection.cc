@@ -3,6 +3,8 @@
 
 #include <algorithm>
 
+#include "proxy/network/upstream_socket.h"
+
 namespace meshd::proxy::upstream {
 namespace {
 
@@ -38,6 +40,7 @@ void Http2Connection::connect(std::function<void(bool)> done) {
   cluster_->stats().cxTotal.inc();
   cluster_->stats().cxHttp2Total.inc();
   auto raw = std::make_shared<boost::asio::ip::tcp::socket>(loop_.context());
+  network::openUpstreamSocket(*raw, endpoint_, cluster_->config());
   std::weak_ptr<Http2Connection> weak = weak_from_this();
   connectTimer_ = loop_.createTimer([raw, weak] {
     if (auto self = weak.lock()) {
@@ -64,6 +67,16 @@ void Http2Connection::connect(std::function<void(bool)> done) {
     self->socket_ = std::make_shared<network::StreamSocket>(std::move(*raw), self.get());
     self->socket_->start();
     self->session_.start(); // the preface and our SETTINGS go out now
+    if (const auto limit = self->cluster_->config().maxConnectionDuration; limit.count() > 0) {
+      // max_connection_duration: drain (no new stream; close once the streams end).
+      std::weak_ptr<Http2Connection> timed = self;
+      self->durationTimer_ = self->loop_.createTimer([timed] {
+        if (auto connection = timed.lock()) {
+          connection->drain();
+        }
+      });
+      self->durationTimer_->enable(limit);
+    }
     done(true);
     self->scheduleCheck();
   });

@@ -97,6 +97,7 @@ private:
   std::shared_ptr<network::StreamSocket> socket_;
   std::unique_ptr<core::Timer> connectTimer_;
   std::unique_ptr<core::Timer> idleTimer_;
+  std::unique_ptr<core::Timer> durationTimer_; // max_connection_duration
   std::function<void()> onChange_;
   ResourceManager::Slot connectionSlot_;
   std::function<void()> onDestroyed_;

@@ -51,6 +51,15 @@ void HttpClient::connect(std::function<void(bool)> done) {
     self->cluster_->stats().cxActive.inc();
     self->socket_ = std::make_shared<network::StreamSocket>(std::move(*raw), self.get());
     self->socket_->start();
+    if (const auto limit = self->cluster_->config().maxConnectionDuration; limit.count() > 0) {
+      std::weak_ptr<HttpClient> timed = self;
+      self->durationTimer_ = self->loop_.createTimer([timed] {
+        if (auto client = timed.lock()) {
+          client->expire();
+        }
+      });
+      self->durationTimer_->enable(limit);
+    }
     done(true);
   });
 }
@@ -106,6 +115,17 @@ void HttpClient::abort() {
   handler_ = nullptr;
   reusable_ = false;
   close();
+}
+
+void HttpClient::expire() {
+  expired_ = true;
+  if (handler_ == nullptr && !closed()) {
+    // Idle in the pool: close, and let the pool forget it as if the server had closed it.
+    close();
+    if (onIdleClose_) {
+      onIdleClose_();
+    }
+  }
 }
 
 void HttpClient::close() {

@@ -48,7 +48,7 @@ public:
   // True when the last exchange completed cleanly, the server allows another and the cluster's
   // max_requests_per_connection is not reached.
   bool reusable() const {
-    return reusable_ && socket_ && socket_->open() &&
+    return reusable_ && !expired_ && socket_ && socket_->open() &&
            (cluster_->config().maxRequestsPerConnection == 0 ||
             requests_ < cluster_->config().maxRequestsPerConnection);
   }
@@ -77,6 +77,8 @@ private:
   void onComplete() override;
 
   void fail(bool protocol_error);
+  // max_connection_duration: from now on no new request; an idle connection closes now.
+  void expire();
 
   core::EventLoop& loop_;
   std::shared_ptr<const Cluster> cluster_;
@@ -84,6 +86,7 @@ private:
   std::shared_ptr<network::StreamSocket> socket_;
   http::http1::MessageParser parser_;
   std::unique_ptr<core::Timer> connectTimer_;
+  std::unique_ptr<core::Timer> durationTimer_; // max_connection_duration
   ResponseHandler* handler_ = nullptr;
   std::function<void()> onIdleClose_;
   ResourceManager::Slot connectionSlot_;
@@ -93,6 +96,7 @@ private:
   bool reusable_ = false;
   bool responseComplete_ = false;
   bool connected_ = false;
+  bool expired_ = false;  // max_connection_duration reached: no new request
   uint32_t requests_ = 0; // sent on this connection
 };
 

@@ -206,7 +206,9 @@ void HttpPool::release(std::shared_ptr<HttpExchange> exchange) {
     return;
   }
   IdleList& clients = idle_[idle.client->cluster().name()][idle.client->endpoint()];
-  if (clients.size() >= kMaxIdlePerEndpoint) {
+  // Idle connections are bounded by the cluster's max_connections (more cannot be open anyway,
+  // but for the one a pool may open over it): a lower cap made busy endpoints churn connections.
+  if (clients.size() >= idle.client->cluster().config().circuitBreakers.maxConnections) {
     forget(idle);
     return;
   }

@@ -61,7 +61,6 @@ private:
     std::shared_ptr<HttpClient> client;
     core::MonotonicTime expiresAt; // MonotonicTime::max(): never
   };
-  static constexpr size_t kMaxIdlePerEndpoint = 128;
   using Key = std::pair<std::string, config::Endpoint>; // cluster name, endpoint
   struct Waiter {
     uint64_t id;

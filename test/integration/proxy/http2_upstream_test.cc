@@ -382,5 +382,19 @@ TEST_F(Http2UpstreamTest, IdleConnectionsCloseAfterTheIdleTimeout) {
   EXPECT_EQ(stat("upstream_cx_total"), "2");
 }
 
+TEST_F(Http2UpstreamTest, MaxConnectionDurationDrainsTheConnection) {
+  ASSERT_NO_FATAL_FAILURE(start(http2Options("", "max_connection_duration: 0.5s")));
+  HttpConnection client(port_);
+  const auto first = client.request("GET", "/bytes/1");
+  ASSERT_EQ(first.status, 200);
+  // Past its duration the connection closes (it has no stream), and the next request opens a new
+  // one on another HTTP/2 session.
+  EXPECT_TRUE(statReaches(*proxy_, "cluster.backend.upstream_cx_active", "0"));
+  const auto second = client.request("GET", "/bytes/1");
+  ASSERT_EQ(second.status, 200);
+  EXPECT_NE(first.header("x-session"), second.header("x-session"));
+  EXPECT_EQ(stat("upstream_cx_total"), "2");
+}
+
 } // namespace
 } // namespace meshd::testing

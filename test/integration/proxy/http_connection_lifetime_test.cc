@@ -1,7 +1,7 @@
 // How long mesh-proxy keeps HTTP connections and requests: the connection manager's idle_timeout,
 // max_requests_per_connection and stream idle timeout (with the route's idle_timeout override),
-// and the upstream pool's idle_timeout and max_requests_per_connection from the cluster's
-// HttpProtocolOptions.
+// and the upstream pool's idle_timeout, max_requests_per_connection and max_connection_duration
+// from the cluster's HttpProtocolOptions.
 #include <chrono>
 #include <iostream>
 #include <memory>
@@ -136,6 +136,19 @@ TEST_F(HttpConnectionLifetimeTest, IdlePooledUpstreamConnectionIsClosedAfterIdle
   ASSERT_TRUE(waitFor([&] { return backend_.connectionsClosed() == 1; }, 10s));
   EXPECT_TRUE(statReaches(*proxy_, "cluster.backend.upstream_cx_active", "0"));
   // The client's own connection is not affected, and the next request opens a new upstream one.
+  EXPECT_EQ(connection.request("GET", "/echo").header("x-backend-connection"), "2");
+}
+
+TEST_F(HttpConnectionLifetimeTest, PooledUpstreamConnectionClosesAfterMaxConnectionDuration) {
+  ASSERT_NO_FATAL_FAILURE(
+      start("", "", fmt::format(kUpstreamOptions, "max_connection_duration: 0.5s")));
+  HttpConnection connection(port_);
+  // Within the duration the pooled connection is reused.
+  EXPECT_EQ(connection.request("GET", "/echo").header("x-backend-connection"), "1");
+  EXPECT_EQ(connection.request("GET", "/echo").header("x-backend-connection"), "1");
+  // Past it the idle connection is closed, and the next request opens a new one.
+  ASSERT_TRUE(waitFor([&] { return backend_.connectionsClosed() == 1; }, 10s));
+  EXPECT_TRUE(statReaches(*proxy_, "cluster.backend.upstream_cx_active", "0"));
   EXPECT_EQ(connection.request("GET", "/echo").header("x-backend-connection"), "2");
 }
 

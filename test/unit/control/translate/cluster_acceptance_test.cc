@@ -22,9 +22,7 @@ std::string knownUnsupported(const Cluster& cluster) {
   }
   for (const auto& [name, any] : cluster.typed_extension_protocol_options()) {
     envoy::extensions::upstreams::http::v3::HttpProtocolOptions options;
-    if (any.UnpackTo(&options) &&
-        (options.common_http_protocol_options().has_max_connection_duration() ||
-         options.has_upstream_http_protocol_options())) {
+    if (any.UnpackTo(&options) && options.has_upstream_http_protocol_options()) {
       return "HttpProtocolOptions";
     }
   }
