@@ -13,24 +13,15 @@ spdlog::logger& logger() {
   return instance;
 }
 
-// HTTP/2 requests carry :authority; a Host field (allowed instead, RFC 9113 §8.3.1) becomes it,
-// as the HTTP/1 codec does, so that routing and the upstream see one authority. Cookie fields,
-// which HTTP/2 splits (§8.2.3), are joined again for HTTP/1 upstreams.
-void normalizeRequest(HeaderMap& headers) {
+// HTTP/2 requests carry :authority (the codec takes it from a Host field when missing, and joins
+// split cookies). A Host field itself goes, as the HTTP/1 codec does, so that routing and an
+// HTTP/1.1 upstream see one authority.
+void dropHost(HeaderMap& headers) {
   if (const auto host = headers.get("host")) {
     if (!headers.has(":authority")) {
       headers.add(":authority", std::string(*host));
     }
     headers.remove("host");
-  }
-  if (headers.count("cookie") > 1) {
-    std::string joined;
-    for (const auto& [name, value] : headers.entries()) {
-      if (name == "cookie") {
-        joined += joined.empty() ? value : "; " + value;
-      }
-    }
-    headers.set("cookie", joined);
   }
 }
 
@@ -54,7 +45,7 @@ void Http2ServerStream::onHead(HeaderMap&& headers, bool end_stream) {
   active_ = std::make_unique<ActiveStream>(context, *this);
   counted_ = true;
   context.stats.httpDownstreamRqActive.inc();
-  normalizeRequest(headers);
+  dropHost(headers);
   // Expect: 100-continue is answered here (as on HTTP/1) and not forwarded.
   if (const auto expect = headers.get("expect"); expect && toLower(*expect) == "100-continue") {
     HeaderMap interim;
