@@ -47,6 +47,14 @@ ListenerStats ListenerStats::create(stats::Store& store, const config::ListenerC
         store.counter("http.downstream_cx_total", tags, "HTTP connections accepted");
     out.httpDownstreamCxActive =
         store.gauge("http.downstream_cx_active", tags, "Open HTTP connections");
+    out.httpDownstreamCxHttp1Total =
+        store.counter("http.downstream_cx_http1_total", tags, "HTTP/1.1 connections");
+    out.httpDownstreamCxHttp2Total =
+        store.counter("http.downstream_cx_http2_total", tags, "HTTP/2 connections");
+    out.httpDownstreamRqRxReset =
+        store.counter("http.downstream_rq_rx_reset", tags, "Streams the client reset");
+    out.httpDownstreamRqTxReset =
+        store.counter("http.downstream_rq_tx_reset", tags, "Streams the proxy reset");
     out.httpDownstreamRqTotal = store.counter("http.downstream_rq_total", tags, "HTTP requests");
     out.httpDownstreamRqActive =
         store.gauge("http.downstream_rq_active", tags, "HTTP requests in progress");

@@ -31,6 +31,10 @@ struct ListenerStats {
   // http_connection_manager (tag envoy_http_conn_manager_prefix)
   stats::Counter httpDownstreamCxTotal;
   stats::Gauge httpDownstreamCxActive;
+  stats::Counter httpDownstreamCxHttp1Total; // by the codec the connection turned out to speak
+  stats::Counter httpDownstreamCxHttp2Total;
+  stats::Counter httpDownstreamRqRxReset; // HTTP/2 streams the client reset
+  stats::Counter httpDownstreamRqTxReset; // HTTP/2 streams the proxy reset
   stats::Counter httpDownstreamRqTotal;
   stats::Gauge httpDownstreamRqActive;
   std::array<stats::Counter, 5> httpDownstreamRqByClass; // 1xx..5xx

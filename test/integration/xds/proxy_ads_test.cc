@@ -21,6 +21,7 @@
 #include "envoy/config/route/v3/route.pb.h"
 #include "fmt/format.h"
 #include "google/protobuf/util/json_util.h"
+#include "test/integration/proxy/h2_frames.h"
 #include "test/integration/proxy/http_test_helpers.h"
 #include "test/support/http_backend.h"
 #include "test/support/http_client.h"
@@ -492,6 +493,46 @@ TEST_P(ProxyAdsTest, ListenersComeOverLdsAndChangeWithoutDroppingConnections) {
   EXPECT_TRUE(waitFor([&] { return !tcpPortOpen(port); }, 10s));
   const std::string dump = httpGet(proxy_->adminPort(), "/config_dump").body;
   EXPECT_NE(dump.find("envoy.admin.v3.ListenersConfigDump"), std::string::npos) << dump;
+}
+
+// HTTP/2: where an HTTP/1.1 connection of a changed listener answers its next request with
+// Connection: close, an HTTP/2 one serves the stream that found the listener changed, sends
+// GOAWAY, and closes once its streams ended.
+TEST_P(ProxyAdsTest, Http2ConnectionOfAChangedListenerEndsWithGoAway) {
+  lds_ = true;
+  const uint16_t port = pickFreePort();
+  const auto clusterA = edsCluster("ca");
+  const auto clusterB = edsCluster("cb");
+  const auto toA = assignment("ca", a_.port());
+  const auto toB = assignment("cb", b_.port());
+  const auto dynToA = dynamicListener("dyn", port, "ca");
+  publish({&clusterA, &clusterB, &toA, &toB, &dynToA});
+  ASSERT_NO_FATAL_FAILURE(startProxy("route_config:\n" + reindent(catchAllRoutes("backend"), 2),
+                                     {"--drain-time-s", "60"}));
+  HttpConnection before(port);
+  ASSERT_TRUE(before.send(std::string(kPreface) + frame(kSettingsFrame, 0, 0, "") +
+                          getRequest(1, "/echo", port)));
+  auto streamEnded = [](uint32_t id) {
+    return [id](const Frame& seen) { return seen.streamId == id && (seen.flags & kEndStream); };
+  };
+  const std::vector<Frame> first = readFrames(before.fd(), streamEnded(1));
+  EXPECT_TRUE(hasFrame(first, kHeadersFrame, 1));
+  EXPECT_FALSE(hasFrame(first, kGoAwayFrame));
+
+  const auto dynToB = dynamicListener("dyn", port, "cb");
+  publish({&clusterA, &clusterB, &toA, &toB, &dynToB});
+  EXPECT_TRUE(waitFor(
+      [&] {
+        HttpConnection fresh(port);
+        return fresh.request("GET", "/echo").header("x-backend") == "b";
+      },
+      10s));
+  ASSERT_TRUE(before.send(getRequest(3, "/echo", port)));
+  // Everything until the proxy closes the connection (bounded).
+  const std::vector<Frame> last = readFrames(before.fd(), [](const Frame&) { return false; });
+  EXPECT_TRUE(hasFrame(last, kHeadersFrame, 3));
+  EXPECT_TRUE(hasFrame(last, kGoAwayFrame));
+  EXPECT_TRUE(before.waitForClose(1s));
 }
 
 // The NACK message the proxy last sent for `type_url`, as the server saw it ("" if none).

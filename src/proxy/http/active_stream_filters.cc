@@ -1,49 +1,48 @@
-// The HTTP filters of the connection manager that act before the router (conn_manager.h): CORS
+// The HTTP filters of a request that act before the router (active_stream.h): CORS
 // (envoy.filters.http.cors), local rate limiting (envoy.filters.http.local_ratelimit), fault
 // injection (envoy.filters.http.fault) and request mirroring (route request_mirror_policies).
-#include "proxy/http/conn_manager.h"
+#include "proxy/http/active_stream.h"
 #include "proxy/http/stream_info.h"
 
 namespace meshd::proxy::http {
 
-bool HttpConnectionManager::applyCors() {
-  Stream& stream = *stream_;
-  if (!config_.cors || !stream.route->cors) {
+bool ActiveStream::applyCors() {
+  if (!connection_.config.cors || !route_->cors) {
     return false; // no CORS filter in this chain, or no policy for the route: as in Envoy
   }
   filters::CorsDecision decision =
-      filters::decideCors(*stream.route->cors, stream.request, context_.random);
+      filters::decideCors(*route_->cors, request_, connection_.worker.random);
   if (decision.origin == filters::CorsDecision::Origin::kValid) {
-    stats_.httpCorsOriginValid.inc();
+    connection_.stats.httpCorsOriginValid.inc();
   } else if (decision.origin == filters::CorsDecision::Origin::kInvalid) {
-    stats_.httpCorsOriginInvalid.inc();
+    connection_.stats.httpCorsOriginInvalid.inc();
   }
   if (decision.preflightResponse) {
     sendLocalReply(200, "", 0, &*decision.preflightResponse);
     return true;
   }
-  stream.corsOrigin = std::move(decision.allowedOrigin);
+  corsOrigin_ = std::move(decision.allowedOrigin);
   return false;
 }
 
-const filters::FaultConfig* HttpConnectionManager::faultConfig() const {
-  if (!config_.fault) {
+const filters::FaultConfig* ActiveStream::faultConfig() const {
+  if (!connection_.config.fault) {
     return nullptr; // no fault filter in this chain: per-route configs do nothing, as in Envoy
   }
-  if (stream_->route->fault) {
-    return stream_->route->fault.get();
+  if (route_->fault) {
+    return route_->fault.get();
   }
-  return stream_->virtualHost->fault ? stream_->virtualHost->fault.get() : config_.fault.get();
+  return virtualHost_->fault ? virtualHost_->fault.get() : connection_.config.fault.get();
 }
 
-bool HttpConnectionManager::runDecodeFilters(bool end_stream) {
-  const bool rateLimitFirst = config_.localRateLimitBeforeFault;
+bool ActiveStream::runDecodeFilters(bool end_stream) {
+  const bool rateLimitFirst = connection_.config.localRateLimitBeforeFault;
   if (rateLimitFirst && applyLocalRateLimit()) {
     return false;
   }
   filters::FaultDecision fault;
   if (const filters::FaultConfig* faultFilter = faultConfig()) {
-    fault = filters::decideFault(*faultFilter, stream_->request, context_.random);
+    fault = filters::decideFault(*faultFilter, request_, connection_.worker.random);
   }
   // With the fault filter first, an abort answers before the rate limit is asked; a delayed
   // request is counted by the rate limit before it waits (Envoy would count it after).
@@ -57,22 +56,20 @@ bool HttpConnectionManager::runDecodeFilters(bool end_stream) {
   return true;
 }
 
-bool HttpConnectionManager::applyLocalRateLimit() {
-  if (!config_.localRateLimit) {
+bool ActiveStream::applyLocalRateLimit() {
+  if (!connection_.config.localRateLimit) {
     return false; // no filter in this chain: per-route configs do nothing, as in Envoy
   }
-  Stream& stream = *stream_;
   // The most specific config: the route's, its virtual host's, else the filter's.
   const std::shared_ptr<const filters::LocalRateLimitConfig>& config =
-      stream.route != nullptr && stream.route->localRateLimit ? stream.route->localRateLimit
-      : stream.virtualHost != nullptr && stream.virtualHost->localRateLimit
-          ? stream.virtualHost->localRateLimit
-          : config_.localRateLimit;
+      route_ != nullptr && route_->localRateLimit               ? route_->localRateLimit
+      : virtualHost_ != nullptr && virtualHost_->localRateLimit ? virtualHost_->localRateLimit
+                                                                : connection_.config.localRateLimit;
   filters::TokenBucket* bucket =
-      config->perConnection ? connectionBucket(config) : config->sharedBucket.get();
+      config->perConnection ? connection_.connectionBucket(config) : config->sharedBucket.get();
   filters::LocalRateLimitDecision decision =
-      filters::decideLocalRateLimit(*config, bucket, context_.random);
-  stream.rateLimitHeaders = std::move(decision.responseHeaders);
+      filters::decideLocalRateLimit(*config, bucket, connection_.worker.random);
+  rateLimitHeaders_ = std::move(decision.responseHeaders);
   if (!decision.limited) {
     return false;
   }
@@ -84,34 +81,29 @@ bool HttpConnectionManager::applyLocalRateLimit() {
   return true;
 }
 
-filters::TokenBucket* HttpConnectionManager::connectionBucket(
-    const std::shared_ptr<const filters::LocalRateLimitConfig>& config) {
-  auto& entry = connectionBuckets_[config.get()];
-  if (!entry.first) {
-    entry = {config, config->newBucket()};
-  }
-  return entry.second.get();
-}
-
-void HttpConnectionManager::injectFault(const filters::FaultDecision& fault, bool end_stream) {
-  Stream& stream = *stream_;
+void ActiveStream::injectFault(const filters::FaultDecision& fault, bool end_stream) {
   if (fault.delay.count() == 0) {
     abortForFault(fault);
     return;
   }
   // Envoy's order: the delay first, then (if drawn) the abort.
-  stats_.httpFaultDelaysInjected.inc();
-  stream.responseFlags |= kDelayInjected;
+  connection_.stats.httpFaultDelaysInjected.inc();
+  responseFlags_ |= kDelayInjected;
   if (!fault.aborts()) {
-    forward(stream.route->route, end_stream, fault.delay);
+    forward(route_->route, end_stream, fault.delay);
     return;
   }
-  stream.faultDelay = context_.loop.createTimer([this, fault] { abortForFault(fault); });
-  stream.faultDelay->enable(fault.delay);
+  faultDelay_ = connection_.worker.loop.createTimer([this, fault] { abortForFault(fault); });
+  faultDelay_->enable(fault.delay);
 }
 
-void HttpConnectionManager::abortForFault(const filters::FaultDecision& fault) {
-  stats_.httpFaultAbortsInjected.inc();
+void ActiveStream::abortForFault(const filters::FaultDecision& fault) {
+  connection_.stats.httpFaultAbortsInjected.inc();
+  if (fault.abortGrpcStatus && grpc_) {
+    // A gRPC request: the local reply is trailers-only, with the configured status.
+    sendLocalReply(200, "fault filter abort", kFaultInjected, nullptr, *fault.abortGrpcStatus);
+    return;
+  }
   if (fault.abortGrpcStatus) {
     // A gRPC trailers-only answer: HTTP 200 with the status in the head.
     HeaderMap grpc;
@@ -124,20 +116,19 @@ void HttpConnectionManager::abortForFault(const filters::FaultDecision& fault) {
   sendLocalReply(static_cast<int>(*fault.abortHttpStatus), "fault filter abort", kFaultInjected);
 }
 
-void HttpConnectionManager::startShadows(const router::RouteAction& action,
-                                         const HeaderMap& headers, bool end_stream,
-                                         const router::UpstreamRequest::Options& options) {
-  const auto& clusters = context_.runtimes.onWorker()->clusters;
+void ActiveStream::startShadows(const router::RouteAction& action, const HeaderMap& headers,
+                                bool end_stream, const router::UpstreamRequest::Options& options) {
+  const auto& clusters = connection_.worker.runtimes.onWorker()->clusters;
   for (const auto& mirror : action.mirrors) {
-    if (context_.random.uniform(1000000) >= mirror.perMillion) {
+    if (connection_.worker.random.uniform(1000000) >= mirror.perMillion) {
       continue;
     }
     const auto cluster = clusters.find(mirror.cluster);
     if (cluster == clusters.end()) {
       continue; // as Envoy: a mirror to a cluster that does not exist is skipped
     }
-    stream_->shadows.push_back(
-        context_.shadows.start(cluster->second, headers, end_stream, options));
+    shadows_.push_back(
+        connection_.worker.shadows.start(cluster->second, headers, end_stream, options));
   }
 }
 
