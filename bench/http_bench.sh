@@ -32,6 +32,9 @@
 #   MESH_PROXY_BIN, RATE_LOAD_BIN  binaries (default: the release build)
 #   BENCH_MESH_PROXY_UNAVAILABLE  reason to skip mesh-proxy (bench/run.sh sets it if the build fails)
 #
+# The helpers shared with bench/h2_bench.sh (servers, cleanup, CPU and memory accounting, report
+# formatting) are in bench/lib.sh.
+#
 # Requires wrk, haproxy, nginx, curl, taskset, setsid, pgrep, python3 (free ports). Ports are free
 # ones on 127.0.0.1 chosen at start; everything lives in a temporary directory; every server is
 # started in its own process group and stopped on exit, error, Ctrl-C or TERM.
