@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Runs the benchmarks on the release build and prints their numbers (medians of repetitions, or
-# for the HTTP load test one comparative run with ratios against its peers).
-# Usage: make bench   (or bench/run.sh [core|http])
+# for the HTTP load tests one comparative run with ratios against its peers).
+# Usage: make bench   (or bench/run.sh [core|http|h2])
 set -euo pipefail
 root_dir="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 cd "$root_dir"
@@ -9,7 +9,7 @@ which="${1:-core}"
 
 cmake --preset release >/dev/null
 
-# Builds mesh-proxy; if that fails (its code may be mid-change), the HTTP benchmark still measures
+# Builds mesh-proxy; if that fails (its code may be mid-change), the HTTP benchmarks still measure
 # the peers and reports mesh-proxy as not available with the reason.
 build_mesh_proxy() {
   local build_log
@@ -38,8 +38,13 @@ http)
   build_mesh_proxy
   exec bash bench/http_bench.sh
   ;;
+h2)
+  # HTTP/2 (h2c) clients: direct vs mesh-proxy vs haproxy vs nginx; knobs: see bench/h2_bench.sh.
+  build_mesh_proxy
+  exec bash bench/h2_bench.sh
+  ;;
 *)
-  echo "unknown benchmark '$which' (core, http)" >&2
+  echo "unknown benchmark '$which' (core, http, h2)" >&2
   exit 2
   ;;
 esac
