@@ -201,6 +201,9 @@ void ActiveStream::encodeResponseHead(HeaderMap& headers, bool end_stream) {
   for (const auto& [name, value] : rateLimitHeaders_) {
     headers.set(name, value);
   }
+  if (generatedCookie_) {
+    headers.add("set-cookie", *generatedCookie_);
+  }
   headers.set("server", connection_.config.serverName);
   encoder_.encodeHead(headers, end_stream);
 }

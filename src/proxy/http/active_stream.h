@@ -124,6 +124,8 @@ private:
   std::string corsOrigin_; // allowed by the route's CORS policy: its response says so
   // x-ratelimit-* headers the local rate limit filter adds to the response.
   std::vector<std::pair<std::string, std::string>> rateLimitHeaders_;
+  // The set-cookie of a cookie a hash policy made up for this request (router/route_table.h).
+  std::optional<std::string> generatedCookie_;
   std::vector<std::weak_ptr<router::ShadowRequest>> shadows_; // fed the request body
 };
 

@@ -154,11 +154,12 @@ void ActiveStream::forward(const router::RouteAction& action, bool end_stream,
     return;
   }
   WorkerContext& worker = connection_.worker;
-  // The first pick and every retry's use the same hash and destination, computed once here.
+  // The first pick and every retry's use the same hash and destination, computed once here. A
+  // cookie hash policy with a ttl may make up the cookie: the response sets it.
+  const auto hash = action.requestHash(request_, connection_.peerAddress, &generatedCookie_);
   auto pickHost = [&balancers = worker.balancers, cluster = cluster_,
-                   pickContext = upstream::PickContext{
-                       action.requestHash(request_, connection_.peerAddress),
-                       originalDestination(*cluster_)}](uint32_t selection_attempt) {
+                   pickContext = upstream::PickContext{hash, originalDestination(*cluster_)}](
+                      uint32_t selection_attempt) {
     upstream::PickContext attemptContext = pickContext;
     attemptContext.selectionAttempt = selection_attempt;
     return balancers.pick(*cluster, attemptContext);
