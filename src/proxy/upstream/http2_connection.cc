@@ -3,7 +3,7 @@
 
 #include <algorithm>
 
-#include "proxy/network/upstream_socket.h"
+#include "proxy/upstream/upstream_connect.h"
 
 namespace meshd::proxy::upstream {
 namespace {
@@ -37,49 +37,38 @@ Http2Connection::~Http2Connection() {
 }
 
 void Http2Connection::connect(std::function<void(bool)> done) {
-  cluster_->stats().cxTotal.inc();
   cluster_->stats().cxHttp2Total.inc();
-  auto raw = std::make_shared<boost::asio::ip::tcp::socket>(loop_.context());
-  network::openUpstreamSocket(*raw, endpoint_, cluster_->config());
-  std::weak_ptr<Http2Connection> weak = weak_from_this();
-  connectTimer_ = loop_.createTimer([raw, weak] {
-    if (auto self = weak.lock()) {
-      self->cluster_->stats().cxConnectTimeout.inc();
-    }
-    boost::system::error_code ignored;
-    raw->close(ignored); // completes the connect with operation_aborted
-  });
-  connectTimer_->enable(cluster_->config().connectTimeout);
-  raw->async_connect(endpoint_, [self = shared_from_this(), raw,
-                                 done = std::move(done)](const boost::system::error_code& error) {
-    self->connectTimer_->disable();
-    if (error || self->closed_) {
-      self->cluster_->stats().cxConnectFail.inc();
-      self->closed_ = true;
-      done(false);
-      self->scheduleCheck();
-      return;
-    }
-    self->connected_ = true;
-    self->cluster_->stats().cxActive.inc();
-    boost::system::error_code ignored;
-    raw->set_option(boost::asio::ip::tcp::no_delay(true), ignored);
-    self->socket_ = std::make_shared<network::StreamSocket>(std::move(*raw), self.get());
-    self->socket_->start();
-    self->session_.start(); // the preface and our SETTINGS go out now
-    if (const auto limit = self->cluster_->config().maxConnectionDuration; limit.count() > 0) {
-      // max_connection_duration: drain (no new stream; close once the streams end).
-      std::weak_ptr<Http2Connection> timed = self;
-      self->durationTimer_ = self->loop_.createTimer([timed] {
-        if (auto connection = timed.lock()) {
-          connection->drain();
-        }
-      });
-      self->durationTimer_->enable(limit);
-    }
-    done(true);
-    self->scheduleCheck();
-  });
+  connectUpstream(loop_, cluster_, endpoint_, connectTimer_,
+                  [self = shared_from_this(), done = std::move(done)](ConnectedSocket raw) {
+                    self->connectTimer_->disable();
+                    if (!raw || self->closed_) {
+                      if (raw) {
+                        self->cluster_->stats().cxConnectFail.inc(); // closed while connecting
+                      }
+                      self->closed_ = true;
+                      done(false);
+                      self->scheduleCheck();
+                      return;
+                    }
+                    self->connected_ = true;
+                    self->cluster_->stats().cxActive.inc();
+                    boost::system::error_code ignored;
+                    raw->set_option(boost::asio::ip::tcp::no_delay(true), ignored);
+                    self->socket_ =
+                        std::make_shared<network::StreamSocket>(std::move(*raw), self.get());
+                    self->socket_->start();
+                    self->session_.start(); // the preface and our SETTINGS go out now
+                    // max_connection_duration: drain (no new stream; close once they end).
+                    std::weak_ptr<Http2Connection> timed = self;
+                    self->durationTimer_ =
+                        connectionDurationTimer(self->loop_, *self->cluster_, [timed] {
+                          if (auto connection = timed.lock()) {
+                            connection->drain();
+                          }
+                        });
+                    done(true);
+                    self->scheduleCheck();
+                  });
 }
 
 uint32_t Http2Connection::streamLimit() const {

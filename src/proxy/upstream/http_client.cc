@@ -3,7 +3,7 @@
 
 #include "core/logging.h"
 #include "proxy/http/http1/serializer.h"
-#include "proxy/network/upstream_socket.h"
+#include "proxy/upstream/upstream_connect.h"
 
 namespace meshd::proxy::upstream {
 
@@ -26,42 +26,28 @@ HttpClient::~HttpClient() {
 }
 
 void HttpClient::connect(std::function<void(bool)> done) {
-  cluster_->stats().cxTotal.inc();
   cluster_->stats().cxHttp1Total.inc();
-  auto raw = std::make_shared<boost::asio::ip::tcp::socket>(loop_.context());
-  network::openUpstreamSocket(*raw, endpoint_, cluster_->config());
-  std::weak_ptr<HttpClient> weak = weak_from_this();
-  connectTimer_ = loop_.createTimer([raw, weak] {
-    if (auto self = weak.lock()) {
-      self->cluster_->stats().cxConnectTimeout.inc();
-    }
-    boost::system::error_code ignored;
-    raw->close(ignored); // completes the connect with operation_aborted
-  });
-  connectTimer_->enable(cluster_->config().connectTimeout);
-  raw->async_connect(endpoint_, [self = shared_from_this(), raw,
-                                 done = std::move(done)](const boost::system::error_code& error) {
-    self->connectTimer_->disable();
-    if (error) {
-      self->cluster_->stats().cxConnectFail.inc();
-      done(false);
-      return;
-    }
-    self->connected_ = true;
-    self->cluster_->stats().cxActive.inc();
-    self->socket_ = std::make_shared<network::StreamSocket>(std::move(*raw), self.get());
-    self->socket_->start();
-    if (const auto limit = self->cluster_->config().maxConnectionDuration; limit.count() > 0) {
-      std::weak_ptr<HttpClient> timed = self;
-      self->durationTimer_ = self->loop_.createTimer([timed] {
-        if (auto client = timed.lock()) {
-          client->expire();
-        }
-      });
-      self->durationTimer_->enable(limit);
-    }
-    done(true);
-  });
+  connectUpstream(loop_, cluster_, endpoint_, connectTimer_,
+                  [self = shared_from_this(), done = std::move(done)](ConnectedSocket raw) {
+                    self->connectTimer_->disable();
+                    if (!raw) {
+                      done(false);
+                      return;
+                    }
+                    self->connected_ = true;
+                    self->cluster_->stats().cxActive.inc();
+                    self->socket_ =
+                        std::make_shared<network::StreamSocket>(std::move(*raw), self.get());
+                    self->socket_->start();
+                    std::weak_ptr<HttpClient> timed = self;
+                    self->durationTimer_ =
+                        connectionDurationTimer(self->loop_, *self->cluster_, [timed] {
+                          if (auto client = timed.lock()) {
+                            client->expire();
+                          }
+                        });
+                    done(true);
+                  });
 }
 
 void HttpClient::sendHead(const http::HeaderMap& headers, bool end_stream, bool body_chunked,
