@@ -155,6 +155,11 @@ absl::StatusOr<HttpConnectionManagerConfig> buildHttpConnectionManager(
     }
   }
   const auto& common = proto.common_http_protocol_options();
+  if (common.has_max_connection_duration()) {
+    // Honoured for upstream connections (clusters); downstream ones have no such limit yet.
+    return invalid(where + ".common_http_protocol_options.max_connection_duration",
+                   "not supported for downstream connections");
+  }
   if (common.has_max_headers_count()) {
     out.maxHeadersCount = common.max_headers_count().value();
   }

@@ -190,6 +190,33 @@ TEST(BootstrapErrorsTest, ConfigSourcesThatCannotBeHonouredAreRefused) {
   }
 }
 
+TEST(BootstrapErrorsTest, DownstreamMaxConnectionDurationIsRefused) {
+  // Upstream connections honour it (clusters); the connection manager does not, so it says so.
+  const std::string yaml = R"(
+static_resources:
+  listeners:
+  - name: front
+    address: { socket_address: { address: 127.0.0.1, port_value: 0 } }
+    filter_chains:
+    - filters:
+      - name: envoy.filters.network.http_connection_manager
+        typed_config:
+          "@type": type.googleapis.com/envoy.extensions.filters.network.http_connection_manager.v3.HttpConnectionManager
+          stat_prefix: front
+          common_http_protocol_options: { max_connection_duration: 10s }
+          route_config: { virtual_hosts: [] }
+          http_filters:
+          - name: envoy.filters.http.router
+            typed_config: { "@type": type.googleapis.com/envoy.extensions.filters.http.router.v3.Router }
+)";
+  const auto [code, errors] = runWith(yaml);
+  EXPECT_EQ(code, 1) << errors;
+  EXPECT_NE(errors.find("common_http_protocol_options.max_connection_duration: not supported for "
+                        "downstream connections"),
+            std::string::npos)
+      << errors;
+}
+
 TEST(BootstrapErrorsTest, RdsWithoutAdsIsRefused) {
   const std::string yaml = R"(
 static_resources:
