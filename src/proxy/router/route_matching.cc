@@ -88,6 +88,26 @@ std::optional<std::string_view> queryValue(std::string_view path, std::string_vi
 
 } // namespace
 
+bool RetryPolicy::retriableGrpcStatus(const http::HeaderMap& response) const {
+  const auto value = response.get("grpc-status");
+  if (!value) {
+    return false;
+  }
+  uint32_t code = 0;
+  const auto [end, error] = std::from_chars(value->data(), value->data() + value->size(), code);
+  if (error != std::errc() || end != value->data() + value->size()) {
+    return false;
+  }
+  switch (code) {
+  case 1: return (retryOn & kGrpcCancelled) != 0;
+  case 4: return (retryOn & kGrpcDeadlineExceeded) != 0;
+  case 8: return (retryOn & kGrpcResourceExhausted) != 0;
+  case 13: return (retryOn & kGrpcInternal) != 0;
+  case 14: return (retryOn & kGrpcUnavailable) != 0;
+  default: return false;
+  }
+}
+
 bool RetryPolicy::retriableStatus(int status) const {
   if ((retryOn & k5xx) && status >= 500 && status < 600) {
     return true;

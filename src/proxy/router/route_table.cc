@@ -181,10 +181,19 @@ absl::StatusOr<RetryPolicy> buildRetryPolicy(const envoy::config::route::v3::Ret
       out.retryOn |= RetryPolicy::kRetriableStatusCodes;
     } else if (token == "refused-stream") {
       out.retryOn |= RetryPolicy::kRefusedStream;
-    } else if (token == "cancelled" || token == "unavailable" || token == "deadline-exceeded" ||
-               token == "resource-exhausted" || token == "internal" ||
-               token == "envoy-ratelimited" || token == "http3-post-connect-failure") {
-      // gRPC conditions: not evaluated (gRPC status retries are not supported yet).
+    } else if (token == "cancelled") {
+      out.retryOn |= RetryPolicy::kGrpcCancelled;
+    } else if (token == "deadline-exceeded") {
+      out.retryOn |= RetryPolicy::kGrpcDeadlineExceeded;
+    } else if (token == "resource-exhausted") {
+      out.retryOn |= RetryPolicy::kGrpcResourceExhausted;
+    } else if (token == "internal") {
+      out.retryOn |= RetryPolicy::kGrpcInternal;
+    } else if (token == "unavailable") {
+      out.retryOn |= RetryPolicy::kGrpcUnavailable;
+    } else if (token == "envoy-ratelimited" || token == "http3-post-connect-failure") {
+      // Accepted and never met: no upstream sends x-envoy-ratelimited here, and there is no
+      // HTTP/3.
     } else if (!token.empty()) {
       return invalid(where + ".retry_on", fmt::format("unknown retry condition '{}'", token));
     }

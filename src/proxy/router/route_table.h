@@ -121,6 +121,12 @@ struct RetryPolicy {
     kRetriable4xx = 1u << 4,   // 409
     kRetriableStatusCodes = 1u << 5,
     kRefusedStream = 1u << 6, // an HTTP/2 upstream refused the stream (REFUSED_STREAM, GOAWAY)
+    // gRPC: the grpc-status of a trailers-only response (in its head), as Envoy checks it.
+    kGrpcCancelled = 1u << 7,         // 1
+    kGrpcDeadlineExceeded = 1u << 8,  // 4
+    kGrpcResourceExhausted = 1u << 9, // 8
+    kGrpcInternal = 1u << 10,         // 13
+    kGrpcUnavailable = 1u << 11,      // 14
   };
   uint32_t retryOn = 0;
   uint32_t numRetries = 1;
@@ -135,6 +141,8 @@ struct RetryPolicy {
   uint32_t hostSelectionMaxAttempts = 1;
 
   bool retriableStatus(int status) const;
+  // A response head whose grpc-status (a trailers-only response) a gRPC condition retries.
+  bool retriableGrpcStatus(const http::HeaderMap& response) const;
 };
 
 struct RouteAction {

@@ -364,7 +364,8 @@ void UpstreamRequest::onResponseHead(http::HeaderMap&& headers, bool end_stream)
   if (status >= 100 && status < 600) {
     cluster_->stats().rqByClass[static_cast<size_t>(status / 100 - 1)].inc();
   }
-  if (options_.retry && options_.retry->retriableStatus(status)) {
+  if (options_.retry &&
+      (options_.retry->retriableStatus(status) || options_.retry->retriableGrpcStatus(headers))) {
     // Reserved before the attempt ends: without a retry this response is the answer.
     if (retriesLeft_ > 0 && replayable_ && reserveRetry()) {
       endAttempt(false); // the response is dropped with its connection

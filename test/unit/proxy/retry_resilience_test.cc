@@ -172,9 +172,12 @@ virtual_hosts:
   const auto& istio = *vhost.routes[0].route.retryPolicy;
   EXPECT_TRUE(istio.avoidPreviousHosts);
   EXPECT_EQ(istio.hostSelectionMaxAttempts, 5u);
-  EXPECT_EQ(istio.retryOn, router::RetryPolicy::kConnectFailure |
-                               router::RetryPolicy::kRefusedStream |
-                               router::RetryPolicy::kRetriableStatusCodes);
+  // Istio's default: connect-failure, refused-stream, unavailable, cancelled and
+  // retriable-status-codes.
+  EXPECT_EQ(istio.retryOn,
+            router::RetryPolicy::kConnectFailure | router::RetryPolicy::kRefusedStream |
+                router::RetryPolicy::kGrpcUnavailable | router::RetryPolicy::kGrpcCancelled |
+                router::RetryPolicy::kRetriableStatusCodes);
   const auto& plain = *vhost.routes[1].route.retryPolicy;
   EXPECT_EQ(plain.retryOn & router::RetryPolicy::kRefusedStream, 0u);
   EXPECT_FALSE(plain.avoidPreviousHosts);
