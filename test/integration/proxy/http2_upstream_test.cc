@@ -3,7 +3,7 @@
 // bodies both ways with flow control, many requests multiplexed on few connections,
 // max_concurrent_streams and max_requests_per_connection opening more connections, stream
 // resets, REFUSED_STREAM and GOAWAY with the retry policy, a connection lost mid-response, and
-// use_downstream_protocol_config keeping HTTP/1.1 for HTTP/1.1 clients.
+// use_downstream_protocol_config following the client's protocol.
 #include <chrono>
 #include <filesystem>
 #include <fstream>
@@ -380,6 +380,19 @@ TEST_F(Http2UpstreamTest, IdleConnectionsCloseAfterTheIdleTimeout) {
   EXPECT_TRUE(statReaches(*proxy_, "cluster.backend.upstream_cx_active", "0"));
   ASSERT_EQ(fetchGet(port_, "/bytes/1").status, 200);
   EXPECT_EQ(stat("upstream_cx_total"), "2");
+}
+
+TEST_F(Http2UpstreamTest, DownstreamProtocolFollowsAnHttp2Client) {
+  // use_downstream_protocol_config with both protocols (Istio's sniffed ports): an HTTP/2 client's
+  // requests go on over HTTP/2, multiplexed (HTTP/1.1 clients: the HTTP/1.1 case below).
+  ASSERT_NO_FATAL_FAILURE(
+      start(protocolOptions("use_downstream_protocol_config: { http_protocol_options: {}, "
+                            "http2_protocol_options: {} }")));
+  Process load(ProcessOptions{{"h2load", "-n", "40", "-c", "1", "-m", "10", url("/bytes/10")}});
+  ASSERT_TRUE(load.wait(60s).has_value()) << "h2load did not finish";
+  EXPECT_NE(load.output().find("40 succeeded"), std::string::npos) << load.output();
+  EXPECT_EQ(stat("upstream_cx_http2_total"), "1");
+  EXPECT_EQ(stat("upstream_cx_http1_total"), "0");
 }
 
 TEST_F(Http2UpstreamTest, MaxConnectionDurationDrainsTheConnection) {
