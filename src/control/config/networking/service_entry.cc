@@ -116,6 +116,9 @@ void checkEndpoints(const MessageReader& spec, const ServiceEntry& entry) {
     const std::string pointer = childPointer(spec.pointer("endpoints"), std::to_string(i));
     const std::string addressPointer = childPointer(pointer, "address");
     const bool unixSocket = endpoint.address.starts_with("unix:///");
+    if (unixSocket) {
+      spec.context().warning(addressPointer, kUnixEndpointWarning);
+    }
     if (endpoint.address.empty() && endpoint.network.empty()) {
       spec.context().error(addressPointer, "address is required (unless network is set)");
     } else if (entry.resolution == Resolution::kStatic && !endpoint.address.empty() &&

@@ -120,6 +120,8 @@ void checkAddress(const MessageReader& reader, const std::string& address) {
     if (address.size() <= 7 || address[7] != '/') {
       reader.error("address",
                    fmt::format("'{}' is not a unix socket address (unix:///path)", address));
+    } else {
+      reader.warning("address", kUnixEndpointWarning);
     }
   } else if (!isIpAddress(address)) {
     if (std::string error = checkFqdn(address); !error.empty()) {

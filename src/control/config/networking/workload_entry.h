@@ -16,6 +16,12 @@
 
 namespace meshd::control::config {
 
+// Istio accepts unix socket endpoints (unix:///path); mesh-proxy has TCP upstreams only, so a proxy
+// that sees one refuses the endpoint update carrying it. Said at apply time, not found in a NACK.
+inline constexpr const char* kUnixEndpointWarning =
+    "mesh-proxy does not connect to unix sockets yet: proxies that see this endpoint reject the "
+    "endpoint update that carries it (NACK)";
+
 struct WorkloadEntry {
   std::string address;                   // IP, host name (DNS resolution) or "unix:///path"
   std::map<std::string, uint32_t> ports; // service port name → workload port

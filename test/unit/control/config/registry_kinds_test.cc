@@ -265,6 +265,15 @@ TEST(ServiceEntryTest, RejectsStaticEndpointWithHostName) {
                           "STATIC takes addresses, not host names)"));
 }
 
+TEST(ServiceEntryTest, WarnsThatMeshProxyCannotReachAUnixSocketEndpoint) {
+  EXPECT_THAT(diagnosticsOf(serviceEntryWith("  hosts: [a.example.com]\n  resolution: STATIC\n"
+                                             "  endpoints:\n  - address: unix:///run/a.sock\n"),
+                            parseServiceEntry),
+              ElementsAre("t.yaml:8: warning: ServiceEntry default/se: spec.endpoints[0].address: "
+                          "mesh-proxy does not connect to unix sockets yet: proxies that see this "
+                          "endpoint reject the endpoint update that carries it (NACK)"));
+}
+
 TEST(ServiceEntryTest, RejectsEndpointsWithResolutionNone) {
   EXPECT_THAT(diagnosticsOf(serviceEntryWith("  hosts: [a.example.com]\n"
                                              "  endpoints:\n  - address: 1.2.3.4\n"),
@@ -393,7 +402,10 @@ TEST(WorkloadEntryTest, RejectsUnixSocketWithPortsAndWarnsAboutNetworkOnly) {
                             "metadata: {name: vm}\nspec:\n  address: unix:///run/app.sock\n"
                             "  ports: {http: 80}\n",
                             parseWorkloadEntry),
-              ElementsAre("t.yaml:6: error: WorkloadEntry default/vm: spec.ports: a unix socket "
+              ElementsAre("t.yaml:5: warning: WorkloadEntry default/vm: spec.address: mesh-proxy "
+                          "does not connect to unix sockets yet: proxies that see this endpoint "
+                          "reject the endpoint update that carries it (NACK)",
+                          "t.yaml:6: error: WorkloadEntry default/vm: spec.ports: a unix socket "
                           "endpoint has no ports"));
   EXPECT_THAT(diagnosticsOf("apiVersion: networking.istio.io/v1\nkind: WorkloadEntry\n"
                             "metadata: {name: vm}\nspec:\n  network: vm-net\n",
