@@ -172,10 +172,12 @@ protected:
     return done();
   }
 
+  // Before the loop: handlers still queued when the loop is destroyed end connections that count
+  // in these stats.
+  stats::Store store_;
   core::EventLoop loop_{"test"};
   tcp::acceptor acceptor_;
   tcp::endpoint endpoint_;
-  stats::Store store_;
   std::shared_ptr<upstream::Cluster> cluster_;
   core::DefaultRandomGenerator random_;
   upstream::WorkerLoadBalancers balancers_{random_};
