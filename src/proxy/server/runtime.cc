@@ -154,12 +154,19 @@ Runtime::build(config::ProxyConfig config,
       shared.outlierDetector = (*outliers)(name, *cluster.outlierDetection);
     }
     if (cluster.slowStart) {
-      // A host keeps the time it first joined while it stays; a new one joins now.
-      const upstream::Cluster* before =
-          previous != nullptr && old != previous->clusters.end() ? old->second.get() : nullptr;
+      // A host keeps the time it first joined while it stays; a new one joins now. By address,
+      // looked up in a map: an EDS update of a large cluster stays linear in its hosts.
+      std::map<config::Endpoint, core::MonotonicTime> joined;
+      if (previous != nullptr && old != previous->clusters.end()) {
+        const upstream::Cluster& before = *old->second;
+        for (size_t i = 0; i < before.config().hosts.size(); ++i) {
+          joined.emplace(before.config().hosts[i].address, before.joinedAt(i));
+        }
+      }
+      const core::MonotonicTime now = time.monotonicNow();
       for (const auto& host : cluster.hosts) {
-        const auto joined = before != nullptr ? before->joinedAt(host.address) : std::nullopt;
-        shared.hostJoinTimes.push_back(joined.value_or(time.monotonicNow()));
+        const auto found = joined.find(host.address);
+        shared.hostJoinTimes.push_back(found != joined.end() ? found->second : now);
       }
     }
     if (shared.outlierDetector) {

@@ -88,15 +88,6 @@ Cluster::Cluster(config::ClusterConfig config, stats::Store& store, Shared share
   }
 }
 
-std::optional<core::MonotonicTime> Cluster::joinedAt(const config::Endpoint& address) const {
-  for (size_t i = 0; i < config_.hosts.size() && i < joinTimes_.size(); ++i) {
-    if (config_.hosts[i].address == address) {
-      return joinTimes_[i];
-    }
-  }
-  return std::nullopt;
-}
-
 double Cluster::slowStartFactor(size_t host, core::MonotonicTime now) const {
   if (!config_.slowStart) {
     return 1.0;

@@ -83,8 +83,6 @@ public:
   core::MonotonicTime joinedAt(size_t host) const {
     return host < joinTimes_.size() ? joinTimes_[host] : core::MonotonicTime{};
   }
-  // The join time of the host at `address`, if it is one of this cluster's.
-  std::optional<core::MonotonicTime> joinedAt(const config::Endpoint& address) const;
   // Slow start: whether some host is still in its window at `now` (the balancers then scale
   // weights per pick; after it, they use the static weights).
   bool inSlowStart(core::MonotonicTime now) const {

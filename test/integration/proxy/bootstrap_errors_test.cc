@@ -190,9 +190,16 @@ TEST(BootstrapErrorsTest, ConfigSourcesThatCannotBeHonouredAreRefused) {
   }
 }
 
-TEST(BootstrapErrorsTest, DownstreamMaxConnectionDurationIsRefused) {
-  // Upstream connections honour it (clusters); the connection manager does not, so it says so.
-  const std::string yaml = R"(
+// A bootstrap with one listener whose HTTP connection manager has `fields` (YAML lines, at the
+// connection manager's indentation) besides its stat_prefix and the router.
+std::string hcmBootstrap(const std::string& fields) {
+  std::string indented;
+  for (size_t start = 0; start < fields.size();) {
+    const size_t end = std::min(fields.find('\n', start), fields.size());
+    indented += "          " + fields.substr(start, end - start) + "\n";
+    start = end + 1;
+  }
+  return R"(
 static_resources:
   listeners:
   - name: front
@@ -203,13 +210,18 @@ static_resources:
         typed_config:
           "@type": type.googleapis.com/envoy.extensions.filters.network.http_connection_manager.v3.HttpConnectionManager
           stat_prefix: front
-          common_http_protocol_options: { max_connection_duration: 10s }
-          route_config: { virtual_hosts: [] }
-          http_filters:
+)" + indented +
+         R"(          http_filters:
           - name: envoy.filters.http.router
             typed_config: { "@type": type.googleapis.com/envoy.extensions.filters.http.router.v3.Router }
 )";
-  const auto [code, errors] = runWith(yaml);
+}
+
+TEST(BootstrapErrorsTest, DownstreamMaxConnectionDurationIsRefused) {
+  // Upstream connections honour it (clusters); the connection manager does not, so it says so.
+  const auto [code, errors] =
+      runWith(hcmBootstrap("common_http_protocol_options: { max_connection_duration: 10s }\n"
+                           "route_config: { virtual_hosts: [] }"));
   EXPECT_EQ(code, 1) << errors;
   EXPECT_NE(errors.find("common_http_protocol_options.max_connection_duration: not supported for "
                         "downstream connections"),
@@ -218,23 +230,8 @@ static_resources:
 }
 
 TEST(BootstrapErrorsTest, RdsWithoutAdsIsRefused) {
-  const std::string yaml = R"(
-static_resources:
-  listeners:
-  - name: front
-    address: { socket_address: { address: 127.0.0.1, port_value: 0 } }
-    filter_chains:
-    - filters:
-      - name: envoy.filters.network.http_connection_manager
-        typed_config:
-          "@type": type.googleapis.com/envoy.extensions.filters.network.http_connection_manager.v3.HttpConnectionManager
-          stat_prefix: front
-          rds: { route_config_name: routes, config_source: { ads: {} } }
-          http_filters:
-          - name: envoy.filters.http.router
-            typed_config: { "@type": type.googleapis.com/envoy.extensions.filters.http.router.v3.Router }
-)";
-  const auto [code, errors] = runWith(yaml);
+  const auto [code, errors] =
+      runWith(hcmBootstrap("rds: { route_config_name: routes, config_source: { ads: {} } }"));
   EXPECT_EQ(code, 1) << errors;
   EXPECT_NE(errors.find("static_resources.listeners[0]: rds needs dynamic_resources.ads_config"),
             std::string::npos)

@@ -164,6 +164,21 @@ round_robin_lb_config:
 )");
   EXPECT_EQ(badAggression.status().message(),
             "c.round_robin_lb_config.slow_start_config.aggression: must be greater than 0");
+  auto badPercent = clusterFrom(R"(
+name: c
+round_robin_lb_config:
+  slow_start_config: { slow_start_window: 1s, min_weight_percent: { value: 150 } }
+)");
+  EXPECT_EQ(badPercent.status().message(),
+            "c.round_robin_lb_config.slow_start_config.min_weight_percent: must be between 0 and "
+            "100");
+  auto badPolicy = clusterFrom(R"(
+name: c
+lb_policy: RANDOM
+round_robin_lb_config: { slow_start_config: { slow_start_window: 1s } }
+)");
+  EXPECT_EQ(badPolicy.status().message(),
+            "c.lb_policy: slow start needs ROUND_ROBIN or LEAST_REQUEST");
 }
 
 } // namespace
