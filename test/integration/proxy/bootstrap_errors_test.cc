@@ -1,4 +1,7 @@
 // mesh-proxy refuses configs it cannot honour, at start, naming the field and the reason.
+#include <algorithm>
+#include <string>
+
 #include "test/support/mesh_proxy.h"
 #include "gtest/gtest.h"
 
